@@ -1,0 +1,158 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults of the external contract (DESIGN §2). The credentials are fixed and documented
+// so that a fresh emulator and its users agree without configuration.
+const (
+	defaultAddr         = "127.0.0.1:4599"
+	defaultRTMPAddr     = "127.0.0.1:1935"
+	defaultDataDir      = "./.trtc-emulator"
+	defaultUin          = "100000000001"
+	defaultSecretId     = "AKIDtrtcEmulatorDefaultSecretId00000"
+	defaultSecretKey    = "trtcEmulatorDefaultSecretKey0000"
+	defaultSdkAppId     = 1400000001
+	defaultSdkSecretKey = "ca83e59afa9f9111b5432673f1a1ccb47e26f649dfdaab8581db7a6702cf9f93"
+	defaultRegion       = "ap-guangzhou"
+	defaultRateLimit    = 20
+)
+
+// Config is every setting of the emulator; each has an env var and a flag (the flag wins).
+type Config struct {
+	Addr            string
+	RTMPAddr        string
+	DataDir         string
+	Database        string
+	Uin             string
+	SecretId        string
+	SecretKey       string
+	SdkAppId        uint64
+	SdkSecretKey    string
+	CallbackURL     string
+	CallbackKey     string
+	Region          string
+	Auth            string // "on" or "off"
+	RateLimit       float64
+	RateLimits      map[string]float64
+	LogLevel        slog.Level
+	LogFormat       string // "text" or "json"
+	ShutdownTimeout time.Duration
+}
+
+// flagHelp reports that -h was asked for and usage was printed.
+var flagHelp = errors.New("help requested")
+
+type setting struct {
+	env, flag, def, usage string
+	target                *string
+}
+
+// parseConfig reads env vars, then flags, and validates the result.
+func parseConfig(args []string, getenv func(string) string) (*Config, error) {
+	var raw struct {
+		addr, rtmp, dataDir, database, uin, secretId, secretKey, sdkAppId, sdkSecretKey,
+		callbackURL, callbackKey, region, auth, rateLimit, rateLimits, logLevel, logFormat, shutdown string
+	}
+	settings := []setting{
+		{"TRTC_EMULATOR_ADDR", "addr", defaultAddr, "HTTP listener: API 3.0, control API", &raw.addr},
+		{"TRTC_EMULATOR_RTMP_ADDR", "rtmp-addr", defaultRTMPAddr, "RTMP listener address (reported by /_emulator/v1/info; the listener comes with the media pipeline)", &raw.rtmp},
+		{"TRTC_EMULATOR_DATA_DIR", "data-dir", defaultDataDir, "directory of the SQLite database and stored media", &raw.dataDir},
+		{"TRTC_EMULATOR_DATABASE", "database", "", "database URL (default sqlite://<data dir>/emulator.db)", &raw.database},
+		{"TRTC_EMULATOR_UIN", "uin", defaultUin, "root account uin", &raw.uin},
+		{"TRTC_EMULATOR_SECRET_ID", "secret-id", defaultSecretId, "root account API SecretId", &raw.secretId},
+		{"TRTC_EMULATOR_SECRET_KEY", "secret-key", defaultSecretKey, "root account API SecretKey", &raw.secretKey},
+		{"TRTC_EMULATOR_SDKAPPID", "sdkappid", strconv.Itoa(defaultSdkAppId), "SdkAppId of the default application", &raw.sdkAppId},
+		{"TRTC_EMULATOR_SDKSECRETKEY", "sdksecretkey", defaultSdkSecretKey, "UserSig secret key of the default application", &raw.sdkSecretKey},
+		{"TRTC_EMULATOR_CALLBACK_URL", "callback-url", "", "callback URL for every event group of the default application", &raw.callbackURL},
+		{"TRTC_EMULATOR_CALLBACK_KEY", "callback-key", "", "callback signing key (up to 32 letters and digits)", &raw.callbackKey},
+		{"TRTC_EMULATOR_REGION", "region", defaultRegion, "region reported by the emulator", &raw.region},
+		{"TRTC_EMULATOR_AUTH", "auth", "on", "verify API signatures: on or off", &raw.auth},
+		{"TRTC_EMULATOR_RATE_LIMIT", "rate-limit", strconv.Itoa(defaultRateLimit), "API requests per second per action and caller; 0 = no limit", &raw.rateLimit},
+		{"TRTC_EMULATOR_RATE_LIMITS", "rate-limits", "", "per-action overrides, e.g. DescribeRoomInfo=100,DismissRoom=5", &raw.rateLimits},
+		{"TRTC_EMULATOR_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", &raw.logLevel},
+		{"TRTC_EMULATOR_LOG_FORMAT", "log-format", "text", "text or json", &raw.logFormat},
+		{"TRTC_EMULATOR_SHUTDOWN_TIMEOUT", "shutdown-timeout", "10s", "how long in-flight requests may take after SIGINT/SIGTERM", &raw.shutdown},
+	}
+	fs := flag.NewFlagSet("trtc-emulator", flag.ContinueOnError)
+	for _, s := range settings {
+		def := s.def
+		if v := getenv(s.env); v != "" {
+			def = v
+		}
+		fs.StringVar(s.target, s.flag, def, s.usage+" ($"+s.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, flagHelp
+		}
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	c := &Config{Addr: raw.addr, RTMPAddr: raw.rtmp, DataDir: raw.dataDir, Database: raw.database,
+		Uin: raw.uin, SecretId: raw.secretId, SecretKey: raw.secretKey, SdkSecretKey: raw.sdkSecretKey,
+		CallbackURL: raw.callbackURL, CallbackKey: raw.callbackKey, Region: raw.region, Auth: raw.auth, LogFormat: raw.logFormat}
+	var err error
+	if c.Database == "" {
+		c.Database = "sqlite://" + filepath.ToSlash(filepath.Join(c.DataDir, "emulator.db"))
+	}
+	for _, a := range []struct{ name, addr string }{{"addr", c.Addr}, {"rtmp-addr", c.RTMPAddr}} {
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			return nil, fmt.Errorf("-%s %q: %v", a.name, a.addr, err)
+		}
+	}
+	if c.SdkAppId, err = strconv.ParseUint(raw.sdkAppId, 10, 32); err != nil || c.SdkAppId == 0 {
+		return nil, fmt.Errorf("-sdkappid %q: want 1 to 4294967295", raw.sdkAppId)
+	}
+	if _, err := strconv.ParseUint(c.Uin, 10, 64); err != nil {
+		return nil, fmt.Errorf("-uin %q: want a number", c.Uin)
+	}
+	if c.SecretId == "" || c.SecretKey == "" {
+		return nil, fmt.Errorf("-secret-id and -secret-key must not be empty")
+	}
+	if c.Auth != "on" && c.Auth != "off" {
+		return nil, fmt.Errorf("-auth %q: want on or off", c.Auth)
+	}
+	if c.RateLimit, err = strconv.ParseFloat(raw.rateLimit, 64); err != nil || c.RateLimit < 0 {
+		return nil, fmt.Errorf("-rate-limit %q: want a number >= 0", raw.rateLimit)
+	}
+	c.RateLimits = map[string]float64{}
+	for _, pair := range strings.FieldsFunc(raw.rateLimits, func(r rune) bool { return r == ',' }) {
+		name, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		n, err := strconv.ParseFloat(val, 64)
+		if !ok || name == "" || err != nil || n < 0 {
+			return nil, fmt.Errorf("-rate-limits %q: want Action=N,…", raw.rateLimits)
+		}
+		c.RateLimits[name] = n
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(raw.logLevel)); err != nil {
+		return nil, fmt.Errorf("-log-level %q: want debug, info, warn or error", raw.logLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return nil, fmt.Errorf("-log-format %q: want text or json", c.LogFormat)
+	}
+	if c.ShutdownTimeout, err = time.ParseDuration(raw.shutdown); err != nil || c.ShutdownTimeout <= 0 {
+		return nil, fmt.Errorf("-shutdown-timeout %q: want a positive duration such as 10s", raw.shutdown)
+	}
+	return c, nil
+}
+
+func (c *Config) logger(w *os.File) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

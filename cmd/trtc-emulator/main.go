@@ -1,0 +1,127 @@
+// Command trtc-emulator serves a local emulator of Tencent RTC's server side: the
+// Tencent Cloud API 3.0 actions of TRTC and the emulator's control API.
+//
+//	trtc-emulator [flags]            serve (see -h for every setting and its env var)
+//	trtc-emulator usersig ...        generate a UserSig
+//	trtc-emulator privatemapkey ...  generate a PrivateMapKey
+//	trtc-emulator version            print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/trtc-emulator/trtc-emulator/handlers"
+	"github.com/trtc-emulator/trtc-emulator/models"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "0.1.0-dev"
+
+func main() {
+	if err := run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "trtc-emulator:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "version":
+			fmt.Fprintln(stdout, version)
+			return nil
+		case "usersig":
+			return runUserSig(args[1:], getenv, stdout)
+		case "privatemapkey":
+			return runPrivateMapKey(args[1:], getenv, stdout)
+		case "serve":
+			args = args[1:]
+		}
+	}
+	cfg, err := parseConfig(args, getenv)
+	if err != nil {
+		if errors.Is(err, flagHelp) {
+			return nil
+		}
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serve(ctx, cfg, stdout)
+}
+
+// serve runs the emulator until ctx ends, then shuts down gracefully: the listener closes,
+// in-flight requests finish (up to ShutdownTimeout) and the store is closed.
+func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
+	log := cfg.logger(os.Stderr)
+	started := time.Now()
+	store, err := models.Open(ctx, models.Options{Database: cfg.Database, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	err = store.Seed(ctx, models.Seed{Uin: cfg.Uin, SecretId: cfg.SecretId, SecretKey: cfg.SecretKey,
+		SdkAppId: cfg.SdkAppId, SdkSecretKey: cfg.SdkSecretKey, CallbackURL: cfg.CallbackURL, CallbackKey: cfg.CallbackKey})
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	endpoint := "http://" + ln.Addr().String()
+	h := handlers.New(handlers.Settings{
+		Version: version, Region: cfg.Region, Uin: cfg.Uin, SdkAppId: cfg.SdkAppId,
+		APIEndpoint: endpoint, RTMPAddr: cfg.RTMPAddr, AuthOff: cfg.Auth == "off",
+		RateLimit: cfg.RateLimit, RateLimits: cfg.RateLimits, Logger: log,
+	}, store)
+	srv := handlers.NewServer(cfg.Addr, h, log)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	app, err := store.App(ctx, cfg.SdkAppId)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, `trtc-emulator %s ready in %s
+  API endpoint   %s   (SDK: Endpoint %q, Scheme "http")
+  Control API    %s/_emulator/v1
+  SecretId       %s
+  SecretKey      %s
+  Uin            %s
+  SdkAppId       %d
+  SDK secret key %s
+  Database       %s
+`, version, time.Since(started).Round(time.Millisecond), endpoint, ln.Addr().String(), endpoint,
+		cfg.SecretId, cfg.SecretKey, cfg.Uin, app.SdkAppId, app.SdkSecretKey, cfg.Database)
+	if cfg.Auth == "off" {
+		fmt.Fprintln(stdout, "  Auth           off: signatures are not checked")
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "auth", cfg.Auth, "rate_limit", cfg.RateLimit, "log_format", cfg.LogFormat)
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}

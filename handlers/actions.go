@@ -1,0 +1,83 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"strings"
+
+	"github.com/trtc-emulator/trtc-emulator/cam"
+	"github.com/trtc-emulator/trtc-emulator/handlers/wire"
+	"github.com/trtc-emulator/trtc-emulator/tcerr"
+)
+
+// Call is one authenticated API call.
+type Call struct {
+	Ctx       context.Context
+	RequestId string
+	Action    string
+	Region    string
+	Caller    cam.Key
+}
+
+// action is a row of the action table: the request schema and what runs it (nil = the
+// action is part of the contract but not built yet: UnsupportedOperation).
+type action struct {
+	request string
+	run     func(h *Handlers, c *Call, body []byte) (any, error)
+}
+
+// handle adapts a typed action method to the table: the body has already passed the
+// schema check, so decoding it cannot fail on shape.
+func handle[Req, Resp any](fn func(*Handlers, *Call, *Req) (*Resp, error)) func(*Handlers, *Call, []byte) (any, error) {
+	return func(h *Handlers, c *Call, body []byte) (any, error) {
+		req := new(Req)
+		if err := json.Unmarshal(body, req); err != nil {
+			return nil, tcerr.InternalError("decoding the checked request failed")
+		}
+		resp, err := fn(h, c, req)
+		if err != nil {
+			return nil, err
+		}
+		return resp, nil
+	}
+}
+
+// trtcImplemented maps each built TRTC action to its handler.
+var trtcImplemented = map[string]func(*Handlers, *Call, []byte) (any, error){
+	"DismissRoom":            handle((*Handlers).DismissRoom),
+	"DismissRoomByStrRoomId": handle((*Handlers).DismissRoomByStrRoomId),
+	"DescribeRoomInfo":       handle((*Handlers).DescribeRoomInfo),
+}
+
+// trtcActions is the action table of trtc 2019-07-22: every action of the wire schema.
+var trtcActions = func() map[string]action {
+	t := make(map[string]action, len(wire.Actions))
+	for _, a := range wire.Actions {
+		t[a.Name] = action{request: a.Request, run: trtcImplemented[a.Name]}
+	}
+	for name := range trtcImplemented {
+		if _, ok := t[name]; !ok {
+			panic("handlers: " + name + " is implemented but not in the wire schema")
+		}
+	}
+	return t
+}()
+
+// service picks the action table from X-TC-Version, checked against a "trtc."/"cam."
+// host prefix when the client uses such a name (the credential scope's service is not
+// used: the Node SDK writes the endpoint's first label there).
+func (h *Handlers) service(host, version string) (map[string]action, error) {
+	hostname := host
+	if hn, _, err := net.SplitHostPort(host); err == nil {
+		hostname = hn
+	}
+	label, _, _ := strings.Cut(hostname, ".")
+	switch {
+	case version == versionTRTC && label != "cam":
+		return trtcActions, nil
+	case version == versionCAM && label != "trtc":
+		return nil, tcerr.New(tcerr.CodeUnsupportedOperation, "CAM (version %s) actions are not emulated yet.", versionCAM)
+	}
+	return nil, tcerr.New(tcerr.CodeNoSuchVersion, "The API version %q does not exist for this service (trtc is %s, cam is %s).", version, versionTRTC, versionCAM)
+}

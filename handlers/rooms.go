@@ -1,0 +1,79 @@
+package handlers
+
+import (
+	"strconv"
+
+	"github.com/trtc-emulator/trtc-emulator/handlers/wire"
+	"github.com/trtc-emulator/trtc-emulator/models"
+	"github.com/trtc-emulator/trtc-emulator/tcerr"
+)
+
+func (h *Handlers) DismissRoom(c *Call, req *wire.DismissRoomRequest) (*wire.DismissRoomResponse, error) {
+	roomId := strconv.FormatUint(*req.RoomId, 10)
+	if err := h.store.DismissRoom(c.Ctx, c.Caller.Uin, *req.SdkAppId, roomId, models.RoomIdInt); err != nil {
+		return nil, err
+	}
+	return &wire.DismissRoomResponse{}, nil
+}
+
+func (h *Handlers) DismissRoomByStrRoomId(c *Call, req *wire.DismissRoomByStrRoomIdRequest) (*wire.DismissRoomByStrRoomIdResponse, error) {
+	if err := h.store.DismissRoom(c.Ctx, c.Caller.Uin, *req.SdkAppId, *req.RoomId, models.RoomIdString); err != nil {
+		return nil, err
+	}
+	return &wire.DismissRoomByStrRoomIdResponse{}, nil
+}
+
+// DescribeRoomInfo pages defaults: "If PageNumber or PageSize is not specified, 10 records
+// will be returned" (page 0).
+func (h *Handlers) DescribeRoomInfo(c *Call, req *wire.DescribeRoomInfoRequest) (*wire.DescribeRoomInfoResponse, error) {
+	q := models.RoomQuery{Uin: c.Caller.Uin, SdkAppId: *req.SdkAppId, PageSize: 10}
+	var err error
+	if q.StartTime, err = unixSeconds("StartTime", *req.StartTime); err != nil {
+		return nil, err
+	}
+	if q.EndTime, err = unixSeconds("EndTime", *req.EndTime); err != nil {
+		return nil, err
+	}
+	if req.RoomId != nil {
+		q.RoomId = *req.RoomId
+	}
+	if req.PageNumber != nil && req.PageSize != nil {
+		if *req.PageNumber > 1<<20 {
+			return nil, tcerr.New(tcerr.CodeInvalidPageNumber, "The PageNumber %d is too large.", *req.PageNumber)
+		}
+		if *req.PageSize > 1<<20 {
+			return nil, tcerr.New(tcerr.CodeInvalidPageSize, "The PageSize %d is invalid: it must be 1 to 100.", *req.PageSize)
+		}
+		q.PageNumber, q.PageSize = int(*req.PageNumber), int(*req.PageSize)
+	}
+	total, rooms, err := h.store.Rooms(c.Ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	resp := &wire.DescribeRoomInfoResponse{Total: &total, RoomList: make([]wire.RoomState, 0, len(rooms))}
+	for i := range rooms {
+		r := &rooms[i]
+		var destroy uint64
+		if r.DestroyedAtMs != nil {
+			destroy = uint64(*r.DestroyedAtMs / 1000)
+		}
+		resp.RoomList = append(resp.RoomList, wire.RoomState{
+			CommId:      ptr(r.CommId()),
+			RoomString:  ptr(r.RoomId),
+			CreateTime:  ptr(uint64(r.CreatedAtMs / 1000)),
+			DestroyTime: ptr(destroy),
+			IsFinished:  ptr(r.DestroyedAtMs != nil),
+			UserId:      ptr(r.CreatorUserId),
+		})
+	}
+	return resp, nil
+}
+
+func unixSeconds(field string, v uint64) (int64, error) {
+	if v > 1<<40 {
+		return 0, tcerr.InvalidParameterValue(field, "it must be a Unix time in seconds")
+	}
+	return int64(v), nil
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,100 @@
+// Package handlers is the wire of the emulator: the Tencent Cloud API 3.0 endpoint
+// (envelope, signature check through cam, strict decoding, the action table, rate limits)
+// and the control API. It holds no business rules: each action decodes, checks shape,
+// calls one models operation and encodes.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/trtc-emulator/trtc-emulator/models"
+)
+
+// Settings configure the HTTP surface.
+type Settings struct {
+	Version     string
+	Region      string // reported by /_emulator/v1/info
+	Uin         string // the root account
+	SdkAppId    uint64 // the default application
+	APIEndpoint string // e.g. "http://127.0.0.1:4599"
+	RTMPAddr    string
+	// AuthOff skips signature checks (every request acts as the root account), like
+	// LocalStack's default; signatures are verified unless it is set.
+	AuthOff bool
+	// RateLimit is the default number of requests per second per action and caller
+	// (Tencent's 20); 0 turns rate limiting off. RateLimits overrides it per action.
+	RateLimit  float64
+	RateLimits map[string]float64
+	Now        func() time.Time
+	Logger     *slog.Logger
+}
+
+// Handlers serves the emulator's HTTP surface.
+type Handlers struct {
+	settings Settings
+	store    *models.Store
+	log      *slog.Logger
+	limiter  *rateLimiter
+	echo     *echo.Echo
+}
+
+// New builds the HTTP surface over a store.
+func New(settings Settings, store *models.Store) *Handlers {
+	if settings.Now == nil {
+		settings.Now = time.Now
+	}
+	if settings.Logger == nil {
+		settings.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handlers{
+		settings: settings,
+		store:    store,
+		log:      settings.Logger,
+		limiter:  newRateLimiter(settings.RateLimit, settings.RateLimits),
+	}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = h.controlErrorHandler
+	e.Any("/", h.serveAPI)
+	h.routeControl(e)
+	h.echo = e
+	return h
+}
+
+// ServeHTTP makes Handlers an http.Handler.
+func (h *Handlers) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.echo.ServeHTTP(w, r) }
+
+// Routes lists "METHOD path" of every route, for the OpenAPI conformance test.
+func (h *Handlers) Routes() []string {
+	var out []string
+	for _, r := range h.echo.Routes() {
+		out = append(out, r.Method+" "+r.Path)
+	}
+	return out
+}
+
+// NewServer wraps the handler in an http.Server with the timeouts echo leaves unset:
+// a slow-header client is cut off after 5 s.
+func NewServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.Background() },
+	}
+}

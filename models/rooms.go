@@ -1,0 +1,149 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/trtc-emulator/trtc-emulator/tcerr"
+)
+
+// Room id kinds. Integer and string room ids are separate namespaces: string room "1234"
+// is not integer room 1234. The values follow CreateCloudRecording's RoomIdType.
+const (
+	RoomIdString = 0
+	RoomIdInt    = 1
+)
+
+// Room is one lifetime of a room: from its first entry to its last exit or dismissal.
+type Room struct {
+	ID            int64 `gorm:"primaryKey"`
+	SdkAppId      uint64
+	RoomId        string
+	RoomIdType    int
+	CreatorUserId string
+	CreatedAtMs   int64
+	DestroyedAtMs *int64
+}
+
+// CommId identifies one lifetime of a room: SdkAppId_RoomId_CreateTime (seconds).
+func (r *Room) CommId() string {
+	return fmt.Sprintf("%d_%s_%d", r.SdkAppId, r.RoomId, r.CreatedAtMs/1000)
+}
+
+// stringRoomIdPattern: seed "Relaying to CDN / RTMP": a string room id has letters, digits
+// and the listed symbols and is at most 64 characters.
+var stringRoomIdPattern = regexp.MustCompile(`^[A-Za-z0-9 !#$%&()+\-:;<=.>?@\[\]^_{}|~,]{1,64}$`)
+
+// ValidateRoomId checks a room id of the given kind and returns it in canonical form.
+func ValidateRoomId(field, roomId string, idType int) (string, error) {
+	switch idType {
+	case RoomIdInt:
+		n, err := strconv.ParseUint(roomId, 10, 64)
+		if err != nil || n == 0 || n > 4294967294 {
+			return "", tcerr.New(tcerr.CodeInvalidRoomId, "The %s %q is invalid: an integer room id must be 1 to 4294967294.", field, roomId)
+		}
+		return strconv.FormatUint(n, 10), nil
+	case RoomIdString:
+		if !stringRoomIdPattern.MatchString(roomId) {
+			return "", tcerr.New(tcerr.CodeInvalidRoomId, "The %s %q is invalid: a string room id is 1 to 64 letters, digits, spaces or !#$%%&()+-:;<=.>?@[]^_{}|~,", field, roomId)
+		}
+		return roomId, nil
+	}
+	return "", tcerr.InvalidParameterValue("RoomIdType", "it must be 0 (string) or 1 (integer)")
+}
+
+// DismissRoom closes an open room of the caller's application.
+func (s *Store) DismissRoom(ctx context.Context, uin string, sdkAppId uint64, roomId string, idType int) error {
+	if _, err := s.OwnedApp(ctx, uin, sdkAppId); err != nil {
+		return err
+	}
+	roomId, err := ValidateRoomId("RoomId", roomId, idType)
+	if err != nil {
+		return err
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var room Room
+		err := tx.Where("sdk_app_id = ? AND room_id_type = ? AND room_id = ? AND destroyed_at_ms IS NULL", sdkAppId, idType, roomId).Take(&room).Error
+		if isNotFound(err) {
+			return tcerr.RoomNotExist(sdkAppId, roomId)
+		}
+		if err != nil {
+			return err
+		}
+		now := s.now().UnixMilli()
+		return tx.Model(&room).Where("destroyed_at_ms IS NULL").Update("destroyed_at_ms", now).Error
+	})
+}
+
+// OpenRoom records a new room lifetime. Until participants exist (next issue) tests and
+// the store use it directly.
+func (s *Store) OpenRoom(ctx context.Context, sdkAppId uint64, roomId string, idType int, creator string) (*Room, error) {
+	roomId, err := ValidateRoomId("RoomId", roomId, idType)
+	if err != nil {
+		return nil, err
+	}
+	room := &Room{SdkAppId: sdkAppId, RoomId: roomId, RoomIdType: idType, CreatorUserId: creator, CreatedAtMs: s.now().UnixMilli()}
+	if err := s.db.WithContext(ctx).Create(room).Error; err != nil {
+		return nil, err
+	}
+	return room, nil
+}
+
+// RoomQuery selects room lifetimes that overlap a time window (DescribeRoomInfo).
+type RoomQuery struct {
+	Uin        string
+	SdkAppId   uint64
+	StartTime  int64 // Unix seconds
+	EndTime    int64
+	RoomId     string // optional: only rooms with this id (either kind)
+	PageNumber int
+	PageSize   int
+}
+
+// DescribeRoomInfo limits (seed and API docs): the last 14 days, at most 24 h per query,
+// pages of 1 to 100 rows.
+const (
+	roomQueryHistory = 14 * 24 * time.Hour
+	roomQueryMaxSpan = 24 * time.Hour
+	maxPageSize      = 100
+)
+
+// Rooms returns the total of matching room lifetimes and one page of them, oldest first.
+func (s *Store) Rooms(ctx context.Context, q RoomQuery) (int64, []Room, error) {
+	if _, err := s.OwnedApp(ctx, q.Uin, q.SdkAppId); err != nil {
+		return 0, nil, err
+	}
+	now := s.now()
+	switch {
+	case q.StartTime <= 0:
+		return 0, nil, tcerr.New(tcerr.CodeInvalidStartTs, "The StartTime %d is invalid.", q.StartTime)
+	case q.EndTime < q.StartTime:
+		return 0, nil, tcerr.New(tcerr.CodeInvalidEndTs, "The EndTime %d is before the StartTime %d.", q.EndTime, q.StartTime)
+	case time.Unix(q.StartTime, 0).Before(now.Add(-roomQueryHistory)):
+		return 0, nil, tcerr.New(tcerr.CodeStartTimeExpire, "The StartTime %d is more than 14 days ago.", q.StartTime)
+	case time.Duration(q.EndTime-q.StartTime)*time.Second > roomQueryMaxSpan:
+		return 0, nil, tcerr.New(tcerr.CodeQueryScaleOversize, "EndTime - StartTime is %d s, more than 24 hours.", q.EndTime-q.StartTime)
+	case q.PageSize < 1 || q.PageSize > maxPageSize:
+		return 0, nil, tcerr.New(tcerr.CodeInvalidPageSize, "The PageSize %d is invalid: it must be 1 to 100.", q.PageSize)
+	case q.PageNumber < 0:
+		return 0, nil, tcerr.New(tcerr.CodeInvalidPageNumber, "The PageNumber %d is invalid.", q.PageNumber)
+	}
+	db := s.db.WithContext(ctx).Model(&Room{}).
+		Where("sdk_app_id = ? AND created_at_ms <= ? AND (destroyed_at_ms IS NULL OR destroyed_at_ms >= ?)",
+			q.SdkAppId, q.EndTime*1000+999, q.StartTime*1000)
+	if q.RoomId != "" {
+		db = db.Where("room_id = ?", q.RoomId)
+	}
+	var total int64
+	if err := db.Count(&total).Error; err != nil {
+		return 0, nil, err
+	}
+	var rooms []Room
+	err := db.Order("created_at_ms, id").Offset(q.PageNumber * q.PageSize).Limit(q.PageSize).Find(&rooms).Error
+	return total, rooms, err
+}
