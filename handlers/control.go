@@ -150,6 +150,8 @@ func decodeControlBody(r *http.Request, dst any) error {
 		return nil
 	case errors.Is(err, io.EOF):
 		return tcerr.New(tcerr.CodeInvalidParameter, "The request body is empty: a JSON object is required.")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return tcerr.New(tcerr.CodeInvalidParameter, "The request body is not valid JSON: it ends too early.")
 	case errors.As(err, &typeErr):
 		return tcerr.InvalidParameter(typeErr.Field, "it must be a JSON "+typeErr.Type.Kind().String()+", got "+typeErr.Value)
 	case errors.As(err, &syntaxErr):

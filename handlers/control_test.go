@@ -1,0 +1,126 @@
+package handlers_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func controlDo(t *testing.T, e *emulator, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, "http://"+e.addr+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatalf("%s %s: not JSON: %s", method, path, data)
+	}
+	return resp.StatusCode, out
+}
+
+func TestHealthAndInfo(t *testing.T) {
+	e := startEmulator(t)
+	status, body := controlDo(t, e, "GET", "/_emulator/health", "")
+	if status != 200 || body["Status"] != "ok" {
+		t.Fatalf("health: %d %v", status, body)
+	}
+	status, body = controlDo(t, e, "GET", "/_emulator/v1/info", "")
+	if status != 200 {
+		t.Fatalf("info: %d %v", status, body)
+	}
+	endpoints := body["Endpoints"].(map[string]any)
+	if endpoints["Api"] != "http://"+e.addr || body["Uin"] != testUin || body["Auth"] != true {
+		t.Fatalf("info = %v", body)
+	}
+	if body["DefaultApp"].(map[string]any)["SdkAppId"] != float64(testSdkAppId) {
+		t.Fatalf("info default app = %v", body["DefaultApp"])
+	}
+}
+
+func TestAppsControlAPI(t *testing.T) {
+	e := startEmulator(t)
+	status, app := controlDo(t, e, "GET", "/_emulator/v1/apps/1400000001", "")
+	if status != 200 || app["SdkSecretKey"] != testSdkSecretKey || app["Name"] != "default" {
+		t.Fatalf("default app: %d %v", status, app)
+	}
+	status, body := controlDo(t, e, "GET", "/_emulator/v1/apps/1400000002", "")
+	if status != 404 || body["Error"].(map[string]any)["Code"] != "FailedOperation.SdkAppIdNotExist" {
+		t.Fatalf("missing app: %d %v", status, body)
+	}
+
+	// PUT creates a new app with a generated key, then replaces only what is given.
+	status, app = controlDo(t, e, "PUT", "/_emulator/v1/apps/1400000002",
+		`{"Name":"second","AdvancedPermissionControl":true,"Callbacks":[{"EventGroupId":1,"Url":"http://127.0.0.1:9/cb","Key":"abc123"},{"EventGroupId":3,"Url":"https://example.invalid/rec"}]}`)
+	if status != 200 || app["Name"] != "second" || app["AdvancedPermissionControl"] != true || len(app["SdkSecretKey"].(string)) != 64 {
+		t.Fatalf("create: %d %v", status, app)
+	}
+	cbs := app["Callbacks"].([]any)
+	if len(cbs) != 2 || cbs[0].(map[string]any)["Key"] != "abc123" || cbs[1].(map[string]any)["EventGroupId"] != 3.0 {
+		t.Fatalf("callbacks = %v", cbs)
+	}
+	key := app["SdkSecretKey"]
+	status, app = controlDo(t, e, "PUT", "/_emulator/v1/apps/1400000002", `{"AdvancedPermissionControl":false}`)
+	if status != 200 || app["Name"] != "second" || app["SdkSecretKey"] != key || len(app["Callbacks"].([]any)) != 2 || app["AdvancedPermissionControl"] != false {
+		t.Fatalf("partial update: %d %v", status, app)
+	}
+	status, app = controlDo(t, e, "PUT", "/_emulator/v1/apps/1400000002", `{"Callbacks":[]}`)
+	if status != 200 || len(app["Callbacks"].([]any)) != 0 {
+		t.Fatalf("clear callbacks: %d %v", status, app)
+	}
+	// The new app is usable by the API at once.
+	_, err := call(t, e.client(), "DismissRoom", map[string]any{"SdkAppId": 1400000002, "RoomId": 5})
+	expectCode(t, err, "FailedOperation.RoomNotExist")
+
+	bad := []struct{ path, body, code, inMsg string }{
+		{"/_emulator/v1/apps/0", `{}`, "InvalidParameter.SdkAppId", "SdkAppId"},
+		{"/_emulator/v1/apps/abc", `{}`, "InvalidParameter.SdkAppId", "SdkAppId"},
+		{"/_emulator/v1/apps/1400000002", `{"Colour":"red"}`, "UnknownParameter", "Colour"},
+		{"/_emulator/v1/apps/1400000002", `{"Name":5}`, "InvalidParameter", "Name"},
+		{"/_emulator/v1/apps/1400000002", `{"Name":""}`, "InvalidParameterValue", "Name"},
+		{"/_emulator/v1/apps/1400000002", `{"Callbacks":[{"EventGroupId":5,"Url":"http://x/"}]}`, "InvalidParameterValue", "EventGroupId"},
+		{"/_emulator/v1/apps/1400000002", `{"Callbacks":[{"EventGroupId":1,"Url":"ftp://x/"}]}`, "InvalidParameterValue", "Url"},
+		{"/_emulator/v1/apps/1400000002", `{"Callbacks":[{"EventGroupId":1,"Url":"http://x/","Key":"has space"}]}`, "InvalidParameterValue", "Key"},
+		{"/_emulator/v1/apps/1400000002", `{"Callbacks":[{"EventGroupId":1,"Url":"http://x/"},{"EventGroupId":1,"Url":"http://y/"}]}`, "InvalidParameterValue", "twice"},
+		{"/_emulator/v1/apps/1400000002", `{"SdkSecretKey":"short"}`, "InvalidParameterValue", "SdkSecretKey"},
+		{"/_emulator/v1/apps/1400000002", `{"Name":"x"} trailing`, "InvalidParameter", "after"},
+		{"/_emulator/v1/apps/1400000002", ``, "InvalidParameter", "empty"},
+		{"/_emulator/v1/apps/1400000002", `{"Name":`, "InvalidParameter", "JSON"},
+	}
+	for _, b := range bad {
+		status, body := controlDo(t, e, "PUT", b.path, b.body)
+		errObj, _ := body["Error"].(map[string]any)
+		if status != 400 || errObj["Code"] != b.code || !strings.Contains(errObj["Message"].(string), b.inMsg) {
+			t.Errorf("PUT %s %s: %d %v, want 400 %s naming %q", b.path, b.body, status, body, b.code, b.inMsg)
+		}
+	}
+	// Failed PUTs changed nothing.
+	_, app = controlDo(t, e, "GET", "/_emulator/v1/apps/1400000002", "")
+	if app["Name"] != "second" {
+		t.Fatalf("app after failed PUTs: %v", app)
+	}
+	// Unknown control routes are JSON 404s.
+	status, body = controlDo(t, e, "GET", "/_emulator/v1/nothing", "")
+	if status != 404 || body["Error"] == nil {
+		t.Fatalf("unknown route: %d %v", status, body)
+	}
+	big := bytes.Repeat([]byte("a"), 2<<20)
+	status, _ = controlDo(t, e, "PUT", "/_emulator/v1/apps/1400000002", `{"Name":"`+string(big)+`"}`)
+	if status != 413 {
+		t.Fatalf("2 MB control body: %d", status)
+	}
+}

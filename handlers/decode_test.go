@@ -1,0 +1,164 @@
+package handlers
+
+import (
+	"encoding/json"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/trtc-emulator/trtc-emulator/handlers/wire"
+	"github.com/trtc-emulator/trtc-emulator/tcerr"
+)
+
+func TestDecodeJSONParams(t *testing.T) {
+	cases := []struct {
+		name, action, body, code, inMsg string
+	}{
+		{"ok", "CreateCloudRecording", `{"SdkAppId":1,"RoomId":"r","UserId":"u","UserSig":"s","RecordParams":{"RecordMode":1},"StorageParams":{}}`, "", ""},
+		{"nested missing", "CreateCloudRecording", `{"SdkAppId":1,"RoomId":"r","UserId":"u","UserSig":"s","RecordParams":{},"StorageParams":{}}`, tcerr.CodeMissingParameter, "RecordParams.RecordMode"},
+		{"nested unknown", "CreateCloudRecording", `{"SdkAppId":1,"RoomId":"r","UserId":"u","UserSig":"s","RecordParams":{"RecordMode":1,"Mode":2},"StorageParams":{}}`, tcerr.CodeUnknownParameter, "RecordParams.Mode"},
+		{"nested wrong type", "CreateCloudRecording", `{"SdkAppId":1,"RoomId":"r","UserId":"u","UserSig":"s","RecordParams":{"RecordMode":"1"},"StorageParams":{}}`, tcerr.CodeInvalidParameter, "RecordParams.RecordMode"},
+		{"list of strings", "RemoveUser", `{"SdkAppId":1,"RoomId":2,"UserIds":["a","b"]}`, "", ""},
+		{"list element wrong", "RemoveUser", `{"SdkAppId":1,"RoomId":2,"UserIds":["a",3]}`, tcerr.CodeInvalidParameter, "UserIds.1"},
+		{"list not array", "RemoveUser", `{"SdkAppId":1,"RoomId":2,"UserIds":"a"}`, tcerr.CodeInvalidParameter, "UserIds"},
+		{"list null element", "RemoveUser", `{"SdkAppId":1,"RoomId":2,"UserIds":[null]}`, tcerr.CodeInvalidParameter, "UserIds.0"},
+		{"null is absent", "RemoveUser", `{"SdkAppId":1,"RoomId":2,"UserIds":null}`, tcerr.CodeMissingParameter, "UserIds"},
+		{"uint negative", "DismissRoom", `{"SdkAppId":1,"RoomId":-2}`, tcerr.CodeInvalidParameter, "RoomId"},
+		{"uint fraction", "DismissRoom", `{"SdkAppId":1,"RoomId":2.5}`, tcerr.CodeInvalidParameter, "RoomId"},
+		{"uint exponent", "DismissRoom", `{"SdkAppId":1,"RoomId":2e3}`, tcerr.CodeInvalidParameter, "RoomId"},
+		{"uint overflow", "DismissRoom", `{"SdkAppId":1,"RoomId":18446744073709551616}`, tcerr.CodeInvalidParameter, "RoomId"},
+		{"uint max", "DismissRoom", `{"SdkAppId":1,"RoomId":18446744073709551615}`, "", ""},
+		{"int negative ok", "StartStreamIngest", `{"SdkAppId":1,"RoomId":"r","RoomIdType":1,"UserId":"u","UserSig":"s","RepeatNum":-1}`, "", ""},
+		{"bool wrong", "StartStreamIngest", `{"SdkAppId":1,"RoomId":"r","RoomIdType":1,"UserId":"u","UserSig":"s","AutoPush":1}`, tcerr.CodeInvalidParameter, "AutoPush"},
+		{"struct wrong", "CreateCloudRecording", `{"SdkAppId":1,"RoomId":"r","UserId":"u","UserSig":"s","RecordParams":[],"StorageParams":{}}`, tcerr.CodeInvalidParameter, "RecordParams"},
+		{"top level array", "DismissRoom", `[]`, tcerr.CodeInvalidParameter, "object"},
+		{"trailing data", "DismissRoom", `{"SdkAppId":1,"RoomId":2} {}`, tcerr.CodeInvalidParameter, "after"},
+		{"empty body", "DismissRoom", ``, tcerr.CodeMissingParameter, "SdkAppId"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			act := trtcActions[tc.action]
+			params, err := parseJSONParams([]byte(tc.body))
+			if err == nil {
+				_, err = decodeParams(act.request, params)
+			}
+			if tc.code == "" {
+				if err != nil {
+					t.Fatalf("rejected: %v", err)
+				}
+				return
+			}
+			te, ok := tcerr.As(err)
+			if !ok || te.Code != tc.code || !strings.Contains(te.Message, tc.inMsg) {
+				t.Fatalf("err = %v, want %s naming %q", err, tc.code, tc.inMsg)
+			}
+		})
+	}
+}
+
+func TestDecodeFormParams(t *testing.T) {
+	values := url.Values{
+		"SdkAppId": {"1400000001"}, "RoomId": {"r"}, "UserId": {"u"}, "UserSig": {"s"},
+		"RecordParams.RecordMode":                                     {"2"},
+		"RecordParams.SubscribeStreamUserIds.SubscribeAudioUserIds.0": {"a"},
+		"RecordParams.SubscribeStreamUserIds.SubscribeAudioUserIds.1": {"b"},
+		"StorageParams.CloudStorage.Vendor":                           {"0"},
+		"StorageParams.CloudStorage.Region":                           {"ap-shanghai"},
+		"StorageParams.CloudStorage.Bucket":                           {"b"},
+		"StorageParams.CloudStorage.AccessKey":                        {"k"},
+		"StorageParams.CloudStorage.SecretKey":                        {"s"},
+		"MixLayoutParams.MixLayoutMode":                               {"3"},
+		"MixLayoutParams.PureAudioDisableLayout":                      {"true"},
+		"Action":                                                      {"CreateCloudRecording"},
+	}
+	params, err := parseFormParams(values, []string{"Action"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := decodeParams("CreateCloudRecordingRequest", params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req wire.CreateCloudRecordingRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		t.Fatal(err)
+	}
+	ids := req.RecordParams.SubscribeStreamUserIds.SubscribeAudioUserIds
+	if *req.SdkAppId != 1400000001 || *req.RecordParams.RecordMode != 2 || len(ids) != 2 || ids[1] != "b" ||
+		*req.StorageParams.CloudStorage.Region != "ap-shanghai" || !*req.MixLayoutParams.PureAudioDisableLayout {
+		t.Fatalf("decoded %s", body)
+	}
+	for _, bad := range []struct {
+		values url.Values
+		inMsg  string
+	}{
+		{url.Values{"UserIds.1": {"a"}}, "UserIds.1"},
+		{url.Values{"UserIds.x": {"a"}}, "UserIds.x"},
+		{url.Values{"UserIds": {"a"}, "UserIds.0": {"b"}}, "UserIds"},
+		{url.Values{"RoomId": {"12x"}}, "RoomId"},
+		{url.Values{"A..B": {"1"}}, "A..B"},
+	} {
+		params, err := parseFormParams(bad.values, nil)
+		if err == nil {
+			_, err = decodeParams("RemoveUserRequest", params)
+		}
+		if err == nil || !strings.Contains(err.Error(), bad.inMsg) {
+			t.Errorf("%v: err = %v, want one naming %q", bad.values, err, bad.inMsg)
+		}
+	}
+}
+
+// FuzzDecodeRequest feeds arbitrary bodies to every action's decoder: the outcome is a
+// Tencent error or JSON that the generated request type decodes; never a panic.
+func FuzzDecodeRequest(f *testing.F) {
+	f.Add(uint8(0), []byte(`{"SdkAppId":1400000001,"RoomId":"r","UserId":"u","UserSig":"s","RecordParams":{"RecordMode":1},"StorageParams":{"CloudStorage":{"Vendor":0}}}`))
+	f.Add(uint8(5), []byte(`{"SdkAppId":1,"UserIds":["a",{"b":1}],"RoomId":1e400}`))
+	f.Add(uint8(9), []byte(`{"PublishCdnParams":[{"PublishCdnUrl":"rtmp://x"}],"AgentParams":{"UserId":"a"}}`))
+	f.Add(uint8(3), []byte(`[[[[[[[[[[]]]]]]]]]]`))
+	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
+		a := wire.Actions[int(which)%len(wire.Actions)]
+		params, err := parseJSONParams(body)
+		if err == nil {
+			var out []byte
+			out, err = decodeParams(a.Request, params)
+			if err == nil {
+				v := reflect.New(wire.Types[a.Request])
+				if uerr := json.Unmarshal(out, v.Interface()); uerr != nil {
+					t.Fatalf("%s: checked JSON %s does not decode: %v", a.Name, out, uerr)
+				}
+				return
+			}
+		}
+		if _, ok := tcerr.As(err); !ok {
+			t.Fatalf("%s: not a Tencent error: %v", a.Name, err)
+		}
+	})
+}
+
+// FuzzDecodeFormRequest does the same for flattened GET/form parameters.
+func FuzzDecodeFormRequest(f *testing.F) {
+	f.Add(uint8(0), "SdkAppId=1&RoomId=r&RecordParams.RecordMode=1&UserIds.0=a")
+	f.Add(uint8(7), "A.B.0.C=1&A.B.1=2&A=3")
+	f.Fuzz(func(t *testing.T, which uint8, query string) {
+		a := wire.Actions[int(which)%len(wire.Actions)]
+		values, err := url.ParseQuery(query)
+		if err != nil {
+			return
+		}
+		params, err := parseFormParams(values, nil)
+		if err == nil {
+			var out []byte
+			if out, err = decodeParams(a.Request, params); err == nil {
+				v := reflect.New(wire.Types[a.Request])
+				if uerr := json.Unmarshal(out, v.Interface()); uerr != nil {
+					t.Fatalf("%s: %s does not decode: %v", a.Name, out, uerr)
+				}
+				return
+			}
+		}
+		if _, ok := tcerr.As(err); !ok {
+			t.Fatalf("%s: not a Tencent error: %v", a.Name, err)
+		}
+	})
+}
