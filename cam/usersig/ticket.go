@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 	"time"
 )
 
@@ -85,11 +86,7 @@ func Parse(sig string) (*Ticket, error) {
 	if err != nil {
 		return nil, malformedf("base64: %w", err)
 	}
-	zr, err := zlib.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		return nil, malformedf("zlib: %w", err)
-	}
-	js, err := io.ReadAll(io.LimitReader(zr, maxJSONLen+1))
+	js, err := inflateZlib(raw)
 	if err != nil {
 		return nil, malformedf("zlib: %w", err)
 	}
@@ -165,6 +162,27 @@ func (t *Ticket) verify(sdkAppId uint64, key, userId string, now time.Time) erro
 		return fmt.Errorf("%w: wrong key or altered ticket", ErrSignatureMismatch)
 	}
 	return nil
+}
+
+// zlibReaders pools inflaters: a new one allocates some 40 KB, most of
+// Verify's cost.
+var zlibReaders sync.Pool
+
+// inflateZlib returns at most maxJSONLen+1 bytes of the zlib stream in raw, its
+// checksum checked when the whole stream was read.
+func inflateZlib(raw []byte) ([]byte, error) {
+	var zr io.ReadCloser
+	var err error
+	if pooled, ok := zlibReaders.Get().(io.ReadCloser); ok {
+		zr, err = pooled, pooled.(zlib.Resetter).Reset(bytes.NewReader(raw), nil)
+	} else {
+		zr, err = zlib.NewReader(bytes.NewReader(raw))
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer zlibReaders.Put(zr)
+	return io.ReadAll(io.LimitReader(zr, maxJSONLen+1))
 }
 
 func malformedf(format string, args ...any) error {

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -54,7 +55,9 @@ type Params struct {
 	Expire time.Duration
 	// Now is the issue time; TLS.time is its unix seconds.
 	Now time.Time
-	// UserBuf, when not nil, is signed and carried as TLS.userbuf.
+	// UserBuf, when not nil, is signed and carried as TLS.userbuf; an empty
+	// one as "", like npm tls-sig-api-v2 (tls-sig-api-v2-golang signs it but
+	// leaves it out of the JSON, so nothing can verify that ticket).
 	UserBuf []byte
 	Format  Format
 }
@@ -126,6 +129,10 @@ func (t *Ticket) sign(key string) []byte {
 	return h.Sum(nil)
 }
 
+// zlibWriters keeps one pool per Format: a flate compressor allocates about
+// a megabyte, which would dominate Gen.
+var zlibWriters [2]sync.Pool
+
 func (t *Ticket) encode(f Format) (string, error) {
 	js := t.appendJSON(nil, f)
 	level := zlib.NoCompression
@@ -133,10 +140,17 @@ func (t *Ticket) encode(f Format) (string, error) {
 		level = zlib.DefaultCompression
 	}
 	var z bytes.Buffer
-	zw, err := zlib.NewWriterLevel(&z, level)
-	if err != nil {
-		return "", err
+	pool := &zlibWriters[f&1]
+	zw, _ := pool.Get().(*zlib.Writer)
+	if zw == nil {
+		var err error
+		if zw, err = zlib.NewWriterLevel(&z, level); err != nil {
+			return "", err
+		}
+	} else {
+		zw.Reset(&z)
 	}
+	defer pool.Put(zw)
 	if _, err := zw.Write(js); err != nil {
 		return "", err
 	}
