@@ -137,6 +137,9 @@ func decodeControlBody(r *http.Request, dst any) error {
 	if err != nil {
 		return tcerr.InvalidParameter("body", "it could not be read")
 	}
+	if trimmed := bytes.TrimSpace(body); len(trimmed) > 0 && trimmed[0] != '{' {
+		return tcerr.New(tcerr.CodeInvalidParameter, "The request body must be a JSON object.")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	err = dec.Decode(dst)

@@ -100,6 +100,8 @@ func TestAppsControlAPI(t *testing.T) {
 		{"/_emulator/v1/apps/1400000002", `{"Name":"x"} trailing`, "InvalidParameter", "after"},
 		{"/_emulator/v1/apps/1400000002", ``, "InvalidParameter", "empty"},
 		{"/_emulator/v1/apps/1400000002", `{"Name":`, "InvalidParameter", "JSON"},
+		{"/_emulator/v1/apps/1400000002", `null`, "InvalidParameter", "object"},
+		{"/_emulator/v1/apps/1400000002", `[]`, "InvalidParameter", "object"},
 	}
 	for _, b := range bad {
 		status, body := controlDo(t, e, "PUT", b.path, b.body)

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -47,10 +48,28 @@ func TestMain(m *testing.M) {
 type proc struct {
 	cmd      *exec.Cmd
 	addr     string
-	stdout   *strings.Builder
-	stderr   *strings.Builder
+	stdout   *syncBuffer
+	stderr   *syncBuffer
 	exited   chan error
 	startDur time.Duration
+}
+
+// syncBuffer collects a child's output while tests read it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 var endpointLine = regexp.MustCompile(`API endpoint\s+http://(\S+)`)
@@ -64,7 +83,7 @@ func start(t *testing.T, env []string, args ...string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, stdout: &strings.Builder{}, stderr: &strings.Builder{}, exited: make(chan error, 1)}
+	p := &proc{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	began := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -77,10 +96,14 @@ func start(t *testing.T, env []string, args ...string) *proc {
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
+		addr := ""
 		for sc.Scan() {
-			p.stdout.WriteString(sc.Text() + "\n")
+			p.stdout.Write([]byte(sc.Text() + "\n"))
 			if m := endpointLine.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
+				addr = m[1]
+			}
+			if strings.HasPrefix(sc.Text(), "  Database") { // the banner's last line
+				found <- addr
 			}
 		}
 		p.exited <- cmd.Wait()

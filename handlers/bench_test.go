@@ -1,0 +1,136 @@
+package handlers_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/trtc-emulator/trtc-emulator/cam"
+	"github.com/trtc-emulator/trtc-emulator/models"
+)
+
+// loadConnections is the concurrency of the throughput benchmarks (64, as in
+// research/reliability-perf.md, so the figures compare).
+const loadConnections = 64
+
+// signedRequest returns a body and TC3 headers valid for the next few minutes.
+func signedRequest(addr, action string, body []byte, secretKey string) http.Header {
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("X-TC-Action", action)
+	h.Set("X-TC-Version", "2019-07-22")
+	ts := time.Now().Unix()
+	h.Set("X-TC-Timestamp", strconv.FormatInt(ts, 10))
+	r := &cam.Request{Method: "POST", Host: addr, Path: "/", Header: h, Body: body}
+	h.Set("Authorization", cam.SignTC3(cam.Key{SecretId: testSecretId, SecretKey: secretKey}, "trtc", r, ts))
+	return h
+}
+
+// load sends the same signed request from 64 concurrent keep-alive connections and
+// reports requests per second.
+func load(b *testing.B, addr string, header http.Header, body []byte) {
+	tr := &http.Transport{MaxIdleConnsPerHost: loadConnections, MaxConnsPerHost: loadConnections}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	url := "http://" + addr + "/"
+	// Warm the connections so that the measurement does not include dialing.
+	for i := 0; i < loadConnections; i++ {
+		send(b, client, url, header, body)
+	}
+	b.SetParallelism((loadConnections + 1) / 2) // GOMAXPROCS is 2 on this machine class
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			send(b, client, url, header, body)
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
+
+func send(b *testing.B, client *http.Client, url string, header http.Header, body []byte) {
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+	req.Header = header.Clone()
+	resp, err := client.Do(req)
+	if err != nil {
+		b.Error(err)
+		return
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b.Errorf("status %d", resp.StatusCode)
+	}
+}
+
+func BenchmarkAPIThroughput(b *testing.B) {
+	e := startEmulator(b)
+	ctx := context.Background()
+	for i := 0; i < 20; i++ {
+		if _, err := e.store.OpenRoom(ctx, testSdkAppId, "room-"+strconv.Itoa(i), models.RoomIdString, "alice"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	now := time.Now().Unix()
+	roomInfo := []byte(`{"SdkAppId":1400000001,"StartTime":` + strconv.FormatInt(now-3600, 10) + `,"EndTime":` + strconv.FormatInt(now+600, 10) + `}`)
+	describeRec := []byte(`{"SdkAppId":1400000001,"TaskId":"task-abc"}`)
+	dismiss := []byte(`{"SdkAppId":1400000001,"RoomId":4242}`)
+
+	bare := startBareTC3(b)
+	b.Run("bare-echo-tc3", func(b *testing.B) {
+		load(b, bare, signedRequest(bare, "DescribeCloudRecording", describeRec, testSecretKey), describeRec)
+	})
+	b.Run("DescribeCloudRecording", func(b *testing.B) {
+		load(b, e.addr, signedRequest(e.addr, "DescribeCloudRecording", describeRec, testSecretKey), describeRec)
+	})
+	b.Run("DescribeRoomInfo-20-rooms", func(b *testing.B) {
+		load(b, e.addr, signedRequest(e.addr, "DescribeRoomInfo", roomInfo, testSecretKey), roomInfo)
+	})
+	b.Run("error-RoomNotExist", func(b *testing.B) {
+		load(b, e.addr, signedRequest(e.addr, "DismissRoom", dismiss, testSecretKey), dismiss)
+	})
+	b.Run("error-SignatureFailure", func(b *testing.B) {
+		load(b, e.addr, signedRequest(e.addr, "DescribeRoomInfo", roomInfo, "wrong-key"), roomInfo)
+	})
+}
+
+// startBareTC3 is the ceiling to compare with: a bare echo handler that reads the body,
+// does the same TC3 check against an in-memory key, decodes the JSON and answers an
+// envelope, with nothing else.
+func startBareTC3(b *testing.B) string {
+	keys := map[string]cam.Key{testSecretId: {SecretId: testSecretId, SecretKey: testSecretKey, Uin: testUin}}
+	lookup := func(id string) (cam.Key, bool, error) { k, ok := keys[id]; return k, ok, nil }
+	e := echo.New()
+	e.POST("/", func(c echo.Context) error {
+		r := c.Request()
+		body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 10<<20))
+		if err != nil {
+			return err
+		}
+		signed := &cam.Request{Method: r.Method, Host: r.Host, Path: r.URL.EscapedPath(), Header: r.Header, Body: body}
+		if _, err := cam.VerifyTC3(signed, lookup, time.Now()); err != nil {
+			return c.JSON(200, map[string]any{"Response": map[string]any{"Error": map[string]string{"Code": "AuthFailure.SignatureFailure"}, "RequestId": uuid.NewString()}})
+		}
+		var params map[string]any
+		if err := json.Unmarshal(body, &params); err != nil {
+			return err
+		}
+		return c.JSON(200, map[string]any{"Response": map[string]any{"TaskId": "task-abc", "RequestId": uuid.NewString()}})
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	b.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
