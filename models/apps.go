@@ -86,6 +86,7 @@ func (s *Store) Seed(ctx context.Context, seed Seed) error {
 	if err := settings.validate(); err != nil {
 		return fmt.Errorf("default application settings: %w", err)
 	}
+	defer s.keys.Clear()
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&Account{Uin: seed.Uin, CreatedAt: now}).Error; err != nil {
 			return err
@@ -118,12 +119,19 @@ func (s *Store) Seed(ctx context.Context, seed Seed) error {
 
 // APIKey returns the key with a SecretId.
 func (s *Store) APIKey(ctx context.Context, secretId string) (APIKey, bool, error) {
+	if k, ok := s.keys.Load(secretId); ok {
+		return k.(APIKey), true, nil
+	}
 	var k APIKey
 	err := s.db.WithContext(ctx).Where("secret_id = ? AND status = 'Active'", secretId).Take(&k).Error
 	if isNotFound(err) {
 		return APIKey{}, false, nil
 	}
-	return k, err == nil, err
+	if err != nil {
+		return APIKey{}, false, err
+	}
+	s.keys.Store(secretId, k)
+	return k, true, nil
 }
 
 // App returns an application with its callbacks.
@@ -152,6 +160,21 @@ func (s *Store) OwnedApp(ctx context.Context, uin string, sdkAppId uint64) (*App
 		return nil, tcerr.New(tcerr.CodeUnauthorizedSdkAppId, "The SdkAppId %d does not belong to account %s.", sdkAppId, uin)
 	}
 	return app, nil
+}
+
+// checkAppOwner is OwnedApp without loading the application: one indexed read.
+func checkAppOwner(db *gorm.DB, uin string, sdkAppId uint64) error {
+	var owners []string
+	if err := db.Model(&App{}).Where("sdk_app_id = ?", sdkAppId).Limit(1).Pluck("uin", &owners).Error; err != nil {
+		return err
+	}
+	switch {
+	case len(owners) == 0:
+		return tcerr.New(tcerr.CodeSdkAppIdNotExist, "The SdkAppId %d does not exist.", sdkAppId)
+	case owners[0] != uin:
+		return tcerr.New(tcerr.CodeUnauthorizedSdkAppId, "The SdkAppId %d does not belong to account %s.", sdkAppId, uin)
+	}
+	return nil
 }
 
 // AppSettings are the console-level settings of an application; nil fields keep their

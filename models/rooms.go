@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/trtc-emulator/trtc-emulator/tcerr"
 )
 
@@ -59,25 +57,24 @@ func ValidateRoomId(field, roomId string, idType int) (string, error) {
 
 // DismissRoom closes an open room of the caller's application.
 func (s *Store) DismissRoom(ctx context.Context, uin string, sdkAppId uint64, roomId string, idType int) error {
-	if _, err := s.OwnedApp(ctx, uin, sdkAppId); err != nil {
+	db := s.db.WithContext(ctx)
+	if err := checkAppOwner(db, uin, sdkAppId); err != nil {
 		return err
 	}
 	roomId, err := ValidateRoomId("RoomId", roomId, idType)
 	if err != nil {
 		return err
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var room Room
-		err := tx.Where("sdk_app_id = ? AND room_id_type = ? AND room_id = ? AND destroyed_at_ms IS NULL", sdkAppId, idType, roomId).Take(&room).Error
-		if isNotFound(err) {
-			return tcerr.RoomNotExist(sdkAppId, roomId)
-		}
-		if err != nil {
-			return err
-		}
-		now := s.now().UnixMilli()
-		return tx.Model(&room).Where("destroyed_at_ms IS NULL").Update("destroyed_at_ms", now).Error
-	})
+	res := db.Model(&Room{}).
+		Where("sdk_app_id = ? AND room_id_type = ? AND room_id = ? AND destroyed_at_ms IS NULL", sdkAppId, idType, roomId).
+		Update("destroyed_at_ms", s.now().UnixMilli())
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return tcerr.RoomNotExist(sdkAppId, roomId)
+	}
+	return nil
 }
 
 // OpenRoom records a new room lifetime. Until participants exist (next issue) tests and
@@ -115,7 +112,7 @@ const (
 
 // Rooms returns the total of matching room lifetimes and one page of them, oldest first.
 func (s *Store) Rooms(ctx context.Context, q RoomQuery) (int64, []Room, error) {
-	if _, err := s.OwnedApp(ctx, q.Uin, q.SdkAppId); err != nil {
+	if err := checkAppOwner(s.db.WithContext(ctx), q.Uin, q.SdkAppId); err != nil {
 		return 0, nil, err
 	}
 	now := s.now()

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,13 @@ func TestMigrationsAndSeedSurviveRestart(t *testing.T) {
 	names, err := s.AppliedMigrations(ctx)
 	if err != nil || len(names) == 0 || names[0] != "0001_accounts_apps_rooms.sql" {
 		t.Fatalf("applied = %v, %v", names, err)
+	}
+	var tables []string
+	s.db.Raw(`SELECT name FROM sqlite_master WHERE type IN ('table','index') ORDER BY name`).Scan(&tables)
+	for _, want := range []string{"accounts", "api_keys", "apps", "app_callbacks", "rooms", "rooms_open", "rooms_by_time"} {
+		if !slices.Contains(tables, want) {
+			t.Fatalf("migrations did not create %s (have %v)", want, tables)
+		}
 	}
 	all, _ := loadMigrations()
 	if len(names) != len(all) {
