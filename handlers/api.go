@@ -8,7 +8,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -73,9 +72,6 @@ func (h *Handlers) serveAPI(c echo.Context) error {
 		} else {
 			h.log.Error("internal error", "action", action, "request_id", requestId, "err", err)
 		}
-	}
-	if strings.HasPrefix(code, tcerr.CodeInternalError) {
-		h.log.Error("api call", "action", action, "code", code, "request_id", requestId)
 	}
 	h.log.Debug("api call", "action", action, "code", code, "request_id", requestId, "duration", time.Since(start))
 	return c.JSONBlob(http.StatusOK, body)

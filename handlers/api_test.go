@@ -39,6 +39,7 @@ func TestDescribeRoomInfoThroughSDK(t *testing.T) {
 		"json post":          func(*profile.ClientProfile) {},
 		"get":                func(p *profile.ClientProfile) { p.HttpProfile.ReqMethod = "GET" },
 		"unsigned payload":   func(p *profile.ClientProfile) { p.UnsignedPayload = true },
+		"endpoint with path": func(p *profile.ClientProfile) { p.HttpProfile.Endpoint += "/trtc/api" },
 		"v1 HmacSHA256 post": func(p *profile.ClientProfile) { p.SignMethod = "HmacSHA256" },
 		"v1 HmacSHA1 get": func(p *profile.ClientProfile) {
 			p.SignMethod = "HmacSHA1"
@@ -152,6 +153,8 @@ func TestActionAndParameterErrorsThroughSDK(t *testing.T) {
 	}{
 		{"NoSuchAction", map[string]any{}, "InvalidAction", "NoSuchAction"},
 		{"CreateCloudRecording", map[string]any{}, "UnsupportedOperation", "CreateCloudRecording"},
+		{"StartWebRecord", map[string]any{"RecordUrl": "x"}, "UnsupportedOperation", "StartWebRecord"},
+		{"SetUserBlocked", map[string]any{"SdkAppId": testSdkAppId}, "UnsupportedOperation", "SetUserBlocked"},
 		{"DescribeRoomInfo", map[string]any{"SdkAppId": testSdkAppId, "StartTime": 1}, "MissingParameter", "EndTime"},
 		{"DescribeRoomInfo", map[string]any{"SdkAppId": "1400000001", "StartTime": 1, "EndTime": 2}, "InvalidParameter", "SdkAppId"},
 		{"DescribeRoomInfo", map[string]any{"SdkAppId": -5, "StartTime": 1, "EndTime": 2}, "InvalidParameter", "SdkAppId"},
@@ -327,5 +330,36 @@ func TestGetQueryLimit(t *testing.T) {
 	data, _ := io.ReadAll(r.Body)
 	if r.StatusCode != 200 || !strings.Contains(string(data), "RequestSizeLimitExceeded") {
 		t.Fatalf("33 KB query: %d %s", r.StatusCode, data)
+	}
+}
+
+// TestStoreFailureIsInternalError: a broken store gives InternalError in an HTTP 200
+// envelope, never a 5xx; the health check reports it.
+func TestStoreFailureIsInternalError(t *testing.T) {
+	e := startEmulator(t)
+	if _, err := call(t, e.client(), "DescribeRoomInfo", roomWindow()); err != nil {
+		t.Fatal(err) // caches the API key, so the failure below is past authentication
+	}
+	e.store.Close()
+	_, err := call(t, e.client(), "DescribeRoomInfo", roomWindow())
+	expectCode(t, err, "InternalError")
+	r, err := http.Get("http://" + e.addr + "/_emulator/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("health with a closed store: %d", r.StatusCode)
+	}
+}
+
+func TestInvalidParameterValue(t *testing.T) {
+	e := startEmulator(t)
+	p := roomWindow()
+	p["StartTime"] = uint64(1) << 50
+	_, err := call(t, e.client(), "DescribeRoomInfo", p)
+	expectCode(t, err, "InvalidParameterValue")
+	if !strings.Contains(err.Error(), "StartTime") {
+		t.Fatalf("message does not name StartTime: %v", err)
 	}
 }

@@ -62,7 +62,11 @@ func New(settings Settings, store *models.Store) *Handlers {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = h.controlErrorHandler
+	// API 3.0 answers on any path (an SDK endpoint may carry one, e.g. "host:port/trtc"),
+	// except under /_emulator/, which belongs to the control API.
 	e.Any("/", h.serveAPI)
+	e.Any("/*", h.serveAPI)
+	e.Any("/_emulator/*", func(echo.Context) error { return echo.ErrNotFound })
 	h.routeControl(e)
 	h.echo = e
 	return h
@@ -71,10 +75,14 @@ func New(settings Settings, store *models.Store) *Handlers {
 // ServeHTTP makes Handlers an http.Handler.
 func (h *Handlers) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.echo.ServeHTTP(w, r) }
 
-// Routes lists "METHOD path" of every route, for the OpenAPI conformance test.
+// Routes lists "METHOD path" of every route, for the OpenAPI conformance test. The API
+// 3.0 catch-alls ("/", "/*") and the control API's not-found route are not listed.
 func (h *Handlers) Routes() []string {
 	var out []string
 	for _, r := range h.echo.Routes() {
+		if r.Path == "/" || r.Path == "/*" || r.Path == "/_emulator/*" {
+			continue
+		}
 		out = append(out, r.Method+" "+r.Path)
 	}
 	return out

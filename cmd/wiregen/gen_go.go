@@ -97,6 +97,11 @@ func genSchema(m *model) ([]byte, error) {
 		fmt.Fprintf(&b, "\t{Name: %q, Request: %q, Response: %q, Doc: %q},\n", a.Name, a.Request, a.Response, a.Doc)
 	}
 	b.WriteString("}\n\n")
+	b.WriteString("// OtherActions are the actions the official SDK clients define beyond Actions, sorted.\nvar OtherActions = []string{\n")
+	for _, a := range m.OtherActions {
+		fmt.Fprintf(&b, "\t%q,\n", a)
+	}
+	b.WriteString("}\n\n")
 	b.WriteString("// Structs describes every request, response and nested struct by name.\nvar Structs = map[string]*Struct{\n")
 	for _, name := range m.Names {
 		fmt.Fprintf(&b, "\t%q: {Name: %q, Fields: []Field{\n", name, name)

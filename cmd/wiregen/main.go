@@ -89,6 +89,7 @@ const (
 	cnModelsPath  = cnPkg + "/tencentcloud/services/trtc/v20190722/trtc_models.d.ts"
 	intlModelPath = intlPkg + "/tencentcloud/trtc/v20190722/models.js"
 	intlClientPth = intlPkg + "/tencentcloud/trtc/v20190722/trtc_client.js"
+	cnClientPath  = cnPkg + "/tencentcloud/services/trtc/v20190722/trtc_client.d.ts"
 	controlPath   = "cmd/wiregen/control.yaml"
 )
 
@@ -190,6 +191,7 @@ func readInputs(root string) (sources, []byte, error) {
 		CNModels:    read(cnModelsPath),
 		IntlModels:  read(intlModelPath),
 		IntlClient:  read(intlClientPth),
+		CNClient:    read(cnClientPath),
 		CNVersion:   version(cnPkg),
 		IntlVersion: version(intlPkg),
 	}

@@ -71,11 +71,14 @@ type actionDef struct {
 
 // A model is everything the outputs are generated from.
 type model struct {
-	Structs     map[string]*structDef
-	Names       []string // keys of Structs, sorted
-	Actions     []actionDef
-	CNVersion   string // tencentcloud-sdk-nodejs version
-	IntlVersion string // tencentcloud-sdk-nodejs-intl-en version
+	Structs map[string]*structDef
+	Names   []string // keys of Structs, sorted
+	Actions []actionDef
+	// OtherActions are the actions the SDK clients define beyond Actions, sorted: the
+	// emulator answers them UnsupportedOperation rather than InvalidAction.
+	OtherActions []string
+	CNVersion    string // tencentcloud-sdk-nodejs version
+	IntlVersion  string // tencentcloud-sdk-nodejs-intl-en version
 }
 
 // sources are the SDK files the model is built from.
@@ -83,6 +86,7 @@ type sources struct {
 	CNModels    string // trtc_models.d.ts
 	IntlModels  string // models.js
 	IntlClient  string // trtc_client.js
+	CNClient    string // trtc_client.d.ts
 	CNVersion   string
 	IntlVersion string
 }
@@ -162,6 +166,10 @@ func buildModel(src sources, actions []string, overrides map[string]kind) (*mode
 		m.Actions = append(m.Actions, actionDef{Name: a, Request: req.Name, Response: resp.Name, Doc: doc})
 	}
 	slices.SortFunc(m.Actions, func(a, b actionDef) int { return strings.Compare(a.Name, b.Name) })
+	m.OtherActions = otherActions(src.CNClient, actionDocs, actions)
+	if len(m.OtherActions) == 0 {
+		return nil, fmt.Errorf("China SDK client: no action methods found")
+	}
 	for name, s := range m.Structs {
 		if slices.Contains(reservedNames, name) || strings.HasPrefix(name, "Kind") {
 			return nil, fmt.Errorf("struct %s collides with a hand-written name of package wire", name)
@@ -173,6 +181,32 @@ func buildModel(src sources, actions []string, overrides map[string]kind) (*mode
 	}
 	slices.Sort(m.Names)
 	return m, nil
+}
+
+// clientMethod matches an action method of trtc_client.d.ts:
+// "    DismissRoom(req: DismissRoomRequest, cb?: …".
+var clientMethod = regexp.MustCompile(`(?m)^\s+([A-Z]\w*)\(req: ([A-Z]\w*)Request\b`)
+
+// otherActions lists the actions of both SDK clients that are not in served, sorted.
+func otherActions(cnClient string, intlDocs map[string][]string, served []string) []string {
+	set := map[string]bool{}
+	for _, m := range clientMethod.FindAllStringSubmatch(cnClient, -1) {
+		if m[1] == m[2] {
+			set[m[1]] = true
+		}
+	}
+	for name := range intlDocs {
+		set[name] = true
+	}
+	for _, a := range served {
+		delete(set, a)
+	}
+	out := make([]string, 0, len(set))
+	for name := range set {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func index(list []*sdkStruct) map[string]*sdkStruct {

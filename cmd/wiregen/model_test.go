@@ -145,6 +145,11 @@ class BlockResponse extends AbstractModel {
      * This API blocks a user.
      */
     Block(req, cb) {}`,
+	CNClient: `export declare class Client extends AbstractClient {
+    Ping(req: PingRequest, cb?: (error: string, rep: PingResponse) => void): Promise<PingResponse>;
+    Extra(req: ExtraRequest, cb?: (error: string, rep: ExtraResponse) => void): Promise<ExtraResponse>;
+    Odd(req: OtherRequest): Promise<OtherResponse>;
+}`,
 	CNVersion:   "1",
 	IntlVersion: "2",
 }
@@ -162,6 +167,10 @@ func TestBuildModel(t *testing.T) {
 		got[0].Doc != "This API blocks a user." || got[1].Doc != "This API pings." ||
 		got[1].Request != "PingRequest" || got[1].Response != "PingResponse" {
 		t.Errorf("Actions = %+v", got)
+	}
+
+	if !slices.Equal(m.OtherActions, []string{"Extra"}) {
+		t.Errorf("OtherActions = %v, want [Extra]", m.OtherActions)
 	}
 
 	layout := m.Structs["Layout"]
