@@ -189,3 +189,12 @@ func FuzzParseAuthorization(f *testing.F) {
 		_, _ = VerifyTC3(r, lookupTestKey, vectorNow)
 	})
 }
+
+func BenchmarkVerifyTC3(b *testing.B) {
+	r := vectorRequest()
+	for b.Loop() {
+		if _, err := VerifyTC3(r, lookupTestKey, vectorNow); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -361,5 +362,29 @@ func TestInvalidParameterValue(t *testing.T) {
 	expectCode(t, err, "InvalidParameterValue")
 	if !strings.Contains(err.Error(), "StartTime") {
 		t.Fatalf("message does not name StartTime: %v", err)
+	}
+}
+
+// TestSlowHeadersAreCut: a client that never finishes its headers is disconnected
+// (ReadHeaderTimeout, which echo leaves unset), while others are still served.
+func TestSlowHeadersAreCut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the 5 s header timeout")
+	}
+	e := startEmulator(t)
+	conn, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("POST / HTTP/1.1\r\nHost: x\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := call(t, e.client(), "DescribeRoomInfo", roomWindow()); err != nil {
+		t.Fatalf("served nobody else while a slow client waited: %v", err)
+	}
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.ReadAll(conn); err != nil {
+		t.Fatalf("the slow connection was not closed by the server: %v", err)
 	}
 }

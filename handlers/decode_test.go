@@ -162,3 +162,21 @@ func FuzzDecodeFormRequest(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkDecodeCreateCloudRecording(b *testing.B) {
+	body := []byte(`{"SdkAppId":1400000001,"RoomId":"room-1","UserId":"robot","UserSig":"sig","RecordParams":{"RecordMode":2,"MaxIdleTime":30,"StreamType":0,"SubscribeStreamUserIds":{"SubscribeAudioUserIds":["a","b"],"SubscribeVideoUserIds":["a"]}},"StorageParams":{"CloudStorage":{"Vendor":0,"Region":"ap-shanghai","Bucket":"b-125","AccessKey":"k","SecretKey":"s","FileNamePrefix":["x","y"]}},"MixLayoutParams":{"MixLayoutMode":3,"MixLayoutList":[{"Top":0,"Left":0,"Width":640,"Height":360,"UserId":"a"}]}}`)
+	for b.Loop() {
+		params, err := parseJSONParams(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out, err := decodeParams("CreateCloudRecordingRequest", params)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var req wire.CreateCloudRecordingRequest
+		if err := json.Unmarshal(out, &req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -18,50 +18,9 @@ import (
 	"time"
 
 	"github.com/trtc-emulator/trtc-emulator/handlers"
+	"github.com/trtc-emulator/trtc-emulator/internal/testpeer"
 	"github.com/trtc-emulator/trtc-emulator/models"
 )
-
-// repoRoot is the directory of go.mod, found by walking up from the test's directory.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-// nodeSDK returns the node binary and the node_modules directory that holds
-// tencentcloud-sdk-nodejs. A missing one fails the test (it skips under -short).
-func nodeSDK(t *testing.T) (node, modules string) {
-	t.Helper()
-	const install = "install Node.js (>= 18) and then the SDK with `npm ci --prefix tools/npm` at the repository root"
-	missing := func(what string) {
-		t.Helper()
-		if testing.Short() {
-			t.Skipf("-short: %s; %s", what, install)
-		}
-		t.Fatalf("%s: %s (or run with -short to skip this test)", what, install)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing("`node` is not in PATH")
-	}
-	modules = filepath.Join(repoRoot(t), "tools", "npm", "node_modules")
-	if _, err := os.Stat(filepath.Join(modules, "tencentcloud-sdk-nodejs", "package.json")); err != nil {
-		missing(modules + "/tencentcloud-sdk-nodejs is missing")
-	}
-	return node, modules
-}
 
 // seenRequest is what the server received for one call of the script.
 type seenRequest struct {
@@ -117,7 +76,7 @@ type nodeOutcome struct {
 // JSON POST and GET, the legacy HmacSHA256/HmacSHA1 signature over form POST and GET,
 // and the error envelope as the SDK reports it.
 func TestNodeSDKBlackBox(t *testing.T) {
-	node, modules := nodeSDK(t)
+	node, modules := testpeer.Node(t, "tencentcloud-sdk-nodejs")
 	e := startEmulator(t)
 	if _, err := e.store.OpenRoom(context.Background(), testSdkAppId, "1234", models.RoomIdString, "alice"); err != nil {
 		t.Fatal(err)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/trtc-emulator/trtc-emulator/handlers"
 	"github.com/trtc-emulator/trtc-emulator/handlers/wire"
+	"github.com/trtc-emulator/trtc-emulator/internal/testpeer"
 	"github.com/trtc-emulator/trtc-emulator/models"
 )
 
@@ -39,7 +40,7 @@ const (
 // loadSpec loads openapi.yaml from the repository root and validates it.
 func loadSpec(t testing.TB) *openapi3.T {
 	t.Helper()
-	path := filepath.Join(repoRoot(t), "openapi.yaml")
+	path := filepath.Join(testpeer.RepoRoot(t), "openapi.yaml")
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("%v: generate it with `go run ./cmd/wiregen`", err)
 	}

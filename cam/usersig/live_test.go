@@ -5,58 +5,18 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/trtc-emulator/trtc-emulator/internal/testpeer"
 )
-
-const referenceLib = "tools/npm/node_modules/tls-sig-api-v2"
-
-// repoRoot walks up from the package directory to go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the package directory")
-		}
-		dir = parent
-	}
-}
-
-// requireNode returns the node binary. Without node or the reference library
-// the test fails, or with -short skips.
-func requireNode(t *testing.T) string {
-	t.Helper()
-	give := t.Fatalf
-	if testing.Short() {
-		give = t.Skipf
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		give("the live cross-check needs node on PATH (%v); install Node.js, or run with -short to skip", err)
-	}
-	lib := filepath.Join(repoRoot(t), referenceLib)
-	if _, err := os.Stat(filepath.Join(lib, "TLSSigAPIv2.js")); err != nil {
-		give("the live cross-check needs the reference library at %s (%v); run npm ci in tools/npm, or run with -short to skip", lib, err)
-	}
-	return node
-}
 
 func runNode(t *testing.T, node string, stdin []byte, args ...string) []byte {
 	t.Helper()
 	cmd := exec.Command(node, args...)
-	cmd.Dir = repoRoot(t)
+	cmd.Dir = testpeer.RepoRoot(t)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -70,7 +30,7 @@ func runNode(t *testing.T, node string, stdin []byte, args ...string) []byte {
 // TestLiveCrossCheck runs the reference library: it must accept tickets we
 // generate, issue tickets we accept, and still produce the committed vectors.
 func TestLiveCrossCheck(t *testing.T) {
-	node := requireNode(t)
+	node, _ := testpeer.Node(t, "tls-sig-api-v2")
 
 	t.Run("vectors are current", func(t *testing.T) {
 		out := runNode(t, node, nil, "cam/usersig/testdata/reference.js")

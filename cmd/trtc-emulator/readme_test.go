@@ -7,15 +7,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trtc-emulator/trtc-emulator/internal/testpeer"
 )
 
 // TestReadmeSnippetsRun checks that README.md quotes the example programs verbatim and
 // that both run as written against a started emulator (Go and Node official SDKs).
 func TestReadmeSnippetsRun(t *testing.T) {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := testpeer.RepoRoot(t)
 	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
 	if err != nil {
 		t.Fatal(err)
@@ -47,14 +46,8 @@ func TestReadmeSnippetsRun(t *testing.T) {
 		t.Fatalf("Go example printed %s", out)
 	}
 
-	nodeModules := filepath.Join(root, "tools", "npm", "node_modules")
-	if _, err := os.Stat(filepath.Join(nodeModules, "tencentcloud-sdk-nodejs")); err != nil {
-		if testing.Short() {
-			t.Skip("the Node SDK is not installed (make deps)")
-		}
-		t.Fatalf("the Node SDK is not installed: run `npm ci --prefix tools/npm` (make deps): %v", err)
-	}
-	node := exec.Command("node", "examples/node-sdk/index.js")
+	nodeBin, nodeModules := testpeer.Node(t, "tencentcloud-sdk-nodejs")
+	node := exec.Command(nodeBin, "examples/node-sdk/index.js")
 	node.Dir, node.Env = root, append(env, "NODE_PATH="+nodeModules)
 	out, err = node.Output()
 	if err != nil {
