@@ -48,6 +48,8 @@ var trtcImplemented = map[string]func(*Handlers, *Call, []byte) (any, error){
 	"DismissRoom":            handle((*Handlers).DismissRoom),
 	"DismissRoomByStrRoomId": handle((*Handlers).DismissRoomByStrRoomId),
 	"DescribeRoomInfo":       handle((*Handlers).DescribeRoomInfo),
+	"RemoveUser":             handle((*Handlers).RemoveUser),
+	"RemoveUserByStrRoomId":  handle((*Handlers).RemoveUserByStrRoomId),
 }
 
 // trtcActions is the action table of trtc 2019-07-22: every action of the wire schema.

@@ -208,7 +208,11 @@ func (h *Handlers) call(r *http.Request, requestId string, req *apiRequest) (any
 		return nil, err
 	}
 	call := &Call{Ctx: r.Context(), RequestId: requestId, Action: req.action, Region: req.region, Caller: caller}
-	return act.run(h, call, body)
+	resp, err := act.run(h, call, body)
+	if err == nil {
+		h.notify()
+	}
+	return resp, err
 }
 
 func (h *Handlers) authenticate(ctx context.Context, req *apiRequest) (cam.Key, error) {

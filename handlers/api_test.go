@@ -161,7 +161,7 @@ func TestActionAndParameterErrorsThroughSDK(t *testing.T) {
 		{"DescribeRoomInfo", map[string]any{"SdkAppId": -5, "StartTime": 1, "EndTime": 2}, "InvalidParameter", "SdkAppId"},
 		{"DescribeRoomInfo", map[string]any{"SdkAppId": 1.5, "StartTime": 1, "EndTime": 2}, "InvalidParameter", "SdkAppId"},
 		{"DescribeRoomInfo", map[string]any{"SdkAppId": testSdkAppId, "StartTime": 1, "EndTime": 2, "Colour": "red"}, "UnknownParameter", "Colour"},
-		{"RemoveUser", map[string]any{"SdkAppId": testSdkAppId, "RoomId": 1, "UserIds": "alice"}, "UnsupportedOperation", "RemoveUser"},
+		{"RemoveUser", map[string]any{"SdkAppId": testSdkAppId, "RoomId": 1, "UserIds": "alice"}, "InvalidParameter", "UserIds"},
 		{"DismissRoom", map[string]any{"SdkAppId": testSdkAppId, "RoomId": "1"}, "InvalidParameter", "RoomId"},
 		{"DescribeRoomInfo", func() map[string]any {
 			p := roomWindow()

@@ -24,6 +24,12 @@ func (h *Handlers) routeControl(e *echo.Echo) {
 	e.GET("/_emulator/v1/info", h.info)
 	e.GET("/_emulator/v1/apps/:SdkAppId", h.getApp)
 	e.PUT("/_emulator/v1/apps/:SdkAppId", h.putApp)
+	e.POST("/_emulator/v1/participants", h.enterParticipant)
+	e.PATCH("/_emulator/v1/participants", h.updateParticipant)
+	e.POST("/_emulator/v1/participants/leave", h.leaveParticipant)
+	e.GET("/_emulator/v1/rooms", h.listRooms)
+	e.GET("/_emulator/v1/callbacks", h.listCallbacks)
+	e.POST("/_emulator/v1/callbacks/:Id/redeliver", h.redeliverCallback)
 }
 
 func (h *Handlers) health(c echo.Context) error {

@@ -162,7 +162,7 @@ func normalizeField(f wire.Field, path string, raw any) (any, error) {
 			items[i] = item
 		}
 	default:
-		return nil, tcerr.InvalidParameter(path, "it must be an array of "+kindName(f))
+		return nil, tcerr.InvalidParameter(path, "it must be an array whose elements are "+kindName(f))
 	}
 	out := make([]any, len(items))
 	for i, item := range items {

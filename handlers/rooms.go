@@ -23,6 +23,22 @@ func (h *Handlers) DismissRoomByStrRoomId(c *Call, req *wire.DismissRoomByStrRoo
 	return &wire.DismissRoomByStrRoomIdResponse{}, nil
 }
 
+func (h *Handlers) RemoveUser(c *Call, req *wire.RemoveUserRequest) (*wire.RemoveUserResponse, error) {
+	id := models.Identity{SdkAppId: *req.SdkAppId, RoomId: strconv.FormatUint(*req.RoomId, 10), RoomIdType: models.RoomIdInt}
+	if err := h.store.RemoveUsers(c.Ctx, c.Caller.Uin, id, req.UserIds); err != nil {
+		return nil, err
+	}
+	return &wire.RemoveUserResponse{}, nil
+}
+
+func (h *Handlers) RemoveUserByStrRoomId(c *Call, req *wire.RemoveUserByStrRoomIdRequest) (*wire.RemoveUserByStrRoomIdResponse, error) {
+	id := models.Identity{SdkAppId: *req.SdkAppId, RoomId: *req.RoomId, RoomIdType: models.RoomIdString}
+	if err := h.store.RemoveUsers(c.Ctx, c.Caller.Uin, id, req.UserIds); err != nil {
+		return nil, err
+	}
+	return &wire.RemoveUserByStrRoomIdResponse{}, nil
+}
+
 // DescribeRoomInfo pages defaults: "If PageNumber or PageSize is not specified, 10 records
 // will be returned" (page 0).
 func (h *Handlers) DescribeRoomInfo(c *Call, req *wire.DescribeRoomInfoRequest) (*wire.DescribeRoomInfoResponse, error) {

@@ -33,6 +33,9 @@ type Settings struct {
 	RateLimits map[string]float64
 	Now        func() time.Time
 	Logger     *slog.Logger
+	// Notify is called after a change that may have written callback events, to wake
+	// the dispatcher.
+	Notify func()
 }
 
 // Handlers serves the emulator's HTTP surface.

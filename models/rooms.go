@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/trtc-emulator/trtc-emulator/tcerr"
 )
 
@@ -55,26 +57,57 @@ func ValidateRoomId(field, roomId string, idType int) (string, error) {
 	return "", tcerr.InvalidParameterValue("RoomIdType", "it must be 0 (string) or 1 (integer)")
 }
 
-// DismissRoom closes an open room of the caller's application.
+// DismissRoom closes an open room of the caller's application: every member exits (104,
+// reason 3, removed) and then the room closes (102).
 func (s *Store) DismissRoom(ctx context.Context, uin string, sdkAppId uint64, roomId string, idType int) error {
+	return s.removeMembers(ctx, uin, Identity{SdkAppId: sdkAppId, RoomId: roomId, RoomIdType: idType}, nil, true)
+}
+
+// RemoveUsers takes up to 10 users out of a room (104, reason 3); the room closes when
+// nobody is left. Users not in the room are ignored.
+func (s *Store) RemoveUsers(ctx context.Context, uin string, id Identity, userIds []string) error {
+	if len(userIds) == 0 || len(userIds) > 10 {
+		return tcerr.New("InvalidParameter.UserIds", "UserIds has %d entries: it must have 1 to 10.", len(userIds))
+	}
+	return s.removeMembers(ctx, uin, id, userIds, false)
+}
+
+func (s *Store) removeMembers(ctx context.Context, uin string, id Identity, userIds []string, everyone bool) error {
 	db := s.db.WithContext(ctx)
-	if err := checkAppOwner(db, uin, sdkAppId); err != nil {
+	if err := checkAppOwner(db, uin, id.SdkAppId); err != nil {
 		return err
 	}
-	roomId, err := ValidateRoomId("RoomId", roomId, idType)
-	if err != nil {
+	var err error
+	if id.RoomId, err = ValidateRoomId("RoomId", id.RoomId, id.RoomIdType); err != nil {
 		return err
 	}
-	res := db.Model(&Room{}).
-		Where("sdk_app_id = ? AND room_id_type = ? AND room_id = ? AND destroyed_at_ms IS NULL", sdkAppId, idType, roomId).
-		Update("destroyed_at_ms", s.now().UnixMilli())
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
-		return tcerr.RoomNotExist(sdkAppId, roomId)
-	}
-	return nil
+	return db.Transaction(func(tx *gorm.DB) error {
+		room, err := openRoom(tx, id)
+		if err != nil {
+			return err
+		}
+		if room == nil {
+			return tcerr.RoomNotExist(id.SdkAppId, id.RoomId)
+		}
+		emit, err := newEmitter(tx, id.SdkAppId, s.now().UnixMilli())
+		if err != nil {
+			return err
+		}
+		q := tx.Where("room_ref = ? AND left_at_ms IS NULL", room.ID)
+		if !everyone {
+			q = q.Where("user_id IN ?", userIds)
+		}
+		var members []Member
+		if err := q.Order("joined_at_ms, id").Find(&members).Error; err != nil {
+			return err
+		}
+		for i := range members {
+			if err := s.exitMember(tx, emit, room, &members[i], ExitRemoved); err != nil {
+				return err
+			}
+		}
+		return closeIfEmpty(tx, emit, room)
+	})
 }
 
 // OpenRoom records a new room lifetime. Until participants exist (next issue) tests and

@@ -1,0 +1,227 @@
+package handlers
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/trtc-emulator/trtc-emulator/cam/usersig"
+	"github.com/trtc-emulator/trtc-emulator/models"
+	"github.com/trtc-emulator/trtc-emulator/tcerr"
+)
+
+// roomIdText is a room id given as a JSON string or number.
+type roomIdText string
+
+func (r *roomIdText) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*r = roomIdText(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return &json.UnmarshalTypeError{Value: string(b), Type: nil, Field: "RoomId"}
+	}
+	*r = roomIdText(n.String())
+	return nil
+}
+
+// identityBody names a virtual client: RoomIdType 0 string, 1 integer (the default).
+type identityBody struct {
+	SdkAppId   uint64     `json:"SdkAppId"`
+	RoomId     roomIdText `json:"RoomId"`
+	RoomIdType *int       `json:"RoomIdType"`
+	UserId     string     `json:"UserId"`
+}
+
+func (b identityBody) identity(defaultApp uint64) (models.Identity, error) {
+	id := models.Identity{SdkAppId: b.SdkAppId, RoomId: string(b.RoomId), RoomIdType: models.RoomIdInt, UserId: b.UserId}
+	if id.SdkAppId == 0 {
+		id.SdkAppId = defaultApp
+	}
+	if b.RoomIdType != nil {
+		id.RoomIdType = *b.RoomIdType
+	}
+	switch {
+	case id.RoomId == "":
+		return id, tcerr.MissingParameter("RoomId")
+	case id.UserId == "":
+		return id, tcerr.MissingParameter("UserId")
+	}
+	return id, nil
+}
+
+type publishBody struct {
+	Video     bool `json:"Video"`
+	Audio     bool `json:"Audio"`
+	Substream bool `json:"Substream"`
+}
+
+type videoBody struct {
+	Width  int `json:"Width"`
+	Height int `json:"Height"`
+	Fps    int `json:"Fps"`
+}
+
+type enterBody struct {
+	identityBody
+	UserSig       string       `json:"UserSig"`
+	PrivateMapKey string       `json:"PrivateMapKey"`
+	Role          int          `json:"Role"`
+	TerminalType  int          `json:"TerminalType"`
+	UserType      int          `json:"UserType"`
+	Reason        int          `json:"Reason"`
+	Publish       *publishBody `json:"Publish"`
+	Video         *videoBody   `json:"Video"`
+}
+
+type updateBody struct {
+	identityBody
+	Role          *int         `json:"Role"`
+	Publish       *publishBody `json:"Publish"`
+	PrivateMapKey string       `json:"PrivateMapKey"`
+}
+
+type leaveBody struct {
+	identityBody
+	Reason int `json:"Reason"`
+}
+
+// participantView is a member as the control API shows it.
+type participantView struct {
+	UserId       string      `json:"UserId"`
+	Role         int         `json:"Role"`
+	TerminalType int         `json:"TerminalType"`
+	UserType     int         `json:"UserType"`
+	Publish      publishBody `json:"Publish"`
+	Video        videoBody   `json:"Video"`
+	Blocked      int         `json:"Blocked"`
+	JoinedAt     time.Time   `json:"JoinedAt"`
+}
+
+func newParticipantView(m *models.Member) participantView {
+	return participantView{UserId: m.UserId, Role: m.Role, TerminalType: m.TerminalType, UserType: m.UserType,
+		Publish:  publishBody{Video: m.PubVideo, Audio: m.PubAudio, Substream: m.PubSubstream},
+		Video:    videoBody{Width: m.VideoWidth, Height: m.VideoHeight, Fps: m.VideoFps},
+		Blocked:  m.Blocked,
+		JoinedAt: time.UnixMilli(m.JoinedAtMs).UTC()}
+}
+
+func (h *Handlers) enterParticipant(c echo.Context) error {
+	var body enterBody
+	if err := decodeControlBody(c.Request(), &body); err != nil {
+		return err
+	}
+	id, err := body.identity(h.settings.SdkAppId)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if body.UserSig == "" {
+		// The sandbox signs for a client that brings no UserSig of its own.
+		app, err := h.store.App(ctx, id.SdkAppId)
+		if err != nil {
+			return err
+		}
+		if body.UserSig, err = usersig.Gen(usersig.Params{SdkAppId: app.SdkAppId, Key: app.SdkSecretKey,
+			UserId: id.UserId, Expire: 24 * time.Hour, Now: h.settings.Now()}); err != nil {
+			return tcerr.InvalidParameterValue("UserId", err.Error())
+		}
+	}
+	p := models.EnterParams{Identity: id, UserSig: body.UserSig, PrivateMapKey: body.PrivateMapKey, Role: body.Role,
+		TerminalType: body.TerminalType, UserType: body.UserType, Reason: body.Reason}
+	if body.Publish != nil {
+		p.Publish = models.Publish(*body.Publish)
+	}
+	if body.Video != nil {
+		p.VideoWidth, p.VideoHeight, p.VideoFps = body.Video.Width, body.Video.Height, body.Video.Fps
+	}
+	m, err := h.store.Enter(ctx, p)
+	if err != nil {
+		return err
+	}
+	h.notify()
+	return c.JSON(http.StatusOK, newParticipantView(m))
+}
+
+func (h *Handlers) updateParticipant(c echo.Context) error {
+	var body updateBody
+	if err := decodeControlBody(c.Request(), &body); err != nil {
+		return err
+	}
+	id, err := body.identity(h.settings.SdkAppId)
+	if err != nil {
+		return err
+	}
+	p := models.UpdateParams{Identity: id, Role: body.Role, PrivateMapKey: body.PrivateMapKey}
+	if body.Publish != nil {
+		pub := models.Publish(*body.Publish)
+		p.Publish = &pub
+	}
+	m, err := h.store.Update(c.Request().Context(), p)
+	h.notify() // an expired key may have removed the user
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newParticipantView(m))
+}
+
+func (h *Handlers) leaveParticipant(c echo.Context) error {
+	var body leaveBody
+	if err := decodeControlBody(c.Request(), &body); err != nil {
+		return err
+	}
+	id, err := body.identity(h.settings.SdkAppId)
+	if err != nil {
+		return err
+	}
+	if err := h.store.Leave(c.Request().Context(), id, body.Reason); err != nil {
+		return err
+	}
+	h.notify()
+	return c.JSON(http.StatusOK, map[string]string{"UserId": id.UserId})
+}
+
+func (h *Handlers) listRooms(c echo.Context) error {
+	appId := h.settings.SdkAppId
+	if v := c.QueryParam("SdkAppId"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return tcerr.InvalidParameter("SdkAppId", "it must be a number")
+		}
+		appId = n
+	}
+	rooms, err := h.store.OpenRooms(c.Request().Context(), appId)
+	if err != nil {
+		return err
+	}
+	type roomView struct {
+		SdkAppId   uint64            `json:"SdkAppId"`
+		RoomId     string            `json:"RoomId"`
+		RoomIdType int               `json:"RoomIdType"`
+		CommId     string            `json:"CommId"`
+		CreatedAt  time.Time         `json:"CreatedAt"`
+		Members    []participantView `json:"Members"`
+	}
+	out := make([]roomView, 0, len(rooms))
+	for _, r := range rooms {
+		v := roomView{SdkAppId: r.Room.SdkAppId, RoomId: r.Room.RoomId, RoomIdType: r.Room.RoomIdType,
+			CommId: r.Room.CommId(), CreatedAt: time.UnixMilli(r.Room.CreatedAtMs).UTC(), Members: []participantView{}}
+		for i := range r.Members {
+			v.Members = append(v.Members, newParticipantView(&r.Members[i]))
+		}
+		out = append(out, v)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"Rooms": out})
+}
+
+// notify wakes the callback dispatcher after a state change committed events.
+func (h *Handlers) notify() {
+	if h.settings.Notify != nil {
+		h.settings.Notify()
+	}
+}
