@@ -28,6 +28,8 @@ func (h *Handlers) routeControl(e *echo.Echo) {
 	e.PATCH("/_emulator/v1/participants", h.updateParticipant)
 	e.POST("/_emulator/v1/participants/leave", h.leaveParticipant)
 	e.GET("/_emulator/v1/rooms", h.listRooms)
+	e.POST("/_emulator/v1/messages", h.sendMessage)
+	e.GET("/_emulator/v1/messages", h.receivedMessages)
 	e.GET("/_emulator/v1/callbacks", h.listCallbacks)
 	e.POST("/_emulator/v1/callbacks/:Id/redeliver", h.redeliverCallback)
 }
@@ -209,6 +211,12 @@ func controlStatus(code string) int {
 		return http.StatusForbidden
 	case code == tcerr.CodeRequestSizeLimit:
 		return http.StatusRequestEntityTooLarge
+	case code == tcerr.CodeRequestLimitExceeded:
+		return http.StatusTooManyRequests
+	case code == models.CodeUserExist:
+		return http.StatusConflict
+	case code == models.CodeUserNotExist:
+		return http.StatusNotFound
 	case strings.HasPrefix(code, tcerr.CodeInternalError):
 		return http.StatusInternalServerError
 	}

@@ -225,3 +225,73 @@ func (h *Handlers) notify() {
 		h.settings.Notify()
 	}
 }
+
+type messageBody struct {
+	identityBody
+	CmdId    int    `json:"CmdId"`
+	Data     string `json:"Data"`
+	Reliable bool   `json:"Reliable"`
+	Ordered  bool   `json:"Ordered"`
+}
+
+type messageView struct {
+	Sender   string    `json:"Sender"`
+	CmdId    int       `json:"CmdId"`
+	Data     string    `json:"Data"`
+	Reliable bool      `json:"Reliable"`
+	Ordered  bool      `json:"Ordered"`
+	SentAt   time.Time `json:"SentAt"`
+}
+
+func newMessageView(m *models.RoomMessage) messageView {
+	return messageView{Sender: m.Sender, CmdId: m.CmdId, Data: string(m.Data), Reliable: m.Reliable, Ordered: m.Ordered,
+		SentAt: time.UnixMilli(m.SentAtMs).UTC()}
+}
+
+func (h *Handlers) sendMessage(c echo.Context) error {
+	var body messageBody
+	if err := decodeControlBody(c.Request(), &body); err != nil {
+		return err
+	}
+	id, err := body.identity(h.settings.SdkAppId)
+	if err != nil {
+		return err
+	}
+	msg, err := h.store.SendMessage(c.Request().Context(), id, body.CmdId, []byte(body.Data), body.Reliable, body.Ordered)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newMessageView(msg))
+}
+
+func (h *Handlers) receivedMessages(c echo.Context) error {
+	body := identityBody{RoomId: roomIdText(c.QueryParam("RoomId")), UserId: c.QueryParam("UserId")}
+	for _, f := range []struct {
+		name string
+		set  func(uint64)
+	}{
+		{"SdkAppId", func(n uint64) { body.SdkAppId = n }},
+		{"RoomIdType", func(n uint64) { t := int(n); body.RoomIdType = &t }},
+	} {
+		if v := c.QueryParam(f.name); v != "" {
+			n, err := strconv.ParseUint(v, 10, 32)
+			if err != nil {
+				return tcerr.InvalidParameter(f.name, "it must be a number")
+			}
+			f.set(n)
+		}
+	}
+	id, err := body.identity(h.settings.SdkAppId)
+	if err != nil {
+		return err
+	}
+	msgs, err := h.store.ReceivedMessages(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	out := make([]messageView, 0, len(msgs))
+	for i := range msgs {
+		out = append(out, newMessageView(&msgs[i]))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"Messages": out})
+}

@@ -272,3 +272,68 @@ func TestTicketRefusals(t *testing.T) {
 		t.Fatalf("members after the expired switch: %v", members)
 	}
 }
+
+func TestCustomMessages(t *testing.T) {
+	e := startEmulator(t)
+	for _, u := range []string{`"alice"`, `"bob","Role":21`} {
+		if status, body := controlDo(t, e, "POST", "/_emulator/v1/participants", `{"RoomId":"9","UserId":`+u+`}`); status != 200 {
+			t.Fatalf("enter: %d %v", status, body)
+		}
+	}
+	send := func(user string, cmd int, data string, reliable, ordered bool) (int, map[string]any) {
+		body := fmt.Sprintf(`{"RoomId":"9","UserId":%q,"CmdId":%d,"Data":%q,"Reliable":%t,"Ordered":%t}`, user, cmd, data, reliable, ordered)
+		return controlDo(t, e, "POST", "/_emulator/v1/messages", body)
+	}
+	for i := 1; i <= 3; i++ {
+		if status, body := send("alice", i, fmt.Sprintf("msg-%d", i), true, true); status != 200 {
+			t.Fatalf("send %d: %d %v", i, status, body)
+		}
+	}
+	bad := []struct {
+		user          string
+		cmd           int
+		data          string
+		reliable, ord bool
+		status        int
+		inMsg         string
+	}{
+		{"alice", 0, "x", false, false, 400, "CmdId"},
+		{"alice", 11, "x", false, false, 400, "CmdId"},
+		{"alice", 1, strings.Repeat("x", 1001), false, false, 400, "1000 bytes"},
+		{"alice", 1, "", false, false, 400, "1000 bytes"},
+		{"alice", 1, "x", true, false, 400, "Reliable and Ordered"},
+		{"bob", 1, "x", false, false, 400, "anchors"},
+		{"carol", 1, "x", false, false, 404, "not in room"},
+	}
+	for _, b := range bad {
+		status, body := send(b.user, b.cmd, b.data, b.reliable, b.ord)
+		msg, _ := body["Error"].(map[string]any)["Message"].(string)
+		if status != b.status || !strings.Contains(msg, b.inMsg) {
+			t.Errorf("%+v: %d %v", b, status, body)
+		}
+	}
+	status, body := controlDo(t, e, "GET", "/_emulator/v1/messages?RoomId=9&UserId=bob", "")
+	msgs, _ := body["Messages"].([]any)
+	if status != 200 || len(msgs) != 3 {
+		t.Fatalf("bob received: %d %v", status, body)
+	}
+	for i, m := range msgs {
+		if m.(map[string]any)["Data"] != fmt.Sprintf("msg-%d", i+1) || m.(map[string]any)["Sender"] != "alice" {
+			t.Fatalf("message %d = %v", i, m)
+		}
+	}
+	if _, body := controlDo(t, e, "GET", "/_emulator/v1/messages?RoomId=9&UserId=alice", ""); len(body["Messages"].([]any)) != 0 {
+		t.Fatalf("a sender receives its own messages: %v", body)
+	}
+	// The 8 KB a second limit: eight 1000-byte messages pass, the ninth does not.
+	big := strings.Repeat("y", 1000)
+	var limited bool
+	for i := 0; i < 9; i++ {
+		if status, _ := send("alice", 1, big, false, false); status == 429 {
+			limited = true
+		}
+	}
+	if !limited {
+		t.Fatal("9 KB in a second was accepted")
+	}
+}
