@@ -14,6 +14,7 @@ import (
 
 	"github.com/trtc-emulator/trtc-emulator/models"
 	"github.com/trtc-emulator/trtc-emulator/tcerr"
+	"github.com/trtc-emulator/trtc-emulator/webhooks"
 )
 
 // maxControlBody bounds control API request bodies.
@@ -115,7 +116,10 @@ func (h *Handlers) putApp(c echo.Context) error {
 	settings := models.AppSettings{Name: body.Name, SdkSecretKey: body.SdkSecretKey, AdvancedPermissionControl: body.AdvancedPermissionControl}
 	if body.Callbacks != nil {
 		settings.Callbacks = make([]models.AppCallback, 0, len(body.Callbacks))
-		for _, cb := range body.Callbacks {
+		for i, cb := range body.Callbacks {
+			if err := webhooks.ValidateURL(cb.Url); err != nil {
+				return tcerr.InvalidParameterValue("Callbacks."+strconv.Itoa(i)+".Url", err.Error())
+			}
 			settings.Callbacks = append(settings.Callbacks, models.AppCallback{EventGroupId: cb.EventGroupId, Url: cb.Url, Key: cb.Key})
 		}
 	}
@@ -153,6 +157,9 @@ func decodeControlBody(r *http.Request, dst any) error {
 	err = dec.Decode(dst)
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
+	if te, ok := tcerr.As(err); ok {
+		return te // from a field's own UnmarshalJSON
+	}
 	switch {
 	case err == nil:
 		if dec.More() {
@@ -163,7 +170,7 @@ func decodeControlBody(r *http.Request, dst any) error {
 		return tcerr.New(tcerr.CodeInvalidParameter, "The request body is empty: a JSON object is required.")
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return tcerr.New(tcerr.CodeInvalidParameter, "The request body is not valid JSON: it ends too early.")
-	case errors.As(err, &typeErr):
+	case errors.As(err, &typeErr) && typeErr.Type != nil:
 		return tcerr.InvalidParameter(typeErr.Field, "it must be a JSON "+typeErr.Type.Kind().String()+", got "+typeErr.Value)
 	case errors.As(err, &syntaxErr):
 		return tcerr.New(tcerr.CodeInvalidParameter, "The request body is not valid JSON: %s at byte %d.", syntaxErr.Error(), syntaxErr.Offset)

@@ -94,6 +94,7 @@ func TestAppsControlAPI(t *testing.T) {
 		{"/_emulator/v1/apps/1400000002", `{"Name":""}`, "InvalidParameterValue", "Name"},
 		{"/_emulator/v1/apps/1400000002", `{"Callbacks":[{"EventGroupId":5,"Url":"http://x/"}]}`, "InvalidParameterValue", "EventGroupId"},
 		{"/_emulator/v1/apps/1400000002", `{"Callbacks":[{"EventGroupId":1,"Url":"ftp://x/"}]}`, "InvalidParameterValue", "Url"},
+		{"/_emulator/v1/apps/1400000002", `{"Callbacks":[{"EventGroupId":1,"Url":"http://169.254.169.254/latest"}]}`, "InvalidParameterValue", "Url"},
 		{"/_emulator/v1/apps/1400000002", `{"Callbacks":[{"EventGroupId":1,"Url":"http://x/","Key":"has space"}]}`, "InvalidParameterValue", "Key"},
 		{"/_emulator/v1/apps/1400000002", `{"Callbacks":[{"EventGroupId":1,"Url":"http://x/"},{"EventGroupId":1,"Url":"http://y/"}]}`, "InvalidParameterValue", "twice"},
 		{"/_emulator/v1/apps/1400000002", `{"SdkSecretKey":"short"}`, "InvalidParameterValue", "SdkSecretKey"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -16,7 +17,10 @@ import (
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 
 	"github.com/trtc-emulator/trtc-emulator/handlers"
+	"github.com/trtc-emulator/trtc-emulator/internal/clock"
+	"github.com/trtc-emulator/trtc-emulator/jobs"
 	"github.com/trtc-emulator/trtc-emulator/models"
+	"github.com/trtc-emulator/trtc-emulator/webhooks"
 )
 
 const (
@@ -38,8 +42,23 @@ type emuOption func(*handlers.Settings)
 
 func startEmulator(t testing.TB, opts ...emuOption) *emulator {
 	t.Helper()
+	return startEmulatorWith(t, nil, opts...)
+}
+
+// startDelivering is startEmulator with the callback dispatcher running on clk.
+func startDelivering(t testing.TB, clk clock.Clock, opts ...emuOption) *emulator {
+	t.Helper()
+	return startEmulatorWith(t, clk, opts...)
+}
+
+func startEmulatorWith(t testing.TB, clk clock.Clock, opts ...emuOption) *emulator {
+	t.Helper()
 	ctx := context.Background()
-	store, err := models.Open(ctx, models.Options{Database: "sqlite://" + filepath.Join(t.TempDir(), "emulator.db")})
+	storeOpts := models.Options{Database: "sqlite://" + filepath.Join(t.TempDir(), "emulator.db")}
+	if clk != nil {
+		storeOpts.Now = clk.Now // events and their attempts on one time line
+	}
+	store, err := models.Open(ctx, storeOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +76,15 @@ func startEmulator(t testing.TB, opts ...emuOption) *emulator {
 		APIEndpoint: "http://" + ln.Addr().String(), RTMPAddr: "127.0.0.1:1935", RateLimit: 0}
 	for _, o := range opts {
 		o(&settings)
+	}
+	if clk != nil {
+		d := webhooks.NewDispatcher(webhooks.Config{Outbox: jobs.CallbackOutbox{Store: store}, Clock: clk,
+			Logger: slog.New(slog.DiscardHandler)})
+		settings.Notify = d.Notify
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { d.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
 	}
 	h := handlers.New(settings, store)
 	srv := handlers.NewServer(ln.Addr().String(), h, nil)

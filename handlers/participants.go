@@ -24,7 +24,7 @@ func (r *roomIdText) UnmarshalJSON(b []byte) error {
 	}
 	var n json.Number
 	if err := json.Unmarshal(b, &n); err != nil {
-		return &json.UnmarshalTypeError{Value: string(b), Type: nil, Field: "RoomId"}
+		return tcerr.InvalidParameter("RoomId", "it must be a string or a number")
 	}
 	*r = roomIdText(n.String())
 	return nil

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -37,15 +38,16 @@ type loggedEvent struct {
 // callbackLog returns the delivery log oldest first.
 func callbackLog(t *testing.T, e *emulator, query string) []loggedEvent {
 	t.Helper()
-	status, body := controlDo(t, e, "GET", "/_emulator/v1/callbacks"+query, "")
-	if status != 200 {
-		t.Fatalf("callback log: %d %v", status, body)
-	}
-	raw, _ := json.Marshal(body["Callbacks"])
-	var events []loggedEvent
-	if err := json.Unmarshal(raw, &events); err != nil {
+	resp, err := http.Get("http://" + e.addr + "/_emulator/v1/callbacks" + query)
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
+	var log struct{ Callbacks []loggedEvent }
+	if err := json.NewDecoder(resp.Body).Decode(&log); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("callback log: %d %v", resp.StatusCode, err)
+	}
+	events := log.Callbacks
 	for i, j := 0, len(events)-1; i < j; i, j = i+1, j-1 {
 		events[i], events[j] = events[j], events[i]
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/trtc-emulator/trtc-emulator/models"
 )
@@ -65,6 +66,7 @@ func New(settings Settings, store *models.Store) *Handlers {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = h.controlErrorHandler
+	e.Use(middleware.Recover()) // a control API bug answers 500 InternalError, never kills the process
 	// API 3.0 answers on any path (an SDK endpoint may carry one, e.g. "host:port/trtc"),
 	// except under /_emulator/, which belongs to the control API.
 	e.Any("/", h.serveAPI)

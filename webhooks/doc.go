@@ -1,7 +1,19 @@
-// Package webhooks builds TRTC event callback bodies per event group, signs them
-// (Sign = base64(HMAC-SHA256(key, body))) and delivers them with TRTC's retry policy from
-// the models outbox. It does not decide which events happen; models records them.
+// Package webhooks signs TRTC event callbacks and delivers them from an outbox with TRTC's
+// retry policy (seed: "Event Callbacks", "Timeout and Retry"): a POST with the exact stored
+// body, Sign = base64(HMAC-SHA256(key, body)), success only on HTTP 200 within 5 s, one
+// immediate retry, then one 10 s after each failure, none once a minute has passed since
+// the first attempt.
 //
-// Only the signature exists so far; the envelopes and the dispatcher come with rooms and
-// callbacks (issue 3).
+// The Dispatcher is a scheduler, not a pool of sleeping workers: every event carries its
+// own next-attempt time in the outbox, so a backlog neither stretches nor shrinks any
+// event's one-minute window. Events of one lane (one room) are delivered one at a time, in
+// order; lanes run in parallel. Delivery is at least once: an attempt whose outcome could
+// not be recorded is made again.
+//
+// Outbound connections go through a Guard that checks the resolved address at dial time,
+// so a callback URL cannot reach cloud metadata (169.254.169.254) or other refused ranges.
+//
+// It does not decide which events happen or build their bodies (models writes the outbox
+// rows in the transaction of the state change), and imports nothing of ours but
+// internal/clock.
 package webhooks

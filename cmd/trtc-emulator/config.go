@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/trtc-emulator/trtc-emulator/webhooks"
 )
 
 // Defaults of the external contract (DESIGN §2). The credentials are fixed and documented
@@ -41,6 +43,7 @@ type Config struct {
 	SdkSecretKey    string
 	CallbackURL     string
 	CallbackKey     string
+	CallbackPrivate string // "allow" or "deny": may callbacks go to loopback and private addresses
 	Region          string
 	Auth            string // "on" or "off"
 	RateLimit       float64
@@ -62,7 +65,7 @@ type setting struct {
 func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 	var raw struct {
 		addr, rtmp, dataDir, database, uin, secretId, secretKey, sdkAppId, sdkSecretKey,
-		callbackURL, callbackKey, region, auth, rateLimit, rateLimits, logLevel, logFormat, shutdown string
+		callbackURL, callbackKey, callbackPrivate, region, auth, rateLimit, rateLimits, logLevel, logFormat, shutdown string
 	}
 	settings := []setting{
 		{"TRTC_EMULATOR_ADDR", "addr", defaultAddr, "HTTP listener: API 3.0, control API", &raw.addr},
@@ -76,6 +79,7 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 		{"TRTC_EMULATOR_SDKSECRETKEY", "sdksecretkey", defaultSdkSecretKey, "UserSig secret key of the default application", &raw.sdkSecretKey},
 		{"TRTC_EMULATOR_CALLBACK_URL", "callback-url", "", "callback URL for every event group of the default application", &raw.callbackURL},
 		{"TRTC_EMULATOR_CALLBACK_KEY", "callback-key", "", "callback signing key (up to 32 letters and digits)", &raw.callbackKey},
+		{"TRTC_EMULATOR_CALLBACK_PRIVATE", "callback-private", "allow", "allow or deny callbacks to loopback and private addresses (link-local and metadata addresses are always refused)", &raw.callbackPrivate},
 		{"TRTC_EMULATOR_REGION", "region", defaultRegion, "region reported by the emulator", &raw.region},
 		{"TRTC_EMULATOR_AUTH", "auth", "on", "verify API signatures: on or off", &raw.auth},
 		{"TRTC_EMULATOR_RATE_LIMIT", "rate-limit", strconv.Itoa(defaultRateLimit), "API requests per second per action and caller; 0 = no limit", &raw.rateLimit},
@@ -103,7 +107,7 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 	}
 	c := &Config{Addr: raw.addr, RTMPAddr: raw.rtmp, DataDir: raw.dataDir, Database: raw.database,
 		Uin: raw.uin, SecretId: raw.secretId, SecretKey: raw.secretKey, SdkSecretKey: raw.sdkSecretKey,
-		CallbackURL: raw.callbackURL, CallbackKey: raw.callbackKey, Region: raw.region, Auth: raw.auth, LogFormat: raw.logFormat}
+		CallbackURL: raw.callbackURL, CallbackKey: raw.callbackKey, CallbackPrivate: raw.callbackPrivate, Region: raw.region, Auth: raw.auth, LogFormat: raw.logFormat}
 	var err error
 	if c.Database == "" {
 		c.Database = "sqlite://" + filepath.ToSlash(filepath.Join(c.DataDir, "emulator.db"))
@@ -121,6 +125,14 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 	}
 	if c.SecretId == "" || c.SecretKey == "" {
 		return nil, fmt.Errorf("-secret-id and -secret-key must not be empty")
+	}
+	if c.CallbackURL != "" {
+		if err := webhooks.ValidateURL(c.CallbackURL); err != nil {
+			return nil, fmt.Errorf("-callback-url: %v", err)
+		}
+	}
+	if c.CallbackPrivate != "allow" && c.CallbackPrivate != "deny" {
+		return nil, fmt.Errorf("-callback-private %q: want allow or deny", c.CallbackPrivate)
 	}
 	if c.Auth != "on" && c.Auth != "off" {
 		return nil, fmt.Errorf("-auth %q: want on or off", c.Auth)

@@ -20,7 +20,9 @@ import (
 	"time"
 
 	"github.com/trtc-emulator/trtc-emulator/handlers"
+	"github.com/trtc-emulator/trtc-emulator/jobs"
 	"github.com/trtc-emulator/trtc-emulator/models"
+	"github.com/trtc-emulator/trtc-emulator/webhooks"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -78,11 +80,21 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	guard := webhooks.DefaultGuard
+	if cfg.CallbackPrivate == "deny" {
+		guard = webhooks.Guard{}
+	}
+	dispatcher := webhooks.NewDispatcher(webhooks.Config{Outbox: jobs.CallbackOutbox{Store: store},
+		Client: webhooks.NewClient(guard), Logger: log})
+	jobsCtx, stopJobs := context.WithCancel(context.Background())
+	defer stopJobs()
+	jobsDone := make(chan error, 1)
+	go func() { jobsDone <- dispatcher.Run(jobsCtx) }()
 	endpoint := "http://" + ln.Addr().String()
 	h := handlers.New(handlers.Settings{
 		Version: version, Region: cfg.Region, Uin: cfg.Uin, SdkAppId: cfg.SdkAppId,
 		APIEndpoint: endpoint, RTMPAddr: cfg.RTMPAddr, AuthOff: cfg.Auth == "off",
-		RateLimit: cfg.RateLimit, RateLimits: cfg.RateLimits, Logger: log,
+		RateLimit: cfg.RateLimit, RateLimits: cfg.RateLimits, Logger: log, Notify: dispatcher.Notify,
 	}, store)
 	srv := handlers.NewServer(cfg.Addr, h, log)
 	served := make(chan error, 1)
@@ -121,6 +133,12 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	// Jobs stop after the last request: attempts in flight are recorded, pending events
+	// stay in the outbox for the next start.
+	stopJobs()
+	if err := <-jobsDone; err != nil {
+		return fmt.Errorf("callback dispatcher: %w", err)
 	}
 	log.Info("stopped")
 	return nil

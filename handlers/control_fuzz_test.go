@@ -1,0 +1,54 @@
+package handlers_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// fuzzControl sends fuzzed bodies to a control API route in process: whatever the body,
+// the answer is JSON, never a 5xx, and errors carry a code and a message.
+func fuzzControl(f *testing.F, method, path string, seeds ...string) {
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	e := startEmulator(f)
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		e.h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %s %q: status %d %s", method, path, body, rec.Code, rec.Body)
+		}
+		var out map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+			t.Fatalf("not JSON: %s", rec.Body)
+		}
+		if rec.Code >= 400 {
+			errObj, _ := out["Error"].(map[string]any)
+			if code, _ := errObj["Code"].(string); code == "" || errObj["Message"] == "" {
+				t.Fatalf("error without code or message: %s", rec.Body)
+			}
+		}
+	})
+}
+
+// FuzzAppSettings fuzzes the callback configuration (URLs, keys, groups) of PUT apps.
+func FuzzAppSettings(f *testing.F) {
+	fuzzControl(f, http.MethodPut, "/_emulator/v1/apps/1400000003",
+		`{"Name":"x","Callbacks":[{"EventGroupId":1,"Url":"http://127.0.0.1:9/cb","Key":"k"}]}`,
+		`{"Callbacks":[{"EventGroupId":3,"Url":"http://[::ffff:169.254.169.254]/","Key":""}]}`,
+		`{"SdkSecretKey":"0123456789abcdef","AdvancedPermissionControl":true}`,
+		`{"Callbacks":null}`)
+}
+
+// FuzzParticipants fuzzes participant entry bodies.
+func FuzzParticipants(f *testing.F) {
+	fuzzControl(f, http.MethodPost, "/_emulator/v1/participants",
+		`{"RoomId":"r1","RoomIdType":0,"UserId":"a","Publish":{"Video":true}}`,
+		`{"RoomId":12,"UserId":"b","Role":21,"Video":{"Width":640,"Height":360,"Fps":15}}`,
+		`{"RoomId":"1","UserId":"c","UserSig":"eJw","PrivateMapKey":"x","TerminalType":2,"UserType":1,"Reason":4}`)
+}

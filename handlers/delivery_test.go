@@ -1,0 +1,240 @@
+package handlers_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/trtc-emulator/trtc-emulator/internal/clock"
+	"github.com/trtc-emulator/trtc-emulator/webhooks"
+)
+
+// receiver is a real HTTP callback receiver that verifies what TRTC promises: the Sign
+// header over the exact body, Content-Type and SdkAppId.
+type receiver struct {
+	t      testing.TB
+	srv    *httptest.Server
+	key    string
+	down   atomic.Bool
+	mu     sync.Mutex
+	bodies [][]byte
+	hits   atomic.Int64
+}
+
+func newReceiver(t testing.TB, key string) *receiver {
+	r := &receiver{t: t, key: key}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.hits.Add(1)
+		body, _ := io.ReadAll(req.Body)
+		if r.down.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		switch {
+		case req.Method != "POST":
+			r.t.Errorf("callback method %s", req.Method)
+		case req.Header.Get("Content-Type") != "application/json":
+			r.t.Errorf("Content-Type %q", req.Header.Get("Content-Type"))
+		case req.Header.Get("SdkAppId") != strconv.Itoa(testSdkAppId):
+			r.t.Errorf("SdkAppId header %q", req.Header.Get("SdkAppId"))
+		case r.key != "" && !webhooks.Verify(r.key, body, req.Header.Get("Sign")):
+			r.t.Errorf("bad Sign %q for %s", req.Header.Get("Sign"), body)
+		case r.key == "" && req.Header.Get("Sign") != "":
+			r.t.Errorf("Sign sent without a key")
+		}
+		r.mu.Lock()
+		r.bodies = append(r.bodies, body)
+		r.mu.Unlock()
+		w.Write([]byte(`{"code":0}`))
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) received() [][]byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([][]byte(nil), r.bodies...)
+}
+
+// waitFor polls the delivery log until cond holds (real time, for the dispatcher's work).
+func waitFor(t *testing.T, e *emulator, what string, cond func([]loggedEvent) bool) []loggedEvent {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		events := callbackLog(t, e, "")
+		if cond(events) {
+			return events
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; log: %+v", what, events)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func allDelivered(n int) func([]loggedEvent) bool {
+	return func(events []loggedEvent) bool {
+		if len(events) != n {
+			return false
+		}
+		for _, ev := range events {
+			if ev.State != "delivered" {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// roomScenario makes one room go through all 11 event types.
+func roomScenario(t *testing.T, e *emulator, roomId string, idType int) {
+	t.Helper()
+	steps := []struct{ method, path, body string }{
+		{"POST", "/_emulator/v1/participants", `{"UserId":"alice","Publish":{"Video":true,"Audio":true}}`},    // 101 103 201 203
+		{"POST", "/_emulator/v1/participants", `{"UserId":"bob","Role":21}`},                                  // 103
+		{"PATCH", "/_emulator/v1/participants", `{"UserId":"bob","Role":20,"Publish":{"Substream":true}}`},    // 105 205
+		{"PATCH", "/_emulator/v1/participants", `{"UserId":"bob","Publish":{}}`},                              // 206
+		{"PATCH", "/_emulator/v1/participants", `{"UserId":"alice","Publish":{"Video":false,"Audio":false}}`}, // 202 204
+		{"POST", "/_emulator/v1/participants/leave", `{"UserId":"alice"}`},                                    // 104
+		{"POST", "/_emulator/v1/participants/leave", `{"UserId":"bob","Reason":2}`},                           // 104 102
+	}
+	for _, s := range steps {
+		var obj map[string]any
+		json.Unmarshal([]byte(s.body), &obj)
+		obj["RoomId"], obj["RoomIdType"] = roomId, idType
+		body, _ := json.Marshal(obj)
+		if status, resp := controlDo(t, e, s.method, s.path, string(body)); status != 200 {
+			t.Fatalf("%s %s %s: %d %v", s.method, s.path, body, status, resp)
+		}
+	}
+}
+
+var scenarioTypes = []int{101, 103, 201, 203, 103, 105, 205, 206, 202, 204, 104, 104, 102}
+
+func TestCallbacksDeliveredSignedInOrder(t *testing.T) {
+	rcv := newReceiver(t, "abcXYZ123")
+	e := startDelivering(t, clock.System)
+	configureCallbacks(t, e, rcv.srv.URL+"/trtc/callback", "abcXYZ123")
+	roomScenario(t, e, "4321", 1)
+	roomScenario(t, e, "room-b", 0)
+	events := waitFor(t, e, "26 deliveries", allDelivered(2*len(scenarioTypes)))
+
+	got := rcv.received()
+	if len(got) != len(events) {
+		t.Fatalf("receiver got %d callbacks, log has %d", len(got), len(events))
+	}
+	// Per room, the receiver saw the logged bodies byte for byte, in order.
+	byRoom := map[string][]string{}
+	for _, b := range got {
+		var env struct {
+			EventInfo struct{ RoomId json.RawMessage }
+		}
+		json.Unmarshal(b, &env)
+		byRoom[string(env.EventInfo.RoomId)] = append(byRoom[string(env.EventInfo.RoomId)], string(b))
+	}
+	logged := map[string][]string{}
+	types := map[string][]int{}
+	for _, ev := range events {
+		var env struct {
+			EventInfo struct{ RoomId json.RawMessage }
+		}
+		json.Unmarshal(ev.Body, &env)
+		id := string(env.EventInfo.RoomId)
+		logged[id] = append(logged[id], string(ev.Body))
+		types[id] = append(types[id], ev.EventType)
+		if len(ev.Attempts) != 1 || ev.Attempts[0].StatusCode != 200 {
+			t.Fatalf("event %d attempts %+v", ev.Id, ev.Attempts)
+		}
+	}
+	for _, id := range []string{"4321", `"room-b"`} {
+		if fmt.Sprint(byRoom[id]) != fmt.Sprint(logged[id]) {
+			t.Fatalf("room %s: received\n%v\nlogged\n%v", id, byRoom[id], logged[id])
+		}
+		if !sameInts(types[id], scenarioTypes) {
+			t.Fatalf("room %s: types %v", id, types[id])
+		}
+	}
+	if last := eventInfo(t, events[len(events)-2]); last["Reason"] != json.Number("2") {
+		t.Fatalf("bob's exit reason %v, want 2", last["Reason"])
+	}
+}
+
+func TestCallbackRetryScheduleAndRedelivery(t *testing.T) {
+	rcv := newReceiver(t, "k")
+	fake := clock.NewFake(time.Now())
+	e := startDelivering(t, fake)
+	configureCallbacks(t, e, rcv.srv.URL, "k")
+	rcv.down.Store(true)
+	t0 := fake.Now()
+	if status, body := controlDo(t, e, "POST", "/_emulator/v1/participants", `{"RoomId":1,"UserId":"u"}`); status != 200 {
+		t.Fatal(body)
+	}
+	attemptsOfFirst := func(n int) func([]loggedEvent) bool {
+		return func(events []loggedEvent) bool { return len(events) == 2 && len(events[0].Attempts) == n }
+	}
+	// Down for 30 s: attempts at 0, 0 (immediate retry), 10, 20; up at 30 → delivered.
+	waitFor(t, e, "two attempts", attemptsOfFirst(2))
+	for _, n := range []int{3, 4} {
+		fake.Advance(10 * time.Second)
+		waitFor(t, e, fmt.Sprintf("attempt %d", n), attemptsOfFirst(n))
+	}
+	rcv.down.Store(false)
+	fake.Advance(10 * time.Second)
+	events := waitFor(t, e, "delivery after recovery", allDelivered(2))
+	var offsets []time.Duration
+	for _, a := range events[0].Attempts {
+		offsets = append(offsets, a.At.Sub(t0).Round(time.Second))
+	}
+	if fmt.Sprint(offsets) != "[0s 0s 10s 20s 30s]" {
+		t.Fatalf("attempt times %v, want [0s 0s 10s 20s 30s]", offsets)
+	}
+	if a := events[1].Attempts; len(a) != 1 || a[0].At.Sub(t0).Round(time.Second) != 30*time.Second {
+		t.Fatalf("the room's next event waited for the first and went at once: %+v", a)
+	}
+
+	// Down past 60 s: attempts at 0, 0, 10 … 50 s; the next would come after the minute
+	// (each failure takes some time, so 10 s later is past 60 s): failed.
+	rcv.down.Store(true)
+	t1 := fake.Now()
+	if status, body := controlDo(t, e, "POST", "/_emulator/v1/participants", `{"RoomId":2,"UserId":"u"}`); status != 200 {
+		t.Fatal(body)
+	}
+	second := func(events []loggedEvent) loggedEvent { return events[2] }
+	waitFor(t, e, "immediate retry", func(ev []loggedEvent) bool { return len(ev) == 4 && len(second(ev).Attempts) == 2 })
+	for i := 0; i < 5; i++ {
+		fake.Advance(10 * time.Second)
+		n := 3 + i
+		waitFor(t, e, fmt.Sprintf("attempt %d", n), func(ev []loggedEvent) bool { return len(second(ev).Attempts) == n })
+	}
+	events = waitFor(t, e, "failed", func(ev []loggedEvent) bool { return second(ev).State == "failed" })
+	failed := second(events)
+	if got := failed.Attempts[len(failed.Attempts)-1].At.Sub(t1).Round(time.Second); got != 50*time.Second || len(failed.Attempts) != 7 {
+		t.Fatalf("%d attempts, last at %v; want 7, last at 50s", len(failed.Attempts), got)
+	}
+	fake.Advance(30 * time.Second)
+	time.Sleep(50 * time.Millisecond)
+	if n := len(second(callbackLog(t, e, "")).Attempts); n != 7 {
+		t.Fatalf("attempts after the window closed: %d", n)
+	}
+	if failedList := callbackLog(t, e, "?State=failed"); len(failedList) != 1 || failedList[0].Id != failed.Id {
+		t.Fatalf("failed filter: %+v", failedList)
+	}
+
+	// Redeliver once the receiver is back.
+	rcv.down.Store(false)
+	if status, body := controlDo(t, e, "POST", fmt.Sprintf("/_emulator/v1/callbacks/%d/redeliver", failed.Id), ""); status != 200 || body["State"] != "pending" {
+		t.Fatalf("redeliver: %d %v", status, body)
+	}
+	waitFor(t, e, "redelivered", func(ev []loggedEvent) bool { return second(ev).State == "delivered" })
+	if status, _ := controlDo(t, e, "POST", "/_emulator/v1/callbacks/999999/redeliver", ""); status != 404 {
+		t.Fatalf("redeliver of a missing event: %d", status)
+	}
+}

@@ -1,0 +1,22 @@
+// Package clock is the time source of everything in the emulator that waits: callback
+// retries, idle timers, periodic sweeps. Production code uses System; tests use a Fake and
+// move time by hand. It imports nothing of ours.
+package clock
+
+import "time"
+
+// Clock tells the time and wakes waiters.
+type Clock interface {
+	Now() time.Time
+	// After returns a channel that receives the time once d has elapsed. A waiter that stops
+	// listening need not do anything: the channel is buffered and never blocks the clock.
+	After(d time.Duration) <-chan time.Time
+}
+
+// System is the wall clock.
+var System Clock = wallClock{}
+
+type wallClock struct{}
+
+func (wallClock) Now() time.Time                         { return time.Now() }
+func (wallClock) After(d time.Duration) <-chan time.Time { return time.After(d) }

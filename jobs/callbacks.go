@@ -1,0 +1,42 @@
+package jobs
+
+import (
+	"context"
+	"time"
+
+	"github.com/trtc-emulator/trtc-emulator/models"
+	"github.com/trtc-emulator/trtc-emulator/webhooks"
+)
+
+// CallbackOutbox is the models outbox as the webhooks dispatcher reads it.
+type CallbackOutbox struct {
+	Store *models.Store
+}
+
+var _ webhooks.Outbox = CallbackOutbox{}
+
+func (o CallbackOutbox) Due(ctx context.Context, now time.Time, busy map[string]bool, limit int) ([]webhooks.Event, error) {
+	rows, err := o.Store.DueCallbacks(ctx, now, busy, limit)
+	if err != nil {
+		return nil, err
+	}
+	events := make([]webhooks.Event, len(rows))
+	for i, r := range rows {
+		events[i] = webhooks.Event{ID: r.ID, Lane: r.Lane, SdkAppId: r.SdkAppId, URL: r.Url, Key: r.Key,
+			Body: r.Body, Attempts: r.Attempts}
+		if r.FirstAttemptAtMs != nil {
+			events[i].FirstAttemptAt = time.UnixMilli(*r.FirstAttemptAtMs)
+		}
+	}
+	return events, nil
+}
+
+func (o CallbackOutbox) Record(ctx context.Context, out webhooks.Outcome) error {
+	return o.Store.RecordCallbackAttempt(ctx, models.CallbackOutcome{EventId: out.EventID, At: out.At,
+		Duration: out.Duration, StatusCode: out.StatusCode, Error: out.Error, State: string(out.State),
+		NextAttemptAt: out.NextAttemptAt})
+}
+
+func (o CallbackOutbox) NextDue(ctx context.Context) (time.Time, bool, error) {
+	return o.Store.NextCallbackDue(ctx)
+}

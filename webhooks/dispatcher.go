@@ -1,0 +1,251 @@
+package webhooks
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/trtc-emulator/trtc-emulator/internal/clock"
+)
+
+// Defaults of Config.
+const (
+	DefaultWorkers = 16
+	// PollInterval bounds how long the Dispatcher waits without asking the outbox, in case
+	// an event was committed without Notify.
+	PollInterval = time.Second
+	// maxResponseBody is how much of a receiver's answer is read (and discarded) so the
+	// connection can be reused; TRTC ignores the body.
+	maxResponseBody = 64 << 10
+)
+
+// Config configures a Dispatcher. Only Outbox is required.
+type Config struct {
+	Outbox  Outbox
+	Clock   clock.Clock  // default clock.System; decides when attempts are due
+	Client  *http.Client // default NewClient(DefaultGuard); redirects are never followed
+	Workers int          // attempts in flight at most; default DefaultWorkers
+	Timeout time.Duration
+	// Timeout bounds one attempt, in wall time even under a fake clock; default
+	// DefaultTimeout (TRTC's 5 s).
+	Logger *slog.Logger // default slog.Default()
+}
+
+// Dispatcher delivers the outbox's events. A scheduler loop asks the outbox for due events
+// of lanes with nothing in flight and hands each to a worker, which makes ONE attempt and
+// records its Outcome; no goroutine sleeps between retries. The loop otherwise waits for
+// the earliest next attempt (at most PollInterval), Notify, or a worker finishing.
+type Dispatcher struct {
+	outbox  Outbox
+	clock   clock.Clock
+	client  *http.Client
+	workers int
+	timeout time.Duration
+	log     *slog.Logger
+
+	notify  chan struct{}
+	running atomic.Bool
+}
+
+// NewDispatcher returns a Dispatcher; Run starts it.
+func NewDispatcher(cfg Config) *Dispatcher {
+	d := &Dispatcher{
+		outbox:  cfg.Outbox,
+		clock:   cfg.Clock,
+		workers: cfg.Workers,
+		timeout: cfg.Timeout,
+		log:     cfg.Logger,
+		notify:  make(chan struct{}, 1),
+	}
+	if d.clock == nil {
+		d.clock = clock.System
+	}
+	client := cfg.Client
+	if client == nil {
+		client = NewClient(DefaultGuard)
+	}
+	c := *client // a copy, so that redirects are not followed whatever the caller's client does
+	c.CheckRedirect = noRedirects
+	d.client = &c
+	if d.workers <= 0 {
+		d.workers = DefaultWorkers
+	}
+	if d.timeout <= 0 {
+		d.timeout = DefaultTimeout
+	}
+	if d.log == nil {
+		d.log = slog.Default()
+	}
+	return d
+}
+
+// Notify wakes the scheduler after new events were committed, without blocking. Without
+// it they are found within PollInterval.
+func (d *Dispatcher) Notify() {
+	select {
+	case d.notify <- struct{}{}:
+	default:
+	}
+}
+
+// done is what a worker reports to the loop.
+type done struct {
+	lane      string
+	recordErr error
+}
+
+// Run delivers events until ctx ends, then waits for the attempts in flight to finish and
+// be recorded (at most Config.Timeout plus the time Record takes) and returns nil. Errors
+// of the outbox are logged and retried after PollInterval. Run may be called once.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	if d.outbox == nil {
+		return errors.New("webhooks: Config.Outbox is nil")
+	}
+	if !d.running.CompareAndSwap(false, true) {
+		return errors.New("webhooks: Dispatcher.Run called twice")
+	}
+	// Attempts in flight outlive ctx: cutting them off would count our shutdown as the
+	// receiver's failure.
+	workCtx := context.WithoutCancel(ctx)
+	busy := map[string]bool{} // lanes with an attempt in flight
+	finished := make(chan done, d.workers)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+
+	var (
+		timer     <-chan time.Time // armed wake-up, nil if none
+		timerAt   time.Time
+		holdUntil time.Time // no outbox queries before this, after an outbox error
+	)
+	for {
+		now := d.clock.Now()
+		if !now.Before(holdUntil) && len(busy) < d.workers {
+			events, err := d.outbox.Due(ctx, now, busy, d.workers-len(busy))
+			if err != nil && ctx.Err() == nil {
+				d.log.Error("webhooks: outbox Due", "err", err)
+				holdUntil = now.Add(PollInterval)
+			}
+			for _, ev := range events {
+				if busy[ev.Lane] {
+					continue // the outbox broke its contract; keep the lane's order anyway
+				}
+				busy[ev.Lane] = true
+				wg.Go(func() {
+					finished <- done{lane: ev.Lane, recordErr: d.attempt(workCtx, ev)}
+				})
+			}
+		}
+
+		wake := now.Add(PollInterval)
+		if holdUntil.After(now) {
+			wake = holdUntil
+		} else if len(busy) >= d.workers {
+			// Every worker is busy: one finishing wakes us.
+		} else if next, ok, err := d.outbox.NextDue(ctx); err != nil {
+			if ctx.Err() == nil {
+				d.log.Error("webhooks: outbox NextDue", "err", err)
+			}
+		} else if ok && next.After(now) && next.Before(wake) {
+			// A due time already past means a lane is busy or its head is not due: a worker
+			// finishing wakes us, or the poll does.
+			wake = next
+		}
+		if timer == nil || timerAt.After(wake) {
+			armedAt := d.clock.Now()
+			timer, timerAt = d.clock.After(wake.Sub(armedAt)), wake
+			if d.clock.Now().Sub(armedAt) > time.Millisecond {
+				// The clock jumped while arming (a fake clock moved by a test): the deadline
+				// may be late, so look again.
+				timer = nil
+				continue
+			}
+		}
+
+		select {
+		case <-ctx.Done():
+			for len(busy) > 0 {
+				delete(busy, (<-finished).lane)
+			}
+			return nil
+		case <-d.notify:
+		case r := <-finished:
+			delete(busy, r.lane)
+			if r.recordErr != nil {
+				d.log.Error("webhooks: outbox Record", "err", r.recordErr)
+				holdUntil = d.clock.Now().Add(PollInterval)
+			}
+		case <-timer:
+			timer = nil
+		}
+	}
+}
+
+// attempt makes one delivery attempt of ev and records its outcome.
+func (d *Dispatcher) attempt(ctx context.Context, ev Event) error {
+	at := d.clock.Now()
+	first := ev.FirstAttemptAt
+	if first.IsZero() {
+		first = at
+	}
+	start := time.Now()
+	status, err := d.send(ctx, ev)
+	o := Outcome{EventID: ev.ID, At: at, Duration: time.Since(start), StatusCode: status}
+	if err == nil {
+		o.State = Delivered
+	} else {
+		o.Error = err.Error()
+		failedAt := d.clock.Now()
+		if next, ok := NextAttempt(first, failedAt, ev.Attempts+1); ok {
+			o.State, o.NextAttemptAt = Pending, next
+		} else {
+			o.State = Failed
+		}
+	}
+	d.log.Debug("webhooks: attempt", "event", ev.ID, "lane", ev.Lane, "attempt", ev.Attempts+1,
+		"status", o.StatusCode, "err", o.Error, "state", o.State)
+	if o.State == Failed {
+		d.log.Warn("webhooks: callback failed for good", "event", ev.ID, "lane", ev.Lane,
+			"url", ev.URL, "attempts", ev.Attempts+1, "err", o.Error)
+	}
+	return d.outbox.Record(ctx, o)
+}
+
+// send POSTs ev.Body to ev.URL and returns the status and nil for a 200.
+func (d *Dispatcher) send(ctx context.Context, ev Event) (status int, err error) {
+	if err := ValidateURL(ev.URL); err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ev.URL, bytes.NewReader(ev.Body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("SdkAppId", strconv.FormatUint(ev.SdkAppId, 10))
+	if ev.Key != "" {
+		req.Header.Set("Sign", Sign(ev.Key, ev.Body))
+	}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			return 0, fmt.Errorf("timeout: no answer within %v", d.timeout)
+		}
+		return 0, err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBody))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode, fmt.Errorf("HTTP status %d, want 200", resp.StatusCode)
+	}
+	return resp.StatusCode, nil
+}

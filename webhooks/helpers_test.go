@@ -1,0 +1,5 @@
+package webhooks
+
+import "log/slog"
+
+var slogDiscard = slog.New(slog.DiscardHandler)
