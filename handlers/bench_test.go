@@ -7,7 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/trtc-emulator/trtc-emulator/cam"
+	"github.com/trtc-emulator/trtc-emulator/internal/clock"
 	"github.com/trtc-emulator/trtc-emulator/models"
 )
 
@@ -133,4 +137,48 @@ func startBareTC3(b *testing.B) string {
 	go srv.Serve(ln)
 	b.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()
+}
+
+// BenchmarkCallbackLatency measures the delay from a state change (a participant entering,
+// through the control API) to its 103 callback arriving at a local receiver, and reports
+// p50/p99.
+func BenchmarkCallbackLatency(b *testing.B) {
+	arrived := make(chan string, 1024)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			EventType int
+			EventInfo struct{ UserId string }
+		}
+		json.NewDecoder(r.Body).Decode(&body)
+		if body.EventType == 103 {
+			arrived <- body.EventInfo.UserId
+		}
+	}))
+	defer rcv.Close()
+	e := startDelivering(b, clock.System)
+	body := `{"Callbacks":[{"EventGroupId":1,"Url":"` + rcv.URL + `","Key":"k"}]}`
+	req, _ := http.NewRequest("PUT", "http://"+e.addr+"/_emulator/v1/apps/1400000001", strings.NewReader(body))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		b.Fatal(resp, err)
+	}
+	delays := make([]time.Duration, 0, b.N)
+	for i := 0; b.Loop(); i++ {
+		user := "u" + strconv.Itoa(i)
+		start := time.Now()
+		resp, err := http.Post("http://"+e.addr+"/_emulator/v1/participants", "application/json",
+			strings.NewReader(`{"RoomId":"lat`+strconv.Itoa(i%50)+`","RoomIdType":0,"UserId":"`+user+`"}`))
+		if err != nil || resp.StatusCode != 200 {
+			b.Fatal(resp, err)
+		}
+		resp.Body.Close()
+		for got := range arrived {
+			if got == user {
+				break
+			}
+		}
+		delays = append(delays, time.Since(start))
+	}
+	slices.Sort(delays)
+	b.ReportMetric(float64(delays[len(delays)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(delays[len(delays)*99/100].Microseconds())/1000, "p99-ms")
 }

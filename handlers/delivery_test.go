@@ -169,7 +169,8 @@ func TestCallbacksDeliveredSignedInOrder(t *testing.T) {
 
 func TestCallbackRetryScheduleAndRedelivery(t *testing.T) {
 	rcv := newReceiver(t, "k")
-	fake := clock.NewFake(time.Now())
+	// The outbox keeps milliseconds: a whole-millisecond start keeps the 60 s edge exact.
+	fake := clock.NewFake(time.Now().Truncate(time.Millisecond))
 	e := startDelivering(t, fake)
 	configureCallbacks(t, e, rcv.srv.URL, "k")
 	rcv.down.Store(true)
@@ -200,8 +201,8 @@ func TestCallbackRetryScheduleAndRedelivery(t *testing.T) {
 		t.Fatalf("the room's next event waited for the first and went at once: %+v", a)
 	}
 
-	// Down past 60 s: attempts at 0, 0, 10 … 50 s; the next would come after the minute
-	// (each failure takes some time, so 10 s later is past 60 s): failed.
+	// Down past 60 s: attempts at 0, 0, 10 … 60 s (a receiver that fails at once), then
+	// the window is closed: failed.
 	rcv.down.Store(true)
 	t1 := fake.Now()
 	if status, body := controlDo(t, e, "POST", "/_emulator/v1/participants", `{"RoomId":2,"UserId":"u"}`); status != 200 {
@@ -209,19 +210,19 @@ func TestCallbackRetryScheduleAndRedelivery(t *testing.T) {
 	}
 	second := func(events []loggedEvent) loggedEvent { return events[2] }
 	waitFor(t, e, "immediate retry", func(ev []loggedEvent) bool { return len(ev) == 4 && len(second(ev).Attempts) == 2 })
-	for i := 0; i < 5; i++ {
+	for i := 0; i < 6; i++ {
 		fake.Advance(10 * time.Second)
 		n := 3 + i
 		waitFor(t, e, fmt.Sprintf("attempt %d", n), func(ev []loggedEvent) bool { return len(second(ev).Attempts) == n })
 	}
 	events = waitFor(t, e, "failed", func(ev []loggedEvent) bool { return second(ev).State == "failed" })
 	failed := second(events)
-	if got := failed.Attempts[len(failed.Attempts)-1].At.Sub(t1).Round(time.Second); got != 50*time.Second || len(failed.Attempts) != 7 {
-		t.Fatalf("%d attempts, last at %v; want 7, last at 50s", len(failed.Attempts), got)
+	if got := failed.Attempts[len(failed.Attempts)-1].At.Sub(t1).Round(time.Second); got != 60*time.Second || len(failed.Attempts) != 8 {
+		t.Fatalf("%d attempts, last at %v; want 8, last at 60s", len(failed.Attempts), got)
 	}
 	fake.Advance(30 * time.Second)
 	time.Sleep(50 * time.Millisecond)
-	if n := len(second(callbackLog(t, e, "")).Attempts); n != 7 {
+	if n := len(second(callbackLog(t, e, "")).Attempts); n != 8 {
 		t.Fatalf("attempts after the window closed: %d", n)
 	}
 	if failedList := callbackLog(t, e, "?State=failed"); len(failedList) != 1 || failedList[0].Id != failed.Id {

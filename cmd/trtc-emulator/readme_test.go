@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -64,4 +65,22 @@ func exitStderr(err error) string {
 		return string(ee.Stderr)
 	}
 	return ""
+}
+
+// TestReadmeDocumentsEverySetting: each env var that -h lists has a row in README.md.
+func TestReadmeDocumentsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(testpeer.RepoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := exec.Command(binary, "-h").CombinedOutput()
+	vars := regexp.MustCompile(`\$(TRTC_EMULATOR_[A-Z_]+)`).FindAllStringSubmatch(string(out), -1)
+	if len(vars) < 15 {
+		t.Fatalf("-h lists only %d env vars:\n%s", len(vars), out)
+	}
+	for _, v := range vars {
+		if !strings.Contains(string(readme), "| `"+v[1]+"` |") {
+			t.Errorf("README.md has no row for %s", v[1])
+		}
+	}
 }
