@@ -33,16 +33,22 @@ type Config struct {
 	Clock   clock.Clock  // default clock.System; decides when attempts are due
 	Client  *http.Client // default NewClient(DefaultGuard); redirects are never followed
 	Workers int          // attempts in flight at most; default DefaultWorkers
-	Timeout time.Duration
 	// Timeout bounds one attempt, in wall time even under a fake clock; default
 	// DefaultTimeout (TRTC's 5 s).
-	Logger *slog.Logger // default slog.Default()
+	Timeout time.Duration
+	Logger  *slog.Logger // default slog.Default()
 }
 
 // Dispatcher delivers the outbox's events. A scheduler loop asks the outbox for due events
 // of lanes with nothing in flight and hands each to a worker, which makes ONE attempt and
 // records its Outcome; no goroutine sleeps between retries. The loop otherwise waits for
 // the earliest next attempt (at most PollInterval), Notify, or a worker finishing.
+//
+// An attempt is a POST of Event.Body with Content-Type: application/json, SdkAppId and,
+// when Event.Key is set, Sign. Only HTTP 200 within Config.Timeout is a success; any other
+// status (a 3xx too: redirects are not followed), a timeout, a transport error, an invalid
+// URL or an address the client's Guard refuses is a failure, retried by NextAttempt.
+// An attempt whose Outcome cannot be recorded is made again later (at least once).
 type Dispatcher struct {
 	outbox  Outbox
 	clock   clock.Clock
@@ -134,8 +140,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				holdUntil = now.Add(PollInterval)
 			}
 			for _, ev := range events {
-				if busy[ev.Lane] {
-					continue // the outbox broke its contract; keep the lane's order anyway
+				if busy[ev.Lane] || len(busy) >= d.workers {
+					continue // the outbox broke its contract; keep lanes in order and the pool bounded
 				}
 				busy[ev.Lane] = true
 				wg.Go(func() {
@@ -172,7 +178,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			for len(busy) > 0 {
-				delete(busy, (<-finished).lane)
+				r := <-finished
+				delete(busy, r.lane)
+				if r.recordErr != nil {
+					d.log.Error("webhooks: outbox Record", "err", r.recordErr)
+				}
 			}
 			return nil
 		case <-d.notify:

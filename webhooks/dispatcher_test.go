@@ -3,8 +3,10 @@ package webhooks
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -22,6 +24,8 @@ import (
 var t0 = time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 
 const testKey = "1234567890abcdef"
+
+var slogDiscard = slog.New(slog.DiscardHandler)
 
 // receiver starts an HTTP server on a random 127.0.0.1 port and returns its URL.
 func receiver(t testing.TB, h http.HandlerFunc) string {
@@ -519,4 +523,57 @@ func BenchmarkDeliveries(b *testing.B) {
 		b.Fatalf("received %d, want %d", received.Load(), b.N)
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+}
+
+// flakyOutbox fails the first Due and the first Record.
+type flakyOutbox struct {
+	*memOutbox
+	dueFailed, recordFailed atomic.Bool
+}
+
+func (f *flakyOutbox) Due(ctx context.Context, now time.Time, busy map[string]bool, limit int) ([]Event, error) {
+	if f.dueFailed.CompareAndSwap(false, true) {
+		return nil, errors.New("database is locked")
+	}
+	return f.memOutbox.Due(ctx, now, busy, limit)
+}
+
+func (f *flakyOutbox) Record(ctx context.Context, o Outcome) error {
+	if f.recordFailed.CompareAndSwap(false, true) {
+		f.memOutbox.mu.Lock()
+		for lane, id := range f.out { // hand the event back, as a rolled-back transaction would
+			if id == o.EventID {
+				delete(f.out, lane)
+			}
+		}
+		f.memOutbox.mu.Unlock()
+		return errors.New("database is locked")
+	}
+	return f.memOutbox.Record(ctx, o)
+}
+
+// Outbox errors are retried after the poll interval; an attempt that could not be recorded
+// is made again (at least once delivery).
+func TestOutboxErrorsRetried(t *testing.T) {
+	var requests atomic.Int32
+	url := receiver(t, func(w http.ResponseWriter, r *http.Request) { requests.Add(1) })
+	ob := &flakyOutbox{memOutbox: newMemOutbox(t)}
+	clk := clock.NewFake(t0)
+	d, stop := start(t, Config{Outbox: ob, Clock: clk})
+	id := ob.add(t0, Event{Lane: "room/1", URL: url, Body: []byte(`{}`)})
+	d.Notify()
+	for i := 0; i < 100 && len(ob.attempts()) == 0; i++ {
+		clk.Advance(PollInterval)
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	if !ob.dueFailed.Load() || !ob.recordFailed.Load() {
+		t.Fatal("the outbox errors were not exercised")
+	}
+	if e := ob.event(id); e.state != Delivered || e.Attempts != 1 {
+		t.Fatalf("event %s after %d recorded attempts, want delivered after 1", e.state, e.Attempts)
+	}
+	if n := requests.Load(); n != 2 {
+		t.Fatalf("receiver got %d requests, want 2 (the unrecorded attempt is made again)", n)
+	}
 }

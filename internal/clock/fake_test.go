@@ -1,6 +1,7 @@
 package clock
 
 import (
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -149,7 +150,7 @@ func TestFakeConcurrentUse(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			for range 100 {
+			for range 50 {
 				<-f.After(time.Millisecond)
 			}
 		})
@@ -164,6 +165,7 @@ func TestFakeConcurrentUse(t *testing.T) {
 			f.Advance(time.Millisecond)
 			_ = f.Now()
 			_ = f.Waiters()
+			runtime.Gosched()
 		}
 	}
 }

@@ -1,5 +1,0 @@
-package webhooks
-
-import "log/slog"
-
-var slogDiscard = slog.New(slog.DiscardHandler)
