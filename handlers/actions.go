@@ -45,11 +45,16 @@ func handle[Req, Resp any](fn func(*Handlers, *Call, *Req) (*Resp, error)) func(
 
 // trtcImplemented maps each built TRTC action to its handler.
 var trtcImplemented = map[string]func(*Handlers, *Call, []byte) (any, error){
-	"DismissRoom":            handle((*Handlers).DismissRoom),
-	"DismissRoomByStrRoomId": handle((*Handlers).DismissRoomByStrRoomId),
-	"DescribeRoomInfo":       handle((*Handlers).DescribeRoomInfo),
-	"RemoveUser":             handle((*Handlers).RemoveUser),
-	"RemoveUserByStrRoomId":  handle((*Handlers).RemoveUserByStrRoomId),
+	"DismissRoom":               handle((*Handlers).DismissRoom),
+	"DismissRoomByStrRoomId":    handle((*Handlers).DismissRoomByStrRoomId),
+	"DescribeRoomInfo":          handle((*Handlers).DescribeRoomInfo),
+	"RemoveUser":                handle((*Handlers).RemoveUser),
+	"RemoveUserByStrRoomId":     handle((*Handlers).RemoveUserByStrRoomId),
+	"DescribeUserInfo":          handle((*Handlers).DescribeUserInfo),
+	"DescribeUserEvent":         handle((*Handlers).DescribeUserEvent),
+	"DescribeCallDetailInfo":    handle((*Handlers).DescribeCallDetailInfo),
+	"SetUserBlocked":            handle((*Handlers).SetUserBlocked),
+	"SetUserBlockedByStrRoomId": handle((*Handlers).SetUserBlockedByStrRoomId),
 }
 
 // trtcActions is the action table of trtc 2019-07-22: every action of the wire schema.

@@ -155,7 +155,7 @@ func TestActionAndParameterErrorsThroughSDK(t *testing.T) {
 		{"NoSuchAction", map[string]any{}, "InvalidAction", "NoSuchAction"},
 		{"CreateCloudRecording", map[string]any{}, "UnsupportedOperation", "CreateCloudRecording"},
 		{"StartWebRecord", map[string]any{"RecordUrl": "x"}, "UnsupportedOperation", "StartWebRecord"},
-		{"SetUserBlocked", map[string]any{"SdkAppId": testSdkAppId}, "UnsupportedOperation", "SetUserBlocked"},
+		{"DescribeTrtcUsage", map[string]any{"SdkAppId": testSdkAppId}, "UnsupportedOperation", "DescribeTrtcUsage"},
 		{"DescribeRoomInfo", map[string]any{"SdkAppId": testSdkAppId, "StartTime": 1}, "MissingParameter", "EndTime"},
 		{"DescribeRoomInfo", map[string]any{"SdkAppId": "1400000001", "StartTime": 1, "EndTime": 2}, "InvalidParameter", "SdkAppId"},
 		{"DescribeRoomInfo", map[string]any{"SdkAppId": -5, "StartTime": 1, "EndTime": 2}, "InvalidParameter", "SdkAppId"},

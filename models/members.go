@@ -257,6 +257,9 @@ func setPublish(tx *gorm.DB, emit *emitter, room *Room, m *Member, to Publish) e
 		if err := emit.room(room, event, info); err != nil {
 			return err
 		}
+		if err := recordMemberEvent(tx, m, event, emit.nowMs); err != nil {
+			return err
+		}
 	}
 	return nil
 }
