@@ -110,8 +110,8 @@ func (s *Store) removeMembers(ctx context.Context, uin string, id Identity, user
 	})
 }
 
-// OpenRoom records a new room lifetime. Until participants exist (next issue) tests and
-// the store use it directly.
+// OpenRoom records a room lifetime without members and without callbacks: a fixture for
+// tests of the room history. Rooms of the running emulator open through Enter.
 func (s *Store) OpenRoom(ctx context.Context, sdkAppId uint64, roomId string, idType int, creator string) (*Room, error) {
 	roomId, err := ValidateRoomId("RoomId", roomId, idType)
 	if err != nil {
