@@ -30,7 +30,7 @@ vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-## generate: regenerate handlers/wire and openapi.yaml from the SDK definitions
+## generate: regenerate wire and openapi.yaml from the SDK definitions
 generate: deps
 	$(GO) run ./cmd/wiregen
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/trtc-emulator/trtc-emulator/cam"
-	"github.com/trtc-emulator/trtc-emulator/handlers/wire"
+	"github.com/trtc-emulator/trtc-emulator/wire"
 	"github.com/trtc-emulator/trtc-emulator/tcerr"
 )
 

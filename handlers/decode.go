@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/trtc-emulator/trtc-emulator/handlers/wire"
+	"github.com/trtc-emulator/trtc-emulator/wire"
 	"github.com/trtc-emulator/trtc-emulator/tcerr"
 )
 

@@ -3,7 +3,7 @@ package handlers
 import (
 	"strconv"
 
-	"github.com/trtc-emulator/trtc-emulator/handlers/wire"
+	"github.com/trtc-emulator/trtc-emulator/wire"
 	"github.com/trtc-emulator/trtc-emulator/models"
 	"github.com/trtc-emulator/trtc-emulator/tcerr"
 )

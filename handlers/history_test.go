@@ -12,7 +12,7 @@ import (
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
 
-	"github.com/trtc-emulator/trtc-emulator/handlers/wire"
+	"github.com/trtc-emulator/trtc-emulator/wire"
 	"github.com/trtc-emulator/trtc-emulator/internal/clock"
 )
 

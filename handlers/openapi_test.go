@@ -24,7 +24,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/trtc-emulator/trtc-emulator/handlers"
-	"github.com/trtc-emulator/trtc-emulator/handlers/wire"
+	"github.com/trtc-emulator/trtc-emulator/wire"
 	"github.com/trtc-emulator/trtc-emulator/internal/testpeer"
 	"github.com/trtc-emulator/trtc-emulator/models"
 )

@@ -29,7 +29,7 @@ func typeOrder(m *model) []string {
 	return names
 }
 
-// genTypes writes handlers/wire/types_gen.go: one Go struct per SDK struct.
+// genTypes writes wire/types_gen.go: one Go struct per SDK struct.
 func genTypes(m *model) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(goHeader(m))
@@ -87,7 +87,7 @@ func jsonTag(f field) string {
 	return f.Name + ",omitempty"
 }
 
-// genSchema writes handlers/wire/schema_gen.go: Actions, Structs and Types.
+// genSchema writes wire/schema_gen.go: Actions, Structs and Types.
 func genSchema(m *model) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(goHeader(m))

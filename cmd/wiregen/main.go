@@ -95,8 +95,8 @@ const (
 
 // Output files, relative to the repository root.
 const (
-	typesOut   = "handlers/wire/types_gen.go"
-	schemaOut  = "handlers/wire/schema_gen.go"
+	typesOut   = "wire/types_gen.go"
+	schemaOut  = "wire/schema_gen.go"
 	openapiOut = "openapi.yaml"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// kind mirrors wire.Kind. The generator does not import handlers/wire so
+// kind mirrors wire.Kind. The generator does not import wire so
 // that it still builds when the generated files there are stale or broken.
 type kind int
 
