@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/trtc-emulator/trtc-emulator/cam"
-	"github.com/trtc-emulator/trtc-emulator/wire"
 	"github.com/trtc-emulator/trtc-emulator/tcerr"
+	"github.com/trtc-emulator/trtc-emulator/wire"
 )
 
 // Call is one authenticated API call.

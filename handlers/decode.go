@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/trtc-emulator/trtc-emulator/wire"
 	"github.com/trtc-emulator/trtc-emulator/tcerr"
+	"github.com/trtc-emulator/trtc-emulator/wire"
 )
 
 // maxParamDepth bounds the nesting of flattened form keys (A.B.0.C…).

@@ -7,8 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trtc-emulator/trtc-emulator/wire"
+	"github.com/trtc-emulator/trtc-emulator/models"
 	"github.com/trtc-emulator/trtc-emulator/tcerr"
+	"github.com/trtc-emulator/trtc-emulator/wire"
 )
 
 func TestDecodeJSONParams(t *testing.T) {
@@ -179,4 +180,35 @@ func BenchmarkDecodeCreateCloudRecording(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzValidateRecording runs fuzzed CreateCloudRecording bodies through the strict decoder
+// and the RecordParams/StorageParams rules: a Tencent error or a spec, never a panic.
+func FuzzValidateRecording(f *testing.F) {
+	f.Add(`{"SdkAppId":1400000001,"RoomId":"1234","UserId":"r","UserSig":"s","RecordParams":{"RecordMode":1,"SubscribeStreamUserIds":{"SubscribeAudioUserIds":["1.*$"]}},"StorageParams":{"CloudStorage":{"Vendor":1,"Region":"r","Bucket":"b","AccessKey":"a","SecretKey":"s","FileNamePrefix":["p"]}}}`)
+	f.Add(`{"SdkAppId":1,"RoomId":"x","RoomIdType":0,"UserId":"r","UserSig":"s","RecordParams":{"RecordMode":2},"StorageParams":{"CloudVod":{"TencentVod":{"MediaType":1}}},"MixTranscodeParams":{"VideoParams":{"Width":640,"Height":360,"Fps":15,"BitRate":500000,"Gop":2}},"MixLayoutParams":{"MixLayoutMode":4,"MixLayoutList":[{"Top":1,"Left":2,"Width":3,"Height":4}],"WaterMarkList":[{"WaterMarkType":2}]}}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		params, err := parseJSONParams([]byte(body))
+		if err != nil {
+			return
+		}
+		out, err := decodeParams("CreateCloudRecordingRequest", params)
+		if err != nil {
+			return
+		}
+		var req wire.CreateCloudRecordingRequest
+		if err := json.Unmarshal(out, &req); err != nil {
+			t.Fatal(err)
+		}
+		spec, err := models.ValidateRecording(&req)
+		if err != nil {
+			if _, ok := tcerr.As(err); !ok {
+				t.Fatalf("not a Tencent error: %v", err)
+			}
+			return
+		}
+		if spec.RecordMode < 1 || spec.RecordMode > 2 || spec.MaxIdleTime < 5 {
+			t.Fatalf("accepted an invalid spec %+v from %s", spec, body)
+		}
+	})
 }

@@ -3,9 +3,9 @@ package handlers
 import (
 	"strconv"
 
-	"github.com/trtc-emulator/trtc-emulator/wire"
 	"github.com/trtc-emulator/trtc-emulator/models"
 	"github.com/trtc-emulator/trtc-emulator/tcerr"
+	"github.com/trtc-emulator/trtc-emulator/wire"
 )
 
 // DescribeUserInfo lists the presences of a call. Paging defaults: "If PageNumber or

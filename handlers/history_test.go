@@ -12,8 +12,8 @@ import (
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
 
-	"github.com/trtc-emulator/trtc-emulator/wire"
 	"github.com/trtc-emulator/trtc-emulator/internal/clock"
+	"github.com/trtc-emulator/trtc-emulator/wire"
 )
 
 // callInto sends an action with the SDK and decodes its Response into the generated wire

@@ -3,9 +3,9 @@ package handlers
 import (
 	"strconv"
 
-	"github.com/trtc-emulator/trtc-emulator/wire"
 	"github.com/trtc-emulator/trtc-emulator/models"
 	"github.com/trtc-emulator/trtc-emulator/tcerr"
+	"github.com/trtc-emulator/trtc-emulator/wire"
 )
 
 func (h *Handlers) DismissRoom(c *Call, req *wire.DismissRoomRequest) (*wire.DismissRoomResponse, error) {

@@ -1,0 +1,336 @@
+package models
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/trtc-emulator/trtc-emulator/tcerr"
+	"github.com/trtc-emulator/trtc-emulator/wire"
+)
+
+// RecordingSpec is a CreateCloudRecording request after validation, with every default
+// filled in (spec/api-contract.md "CreateCloudRecording" and its structs).
+type RecordingSpec struct {
+	SdkAppId            uint64
+	RoomId              string
+	RoomIdType          int // RoomIdString or RoomIdInt, as CreateCloudRecording numbers them
+	RobotUserId         string
+	RecordMode          int // 1 single-stream, 2 mixed
+	MaxIdleTime         int // seconds
+	StreamType          int // 0 audio+video, 1 audio, 2 video
+	OutputFormat        int // 0 hls, 1 hls+mp4, 2 hls+aac, 3 mp4, 4 aac
+	AvMerge             bool
+	MaxMediaFileMinutes int
+	MediaId             int // 0 main+aux, 1 main, 2 aux
+	FillType            int
+	Subscribe           Subscription
+	Storage             StorageTarget
+	ResourceExpiredHour int
+}
+
+// Subscription holds the allow and block lists; an entry is a user id or a pattern such
+// as "1.*$" (seed example: users whose id starts with 1).
+type Subscription struct {
+	AudioAllow, AudioBlock, VideoAllow, VideoBlock []string
+}
+
+// StorageTarget is where files go: CloudStorage (COS or S3) or VOD, never both.
+type StorageTarget struct {
+	Vod            bool
+	Vendor         int // 0 Tencent COS, 1 AWS S3
+	Region, Bucket string
+	AccessKey      string
+	SecretKey      string
+	FileNamePrefix []string
+	VodMediaType   int
+}
+
+// Recording limits of the contract.
+const (
+	maxSubscribeEntries = 32
+	maxUserIdBytes      = 32
+)
+
+var prefixSegment = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+func outOfRange(field string, v uint64, lo, hi int) error {
+	return tcerr.New("InvalidParameter.OutOfRange", "%s is %d: it must be %d to %d.", field, v, lo, hi)
+}
+
+// optInt reads an optional number in [lo, hi], def when absent.
+func optInt(field string, v *uint64, lo, hi, def int) (int, error) {
+	if v == nil {
+		return def, nil
+	}
+	if *v < uint64(lo) || *v > uint64(hi) {
+		return 0, outOfRange(field, *v, lo, hi)
+	}
+	return int(*v), nil
+}
+
+// ValidateRecording checks a CreateCloudRecording request against the contract's rules
+// and returns its spec. The schema (required fields, JSON types) was checked before.
+func ValidateRecording(req *wire.CreateCloudRecordingRequest) (*RecordingSpec, error) {
+	spec := &RecordingSpec{SdkAppId: *req.SdkAppId, RobotUserId: *req.UserId}
+	var err error
+	if spec.RoomIdType, err = optInt("RoomIdType", req.RoomIdType, 0, 1, RoomIdInt); err != nil {
+		return nil, err
+	}
+	if spec.RoomId, err = ValidateRoomId("RoomId", *req.RoomId, spec.RoomIdType); err != nil {
+		return nil, err
+	}
+	if spec.RobotUserId == "" || len(spec.RobotUserId) > maxUserIdBytes {
+		return nil, tcerr.New("InvalidParameter.UserId", "The UserId %q is invalid: it must be 1 to 32 bytes.", spec.RobotUserId)
+	}
+	if *req.UserSig == "" {
+		return nil, tcerr.New("MissingParameter.UserSig", "The robot's UserSig is empty.")
+	}
+	if spec.ResourceExpiredHour, err = optInt("ResourceExpiredHour", req.ResourceExpiredHour, 6, 720, 72); err != nil {
+		return nil, err
+	}
+	if err := spec.recordParams(req.RecordParams); err != nil {
+		return nil, err
+	}
+	if err := spec.storage(req.StorageParams); err != nil {
+		return nil, err
+	}
+	if spec.RecordMode == 1 && (req.MixTranscodeParams != nil || req.MixLayoutParams != nil) {
+		return nil, tcerr.InvalidParameter("MixLayoutParams", "mixing parameters apply to RecordMode 2 (mixed) only")
+	}
+	if err := validateMixTranscode(req.MixTranscodeParams); err != nil {
+		return nil, err
+	}
+	if err := validateMixLayout(req.MixLayoutParams, req.MixTranscodeParams); err != nil {
+		return nil, err
+	}
+	return spec, nil
+}
+
+func (spec *RecordingSpec) recordParams(p *wire.RecordParams) error {
+	var err error
+	if spec.RecordMode, err = optInt("RecordParams.RecordMode", p.RecordMode, 1, 2, 0); err != nil {
+		return err
+	}
+	if spec.MaxIdleTime, err = optInt("RecordParams.MaxIdleTime", p.MaxIdleTime, 5, 86400, 30); err != nil {
+		return err
+	}
+	if spec.StreamType, err = optInt("RecordParams.StreamType", p.StreamType, 0, 2, 0); err != nil {
+		return err
+	}
+	if spec.OutputFormat, err = optInt("RecordParams.OutputFormat", p.OutputFormat, 0, 4, 0); err != nil {
+		return err
+	}
+	avMerge, err := optInt("RecordParams.AvMerge", p.AvMerge, 0, 1, 0)
+	if err != nil {
+		return err
+	}
+	spec.AvMerge = avMerge == 1
+	if spec.MaxMediaFileMinutes, err = optInt("RecordParams.MaxMediaFileDuration", p.MaxMediaFileDuration, 1, 1440, 1440); err != nil {
+		return err
+	}
+	if spec.MediaId, err = optInt("RecordParams.MediaId", p.MediaId, 0, 2, 0); err != nil {
+		return err
+	}
+	if spec.FillType, err = optInt("RecordParams.FillType", p.FillType, 0, 1, 0); err != nil {
+		return err
+	}
+	if _, err = optInt("RecordParams.SubscribeAbility", p.SubscribeAbility, 0, 1, 0); err != nil {
+		return err
+	}
+	if (spec.OutputFormat == 2 || spec.OutputFormat == 4) && spec.StreamType != 1 {
+		return tcerr.InvalidParameter("RecordParams.OutputFormat", "aac output needs StreamType 1 (audio only)")
+	}
+	if s := p.SubscribeStreamUserIds; s != nil {
+		lists := []struct {
+			field string
+			in    []string
+			out   *[]string
+		}{
+			{"SubscribeAudioUserIds", s.SubscribeAudioUserIds, &spec.Subscribe.AudioAllow},
+			{"UnSubscribeAudioUserIds", s.UnSubscribeAudioUserIds, &spec.Subscribe.AudioBlock},
+			{"SubscribeVideoUserIds", s.SubscribeVideoUserIds, &spec.Subscribe.VideoAllow},
+			{"UnSubscribeVideoUserIds", s.UnSubscribeVideoUserIds, &spec.Subscribe.VideoBlock},
+		}
+		for _, l := range lists {
+			field := "RecordParams.SubscribeStreamUserIds." + l.field
+			if len(l.in) > maxSubscribeEntries {
+				return tcerr.InvalidParameter(field, fmt.Sprintf("it has %d entries, at most 32 are allowed", len(l.in)))
+			}
+			for i, entry := range l.in {
+				if err := validateSubscribeEntry(entry); err != nil {
+					return tcerr.InvalidParameter(field+"."+strconv.Itoa(i), err.Error())
+				}
+			}
+			*l.out = l.in
+		}
+	}
+	return nil
+}
+
+// validateSubscribeEntry accepts a user id or a pattern (seed: `["1.*$"]` selects the
+// users whose id starts with 1).
+func validateSubscribeEntry(entry string) error {
+	if entry == "" || len(entry) > 128 {
+		return fmt.Errorf("an entry is a user id or a pattern of 1 to 128 bytes")
+	}
+	if strings.ContainsAny(entry, `.*+?()[]{}|^$\`) {
+		if _, err := regexp.Compile(entry); err != nil {
+			return fmt.Errorf("the pattern %q does not compile: %v", entry, err)
+		}
+	}
+	return nil
+}
+
+// MatchesSubscription reports whether a user id is selected by a list entry: a pattern
+// must match from the start of the id, a plain id must equal it.
+func MatchesSubscription(entry, userId string) bool {
+	if !strings.ContainsAny(entry, `.*+?()[]{}|^$\`) {
+		return entry == userId
+	}
+	re, err := regexp.Compile(`^(?:` + entry + `)`)
+	return err == nil && re.MatchString(userId)
+}
+
+func (spec *RecordingSpec) storage(p *wire.StorageParams) error {
+	switch {
+	case p.CloudStorage != nil && p.CloudVod != nil:
+		return tcerr.InvalidParameter("StorageParams", "CloudStorage and CloudVod exclude each other")
+	case p.CloudStorage == nil && p.CloudVod == nil:
+		return tcerr.New("MissingParameter.CloudStorage", "StorageParams needs CloudStorage or CloudVod.")
+	case p.CloudVod != nil:
+		spec.Storage.Vod = true
+		if v := p.CloudVod.TencentVod; v != nil {
+			var err error
+			if spec.Storage.VodMediaType, err = optInt("StorageParams.CloudVod.TencentVod.MediaType", v.MediaType, 0, 4, 0); err != nil {
+				return err
+			}
+			if id := v.UserDefineRecordId; id != nil && !prefixSegment.MatchString(*id) {
+				return tcerr.InvalidParameter("StorageParams.CloudVod.TencentVod.UserDefineRecordId", "it is 1 to 64 of a-z, A-Z, 0-9, _ and -")
+			}
+		}
+		return nil
+	}
+	cs := p.CloudStorage
+	vendor, err := optInt("StorageParams.CloudStorage.Vendor", cs.Vendor, 0, 1, 0)
+	if err != nil {
+		return err
+	}
+	spec.Storage.Vendor = vendor
+	for _, f := range []struct {
+		name string
+		v    *string
+		dst  *string
+	}{
+		{"Region", cs.Region, &spec.Storage.Region}, {"Bucket", cs.Bucket, &spec.Storage.Bucket},
+		{"AccessKey", cs.AccessKey, &spec.Storage.AccessKey}, {"SecretKey", cs.SecretKey, &spec.Storage.SecretKey},
+	} {
+		if f.v == nil || *f.v == "" {
+			return tcerr.New("MissingParameter."+f.name, "StorageParams.CloudStorage.%s is missing.", f.name)
+		}
+		*f.dst = *f.v
+	}
+	for i, seg := range cs.FileNamePrefix {
+		if !prefixSegment.MatchString(seg) {
+			return tcerr.InvalidParameter("StorageParams.CloudStorage.FileNamePrefix."+strconv.Itoa(i), "a segment is 1 to 64 of a-z, A-Z, 0-9, _ and -")
+		}
+	}
+	spec.Storage.FileNamePrefix = cs.FileNamePrefix
+	return nil
+}
+
+// validateMixTranscode: once VideoParams or AudioParams is given, all its fields are
+// required (contract: no defaults inside them).
+func validateMixTranscode(p *wire.MixTranscodeParams) error {
+	if p == nil {
+		return nil
+	}
+	if v := p.VideoParams; v != nil {
+		w, h := v.Width, v.Height
+		if _, err := optInt("MixTranscodeParams.VideoParams.Width", w, 1, 1920, 0); err != nil {
+			return err
+		}
+		if _, err := optInt("MixTranscodeParams.VideoParams.Height", h, 1, 1920, 0); err != nil {
+			return err
+		}
+		if w != nil && h != nil && *w**h > 1920*1080 {
+			return tcerr.New("InvalidParameter.OutOfRange", "MixTranscodeParams.VideoParams is %dx%d: at most 1920x1080 pixels.", *w, *h)
+		}
+		if _, err := optInt("MixTranscodeParams.VideoParams.Fps", v.Fps, 1, 60, 0); err != nil {
+			return err
+		}
+		if _, err := optInt("MixTranscodeParams.VideoParams.BitRate", v.BitRate, 64000, 8192000, 0); err != nil {
+			return err
+		}
+		if _, err := optInt("MixTranscodeParams.VideoParams.Gop", v.Gop, 1, 60, 0); err != nil {
+			return err
+		}
+	}
+	if a := p.AudioParams; a != nil {
+		if _, err := optInt("MixTranscodeParams.AudioParams.SampleRate", a.SampleRate, 1, 3, 0); err != nil {
+			return err
+		}
+		if _, err := optInt("MixTranscodeParams.AudioParams.Channel", a.Channel, 1, 2, 0); err != nil {
+			return err
+		}
+		if _, err := optInt("MixTranscodeParams.AudioParams.BitRate", a.BitRate, 32000, 128000, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var hexColor = regexp.MustCompile(`^#[0-9A-Fa-f]{6}$`)
+
+func validateMixLayout(p *wire.MixLayoutParams, transcode *wire.MixTranscodeParams) error {
+	if p == nil {
+		return nil
+	}
+	mode, err := optInt("MixLayoutParams.MixLayoutMode", p.MixLayoutMode, 1, 4, 3)
+	if err != nil {
+		return err
+	}
+	if len(p.MixLayoutList) > 25 {
+		return tcerr.InvalidParameter("MixLayoutParams.MixLayoutList", "at most 25 windows")
+	}
+	if mode == 4 && len(p.MixLayoutList) == 0 {
+		return tcerr.InvalidParameter("MixLayoutParams.MixLayoutList", "custom layout (mode 4) needs its windows")
+	}
+	canvasW, canvasH := uint64(360), uint64(640) // VideoParams defaults
+	if transcode != nil && transcode.VideoParams != nil && transcode.VideoParams.Width != nil && transcode.VideoParams.Height != nil {
+		canvasW, canvasH = *transcode.VideoParams.Width, *transcode.VideoParams.Height
+	}
+	for i, l := range p.MixLayoutList {
+		field := "MixLayoutParams.MixLayoutList." + strconv.Itoa(i)
+		if *l.Left+*l.Width > canvasW || *l.Top+*l.Height > canvasH {
+			return tcerr.InvalidParameter(field, fmt.Sprintf("the window %dx%d at (%d,%d) leaves the %dx%d canvas", *l.Width, *l.Height, *l.Left, *l.Top, canvasW, canvasH))
+		}
+		if _, err := optInt(field+".Alpha", l.Alpha, 0, 255, 0); err != nil {
+			return err
+		}
+		if _, err := optInt(field+".RenderMode", l.RenderMode, 0, 3, 1); err != nil {
+			return err
+		}
+		if _, err := optInt(field+".MediaId", l.MediaId, 0, 1, 0); err != nil {
+			return err
+		}
+	}
+	if c := p.BackGroundColor; c != nil && *c != "" && !hexColor.MatchString(*c) {
+		return tcerr.InvalidParameter("MixLayoutParams.BackGroundColor", "it is #RRGGBB")
+	}
+	if len(p.WaterMarkList) > 25 {
+		return tcerr.InvalidParameter("MixLayoutParams.WaterMarkList", "at most 25 watermarks")
+	}
+	for i, w := range p.WaterMarkList {
+		field := "MixLayoutParams.WaterMarkList." + strconv.Itoa(i)
+		kind, err := optInt(field+".WaterMarkType", w.WaterMarkType, 0, 2, 0)
+		if err != nil {
+			return err
+		}
+		if (kind == 0 && w.WaterMarkImage == nil) || (kind == 1 && w.WaterMarkChar == nil) || (kind == 2 && w.WaterMarkTimestamp == nil) {
+			return tcerr.New(tcerr.CodeMissingParameter, "%s: WaterMarkType %d needs its matching WaterMarkImage, WaterMarkChar or WaterMarkTimestamp.", field, kind)
+		}
+	}
+	return nil
+}

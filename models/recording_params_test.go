@@ -1,0 +1,131 @@
+package models
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/trtc-emulator/trtc-emulator/tcerr"
+	"github.com/trtc-emulator/trtc-emulator/wire"
+)
+
+const validRecording = `{"SdkAppId":1400000001,"RoomId":"1234","UserId":"recorder_1234","UserSig":"sig",
+ "RecordParams":{"RecordMode":1},
+ "StorageParams":{"CloudStorage":{"Vendor":0,"Region":"ap-shanghai","Bucket":"b-1250000000","AccessKey":"ak","SecretKey":"sk","FileNamePrefix":["rec","2026"]}}}`
+
+// withRecording applies edits (JSON merge of objects) to the valid request.
+func withRecording(t *testing.T, patch string) *wire.CreateCloudRecordingRequest {
+	t.Helper()
+	var base, p map[string]any
+	json.Unmarshal([]byte(validRecording), &base)
+	if err := json.Unmarshal([]byte(patch), &p); err != nil {
+		t.Fatal(err)
+	}
+	merge(base, p)
+	b, _ := json.Marshal(base)
+	var req wire.CreateCloudRecordingRequest
+	if err := json.Unmarshal(b, &req); err != nil {
+		t.Fatal(err)
+	}
+	return &req
+}
+
+func merge(dst, src map[string]any) {
+	for k, v := range src {
+		if sub, ok := v.(map[string]any); ok {
+			if d, ok := dst[k].(map[string]any); ok {
+				merge(d, sub)
+				continue
+			}
+		}
+		if v == nil {
+			delete(dst, k)
+			continue
+		}
+		dst[k] = v
+	}
+}
+
+func TestValidateRecordingDefaults(t *testing.T) {
+	spec, err := ValidateRecording(withRecording(t, `{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.RoomIdType != RoomIdInt || spec.MaxIdleTime != 30 || spec.ResourceExpiredHour != 72 || spec.MaxMediaFileMinutes != 1440 ||
+		spec.OutputFormat != 0 || spec.Storage.Vendor != 0 || spec.Storage.Bucket != "b-1250000000" || len(spec.Storage.FileNamePrefix) != 2 {
+		t.Fatalf("spec = %+v", spec)
+	}
+}
+
+func TestValidateRecordingRules(t *testing.T) {
+	cases := []struct {
+		name, patch, code, inMsg string
+	}{
+		{"string room", `{"RoomIdType":0,"RoomId":"room_a"}`, "", ""},
+		{"integer room not a number", `{"RoomId":"room_a"}`, "InvalidParameter.RoomId", "integer"},
+		{"RoomIdType 2", `{"RoomIdType":2}`, "InvalidParameter.OutOfRange", "RoomIdType"},
+		{"RecordMode 3", `{"RecordParams":{"RecordMode":3}}`, "InvalidParameter.OutOfRange", "RecordMode"},
+		{"MaxIdleTime 4", `{"RecordParams":{"MaxIdleTime":4}}`, "InvalidParameter.OutOfRange", "MaxIdleTime"},
+		{"MaxIdleTime 86400", `{"RecordParams":{"MaxIdleTime":86400}}`, "", ""},
+		{"MaxIdleTime 86401", `{"RecordParams":{"MaxIdleTime":86401}}`, "InvalidParameter.OutOfRange", "MaxIdleTime"},
+		{"StreamType 3", `{"RecordParams":{"StreamType":3}}`, "InvalidParameter.OutOfRange", "StreamType"},
+		{"OutputFormat 5", `{"RecordParams":{"OutputFormat":5}}`, "InvalidParameter.OutOfRange", "OutputFormat"},
+		{"aac needs audio only", `{"RecordParams":{"OutputFormat":4}}`, "InvalidParameter", "StreamType 1"},
+		{"aac audio only", `{"RecordParams":{"OutputFormat":4,"StreamType":1}}`, "", ""},
+		{"AvMerge 2", `{"RecordParams":{"AvMerge":2}}`, "InvalidParameter.OutOfRange", "AvMerge"},
+		{"MaxMediaFileDuration 0", `{"RecordParams":{"MaxMediaFileDuration":0}}`, "InvalidParameter.OutOfRange", "MaxMediaFileDuration"},
+		{"MediaId 3", `{"RecordParams":{"MediaId":3}}`, "InvalidParameter.OutOfRange", "MediaId"},
+		{"33 allow entries", `{"RecordParams":{"SubscribeStreamUserIds":{"SubscribeAudioUserIds":[` + strings.Repeat(`"u",`, 32) + `"u"]}}}`, "InvalidParameter", "at most 32"},
+		{"prefix pattern", `{"RecordParams":{"SubscribeStreamUserIds":{"SubscribeVideoUserIds":["1.*$"]}}}`, "", ""},
+		{"bad pattern", `{"RecordParams":{"SubscribeStreamUserIds":{"UnSubscribeVideoUserIds":["1.*$","(["]}}}`, "InvalidParameter", "UnSubscribeVideoUserIds.1"},
+		{"vod and cos", `{"StorageParams":{"CloudVod":{"TencentVod":{}}}}`, "InvalidParameter", "exclude each other"},
+		{"no storage", `{"StorageParams":{"CloudStorage":null}}`, "MissingParameter.CloudStorage", "CloudVod"},
+		{"vod only", `{"StorageParams":{"CloudStorage":null,"CloudVod":{"TencentVod":{"MediaType":1}}}}`, "", ""},
+		{"vendor 2", `{"StorageParams":{"CloudStorage":{"Vendor":2}}}`, "InvalidParameter.OutOfRange", "Vendor"},
+		{"empty bucket", `{"StorageParams":{"CloudStorage":{"Bucket":""}}}`, "MissingParameter.Bucket", "Bucket"},
+		{"prefix with slash", `{"StorageParams":{"CloudStorage":{"FileNamePrefix":["a/../b"]}}}`, "InvalidParameter", "FileNamePrefix.0"},
+		{"prefix with dots", `{"StorageParams":{"CloudStorage":{"FileNamePrefix":["ok",".."]}}}`, "InvalidParameter", "FileNamePrefix.1"},
+		{"expired hour 5", `{"ResourceExpiredHour":5}`, "InvalidParameter.OutOfRange", "ResourceExpiredHour"},
+		{"expired hour 720", `{"ResourceExpiredHour":720}`, "", ""},
+		{"robot id too long", `{"UserId":"` + strings.Repeat("r", 33) + `"}`, "InvalidParameter.UserId", "32 bytes"},
+		{"mix params in single mode", `{"MixLayoutParams":{"MixLayoutMode":3}}`, "InvalidParameter", "RecordMode 2"},
+		{"mixed grid", `{"RecordParams":{"RecordMode":2},"MixLayoutParams":{"MixLayoutMode":3,"BackGroundColor":"#102030"}}`, "", ""},
+		{"bad colour", `{"RecordParams":{"RecordMode":2},"MixLayoutParams":{"BackGroundColor":"red"}}`, "InvalidParameter", "#RRGGBB"},
+		{"custom without windows", `{"RecordParams":{"RecordMode":2},"MixLayoutParams":{"MixLayoutMode":4}}`, "InvalidParameter", "windows"},
+		{"window off canvas", `{"RecordParams":{"RecordMode":2},"MixTranscodeParams":{"VideoParams":{"Width":640,"Height":360,"Fps":15,"BitRate":500000,"Gop":2}},"MixLayoutParams":{"MixLayoutMode":4,"MixLayoutList":[{"Top":0,"Left":400,"Width":300,"Height":200}]}}`, "InvalidParameter", "canvas"},
+		{"window on canvas", `{"RecordParams":{"RecordMode":2},"MixTranscodeParams":{"VideoParams":{"Width":640,"Height":360,"Fps":15,"BitRate":500000,"Gop":2}},"MixLayoutParams":{"MixLayoutMode":4,"MixLayoutList":[{"Top":0,"Left":340,"Width":300,"Height":200}]}}`, "", ""},
+		{"too many pixels", `{"RecordParams":{"RecordMode":2},"MixTranscodeParams":{"VideoParams":{"Width":1920,"Height":1920,"Fps":15,"BitRate":500000,"Gop":2}}}`, "InvalidParameter.OutOfRange", "1920x1080"},
+		{"bitrate in kbps by mistake", `{"RecordParams":{"RecordMode":2},"MixTranscodeParams":{"AudioParams":{"SampleRate":1,"Channel":2,"BitRate":64}}}`, "InvalidParameter.OutOfRange", "BitRate"},
+		{"sample rate in Hz by mistake", `{"RecordParams":{"RecordMode":2},"MixTranscodeParams":{"AudioParams":{"SampleRate":48000,"Channel":2,"BitRate":64000}}}`, "InvalidParameter.OutOfRange", "SampleRate"},
+		{"text watermark without text", `{"RecordParams":{"RecordMode":2},"MixLayoutParams":{"WaterMarkList":[{"WaterMarkType":1}]}}`, "MissingParameter", "WaterMarkChar"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ValidateRecording(withRecording(t, c.patch))
+			if c.code == "" {
+				if err != nil {
+					t.Fatalf("rejected: %v", err)
+				}
+				return
+			}
+			te, ok := tcerr.As(err)
+			if !ok || te.Code != c.code || !strings.Contains(te.Message, c.inMsg) {
+				t.Fatalf("err = %v, want %s naming %q", err, c.code, c.inMsg)
+			}
+		})
+	}
+}
+
+func TestMatchesSubscription(t *testing.T) {
+	for _, c := range []struct {
+		entry, user string
+		want        bool
+	}{
+		{"1.*$", "123", true}, {"1.*$", "213", false}, {"alice", "alice", true}, {"alice", "alice2", false},
+		{"a.c", "abc", true}, {"a.c", "xabc", false}, {"u[0-9]+$", "u12", true}, {"u[0-9]+$", "u12x", false},
+	} {
+		if got := MatchesSubscription(c.entry, c.user); got != c.want {
+			t.Errorf("MatchesSubscription(%q, %q) = %v", c.entry, c.user, got)
+		}
+	}
+}
