@@ -480,3 +480,12 @@ func (s *Store) OpenRooms(ctx context.Context, sdkAppId uint64) ([]RoomView, err
 	}
 	return out, nil
 }
+
+// PresentMember returns a user who is in the open room.
+func (s *Store) PresentMember(ctx context.Context, id Identity) (*Member, error) {
+	if err := id.validate(); err != nil {
+		return nil, err
+	}
+	_, m, err := inRoom(s.db.WithContext(ctx), id)
+	return m, err
+}
