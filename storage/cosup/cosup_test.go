@@ -1,0 +1,97 @@
+package cosup_test
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/trtc-emulator/trtc-emulator/storage"
+	"github.com/trtc-emulator/trtc-emulator/storage/cosup"
+	"github.com/trtc-emulator/trtc-emulator/storage/embedded"
+	"github.com/trtc-emulator/trtc-emulator/storage/s3api"
+	"github.com/trtc-emulator/trtc-emulator/storage/storagetest"
+)
+
+// emulator serves an embedded store under /storage, as the emulator's listener does.
+func emulator(t *testing.T) string {
+	t.Helper()
+	st, err := embedded.Open(t.TempDir(), embedded.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	h := s3api.New(st, s3api.Config{Prefix: "/storage", Region: "ap-guangzhou"})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.Match(r) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	return ts.URL + "/storage"
+}
+
+func TestConformanceThroughS3API(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storage.Store {
+		return cosup.NewCOS(cosup.Config{Endpoint: emulator(t), Region: "ap-guangzhou", SecretId: "AKIDtest", SecretKey: "secret", PartSize: storage.MinPartSize})
+	})
+}
+
+func TestUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	s := cosup.NewCOS(cosup.Config{Endpoint: "http://" + addr, SecretId: "a", SecretKey: "b", MaxAttempts: 1})
+	for name, err := range map[string]error{
+		"Head": func() error { _, err := s.Head(t.Context(), "bkt-125", "k"); return err }(),
+		"Put":  s.Put(t.Context(), "bkt-125", "k", nil, 0, ""),
+	} {
+		if !storage.IsCode(err, storage.CodeNetworkError) {
+			t.Errorf("%s on a closed port: %v, want NetworkError", name, err)
+		}
+	}
+	s = cosup.NewCOS(cosup.Config{Region: "Not A Region", SecretId: "a", SecretKey: "b"})
+	if _, err := s.Head(t.Context(), "bkt-125", "k"); !storage.IsCode(err, storage.CodeInvalidArgument) {
+		t.Errorf("bad region: %v, want InvalidArgument", err)
+	}
+}
+
+// TestServiceErrors: the service's Code and Message reach the caller unchanged, for the
+// 308 callback; body-less HEAD answers get a code from their status.
+func TestServiceErrors(t *testing.T) {
+	for _, tc := range []struct {
+		status      int
+		code, msg   string
+		wantHeadErr string
+	}{
+		{403, "AccessDenied", "Access Denied.", storage.CodeAccessDenied},
+		{403, "SignatureDoesNotMatch", "The Signature you specified is invalid.", storage.CodeAccessDenied},
+		{503, "ServiceUnavailable", "Please reduce your request rate.", storage.CodeServiceUnavailable},
+		{404, "NoSuchBucket", "The specified bucket does not exist.", storage.CodeNoSuchBucket},
+	} {
+		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(tc.status)
+			if r.Method != http.MethodHead {
+				fmt.Fprintf(w, "<Error><Code>%s</Code><Message>%s</Message><RequestId>1</RequestId></Error>", tc.code, tc.msg)
+			}
+		}))
+		defer ts.Close()
+		s := cosup.NewCOS(cosup.Config{Endpoint: ts.URL, SecretId: "a", SecretKey: "b", MaxAttempts: 1})
+		err := s.Put(t.Context(), "bkt-125", "k", strings.NewReader("x"), 1, "")
+		if e, ok := storage.As(err); !ok || e.Code != tc.code || e.Message != tc.msg {
+			t.Errorf("Put: %v, want %s: %s", err, tc.code, tc.msg)
+		}
+		_, err = s.Head(t.Context(), "bkt-125", "k")
+		if !storage.IsCode(err, tc.wantHeadErr) {
+			t.Errorf("Head with %d: %v, want %s", tc.status, err, tc.wantHeadErr)
+		}
+	}
+}
