@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // Error is an error answered by a storage service (or by a backend in its place): a code
@@ -58,6 +59,25 @@ const (
 	// (connection refused, DNS, timeout). Message carries the transport's error.
 	CodeNetworkError = "NetworkError"
 )
+
+// CodeOfStatus is the error code an uploader reports when the service answered only an
+// HTTP status (no error document): the S3 code for the usual ones, else the status text.
+func CodeOfStatus(status int) string {
+	switch status {
+	case http.StatusNotFound:
+		return CodeNoSuchKey
+	case http.StatusForbidden:
+		return CodeAccessDenied
+	case http.StatusServiceUnavailable:
+		return CodeServiceUnavailable
+	case http.StatusBadRequest:
+		return CodeInvalidRequest
+	}
+	if status >= 500 {
+		return CodeInternalError
+	}
+	return http.StatusText(status)
+}
 
 // New returns an error with the given code and a formatted message.
 func New(code, format string, args ...any) *Error {

@@ -339,7 +339,7 @@ func mapErr(err error) error {
 			st = er.Response.StatusCode
 		}
 		if code == "" {
-			code = codeOfStatus(st)
+			code = storage.CodeOfStatus(st)
 		}
 		if msg == "" {
 			msg = fmt.Sprintf("%d %s", st, http.StatusText(st))
@@ -353,21 +353,4 @@ func mapErr(err error) error {
 		return &storage.Error{Code: storage.CodeNetworkError, Message: err.Error()}
 	}
 	return err
-}
-
-func codeOfStatus(st int) string {
-	switch st {
-	case http.StatusNotFound:
-		return storage.CodeNoSuchKey
-	case http.StatusForbidden:
-		return storage.CodeAccessDenied
-	case http.StatusServiceUnavailable:
-		return storage.CodeServiceUnavailable
-	case http.StatusBadRequest:
-		return storage.CodeInvalidRequest
-	}
-	if st >= 500 {
-		return storage.CodeInternalError
-	}
-	return http.StatusText(st)
 }

@@ -307,7 +307,7 @@ func mapErr(err error) error {
 		code, msg, st := ae.ErrorCode(), ae.ErrorMessage(), status(err)
 		// Answers without a body (HEAD) get the status text as code from the SDK.
 		if code == "" || code == strings.ReplaceAll(http.StatusText(st), " ", "") {
-			code = codeOfStatus(st)
+			code = storage.CodeOfStatus(st)
 		}
 		if msg == "" {
 			msg = fmt.Sprintf("%d %s", st, http.StatusText(st))
@@ -324,21 +324,4 @@ func mapErr(err error) error {
 		return &storage.Error{Code: storage.CodeNetworkError, Message: err.Error()}
 	}
 	return err
-}
-
-func codeOfStatus(st int) string {
-	switch st {
-	case http.StatusNotFound:
-		return storage.CodeNoSuchKey
-	case http.StatusForbidden:
-		return storage.CodeAccessDenied
-	case http.StatusServiceUnavailable:
-		return storage.CodeServiceUnavailable
-	case http.StatusBadRequest:
-		return storage.CodeInvalidRequest
-	}
-	if st >= 500 {
-		return storage.CodeInternalError
-	}
-	return http.StatusText(st)
 }
