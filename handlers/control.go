@@ -43,15 +43,21 @@ func (h *Handlers) health(c echo.Context) error {
 }
 
 func (h *Handlers) info(c echo.Context) error {
+	endpoints := map[string]string{
+		"Api":     h.settings.APIEndpoint,
+		"Control": h.settings.APIEndpoint + "/_emulator/v1",
+		"Rtmp":    "rtmp://" + h.settings.RTMPAddr,
+	}
+	if h.settings.ObjectStore != nil {
+		// One store, two dialects: S3 clients and COS clients use the same path-style URL.
+		endpoints["S3"] = h.settings.APIEndpoint + StoragePrefix
+		endpoints["Cos"] = h.settings.APIEndpoint + StoragePrefix
+	}
 	return c.JSON(http.StatusOK, map[string]any{
-		"Version": h.settings.Version,
-		"Uin":     h.settings.Uin,
-		"Region":  h.settings.Region,
-		"Endpoints": map[string]string{
-			"Api":     h.settings.APIEndpoint,
-			"Control": h.settings.APIEndpoint + "/_emulator/v1",
-			"Rtmp":    "rtmp://" + h.settings.RTMPAddr,
-		},
+		"Version":    h.settings.Version,
+		"Uin":        h.settings.Uin,
+		"Region":     h.settings.Region,
+		"Endpoints":  endpoints,
 		"DefaultApp": map[string]uint64{"SdkAppId": h.settings.SdkAppId},
 		"Auth":       !h.settings.AuthOff,
 	})

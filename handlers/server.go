@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -37,7 +38,13 @@ type Settings struct {
 	// Notify is called after a change that may have written callback events, to wake
 	// the dispatcher.
 	Notify func()
+	// ObjectStore serves the embedded object store's S3 REST API under StoragePrefix
+	// (path-style); nil when there is none.
+	ObjectStore http.Handler
 }
+
+// StoragePrefix is where the embedded object store answers on the main listener.
+const StoragePrefix = "/storage"
 
 // Handlers serves the emulator's HTTP surface.
 type Handlers struct {
@@ -77,8 +84,15 @@ func New(settings Settings, store *models.Store) *Handlers {
 	return h
 }
 
-// ServeHTTP makes Handlers an http.Handler.
-func (h *Handlers) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.echo.ServeHTTP(w, r) }
+// ServeHTTP makes Handlers an http.Handler. Object store requests go to it before any
+// routing: a router would clean paths, and "../x" is a legal object key.
+func (h *Handlers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.settings.ObjectStore != nil && strings.HasPrefix(r.URL.EscapedPath()+"/", StoragePrefix+"/") {
+		h.settings.ObjectStore.ServeHTTP(w, r)
+		return
+	}
+	h.echo.ServeHTTP(w, r)
+}
 
 // Routes lists "METHOD path" of every route, for the OpenAPI conformance test. The API
 // 3.0 catch-alls ("/", "/*") and the control API's not-found route are not listed.

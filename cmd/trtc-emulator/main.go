@@ -16,12 +16,15 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/trtc-emulator/trtc-emulator/handlers"
 	"github.com/trtc-emulator/trtc-emulator/jobs"
 	"github.com/trtc-emulator/trtc-emulator/models"
+	"github.com/trtc-emulator/trtc-emulator/storage/embedded"
+	"github.com/trtc-emulator/trtc-emulator/storage/s3api"
 	"github.com/trtc-emulator/trtc-emulator/webhooks"
 )
 
@@ -76,6 +79,11 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
+	objects, err := embedded.Open(filepath.Join(cfg.DataDir, "objects"), embedded.Options{})
+	if err != nil {
+		return fmt.Errorf("object store: %w", err)
+	}
+	defer objects.Close()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -95,6 +103,7 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		Version: version, Region: cfg.Region, Uin: cfg.Uin, SdkAppId: cfg.SdkAppId,
 		APIEndpoint: endpoint, RTMPAddr: cfg.RTMPAddr, AuthOff: cfg.Auth == "off",
 		RateLimit: cfg.RateLimit, RateLimits: cfg.RateLimits, Logger: log, Notify: dispatcher.Notify,
+		ObjectStore: s3api.New(objects, s3api.Config{Prefix: handlers.StoragePrefix, Region: cfg.Region, Logger: log}),
 	}, store)
 	srv := handlers.NewServer(cfg.Addr, h, log)
 	served := make(chan error, 1)
@@ -107,13 +116,14 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	fmt.Fprintf(stdout, `trtc-emulator %s ready in %s
   API endpoint   %s   (SDK: Endpoint %q, Scheme "http")
   Control API    %s/_emulator/v1
+  Object store   %s%s   (S3/COS path-style, any credentials)
   SecretId       %s
   SecretKey      %s
   Uin            %s
   SdkAppId       %d
   SDK secret key %s
   Database       %s
-`, version, time.Since(started).Round(time.Millisecond), endpoint, ln.Addr().String(), endpoint,
+`, version, time.Since(started).Round(time.Millisecond), endpoint, ln.Addr().String(), endpoint, endpoint, handlers.StoragePrefix,
 		cfg.SecretId, cfg.SecretKey, cfg.Uin, app.SdkAppId, app.SdkSecretKey, cfg.Database)
 	if cfg.Auth == "off" {
 		fmt.Fprintln(stdout, "  Auth           off: signatures are not checked")
