@@ -348,3 +348,16 @@ func (c *chunkReader) readTrailers() error {
 		c.trailers[strings.ToLower(strings.TrimSpace(name))] = strings.TrimSpace(value)
 	}
 }
+
+// answerStored answers the upload of an object or a part: its ETag, the checksums the
+// client sent (aws-sdk-go-v2 compares them) and COS's CRC-64 (cos-go-sdk-v5 insists on it).
+func answerStored(c *call, info storage.ObjectInfo, b *body) {
+	hd := c.w.Header()
+	hd.Set("ETag", quoteETag(info.ETag))
+	b.v.responseHeaders(hd)
+	if info.Checksums.CRC64ECMA != "" {
+		hd.Set("x-cos-hash-crc64ecma", info.Checksums.CRC64ECMA)
+	}
+	c.status = http.StatusOK
+	c.w.WriteHeader(http.StatusOK)
+}

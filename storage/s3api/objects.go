@@ -25,14 +25,7 @@ func (h *Handler) putObject(c *call) {
 		h.fail(c, err)
 		return
 	}
-	hd := c.w.Header()
-	hd.Set("ETag", quoteETag(info.ETag))
-	b.v.responseHeaders(hd)
-	if info.Checksums.CRC64ECMA != "" {
-		hd.Set("x-cos-hash-crc64ecma", info.Checksums.CRC64ECMA)
-	}
-	c.status = http.StatusOK
-	c.w.WriteHeader(http.StatusOK)
+	answerStored(c, info, b)
 }
 
 func (h *Handler) deleteObject(c *call) {
