@@ -78,3 +78,21 @@ func permitted(dep string, rules []string) bool {
 	}
 	return false
 }
+
+// TestBinaryRunsNoMediaTools: the packages that run ffmpeg/ffprobe (test peers only) are
+// not in the binary's dependency graph; the product's media pipeline stays pure Go.
+func TestBinaryRunsNoMediaTools(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", module+"cmd/trtc-emulator").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 50 {
+		t.Fatalf("only %d dependencies listed", len(deps))
+	}
+	for _, dep := range deps {
+		if strings.HasSuffix(dep, "/mpegtstest") || strings.HasSuffix(dep, "/internal/testpeer") {
+			t.Errorf("the binary depends on %s, a test peer that runs ffmpeg/ffprobe", dep)
+		}
+	}
+}
