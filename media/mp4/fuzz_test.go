@@ -1,0 +1,54 @@
+package mp4
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/trtc-emulator/trtc-emulator/media/synth"
+)
+
+// The muxer reads the caller's access units: NAL types, and the SPS and PPS it finds. Whatever
+// a unit holds, after a good keyframe it is refused or stored, never a panic, and the file still
+// finishes with tables that agree with each other and with mdat.
+func FuzzWriteVideo(f *testing.F) {
+	v, err := synth.NewVideo(synth.VideoConfig{UserId: "fuzz", Width: 64, Height: 48, Fps: 15})
+	if err != nil {
+		f.Fatal(err)
+	}
+	key, p := v.Next().AnnexB(), v.Next().AnnexB()
+	f.Add(p, true, uint16(0))
+	f.Add(key, true, uint16(30))
+	f.Add([]byte("\x00\x00\x00\x01\x67\x42\x00\x1e\x00\x00\x01\x68\xce\x38\x80\x00\x00\x01\x65\x88"), true, uint16(0))
+	f.Add([]byte("\x00\x00\x01\x09\xf0\x00\x00\x01\x41"), false, uint16(1))
+	f.Add(bytes.Repeat([]byte{0}, 100), false, uint16(0))
+	f.Add([]byte("\x00\x00\x01"), true, uint16(0))
+	f.Fuzz(func(t *testing.T, au []byte, isKey bool, ctoMs uint16) {
+		m, err := NewMuxer(&memScratch{}, Tracks{Video: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.WriteVideo(0, 0, true, key); err != nil {
+			t.Fatal(err)
+		}
+		dts := time.Second / 15
+		stored := 1
+		if err := m.WriteVideo(dts+time.Duration(ctoMs)*time.Millisecond, dts, isKey, au); err == nil {
+			stored = len(m.video.samples)
+		}
+		if err := m.WriteVideo(time.Hour, 2*dts, false, p); err != nil {
+			t.Fatalf("a good unit after %x: %v", au, err)
+		}
+		var out bytes.Buffer
+		if err := m.Finish(&out); err != nil {
+			t.Fatal(err)
+		}
+		mv, err := readFile(out.Bytes())
+		if err != nil {
+			t.Fatalf("box walker: %v", err)
+		}
+		if n := len(mv.tracks[0].samples); n != stored+1 {
+			t.Fatalf("%d samples, %d stored", n, stored+1)
+		}
+	})
+}
