@@ -20,17 +20,26 @@ import (
 //	#EXT-X-TRTC-VIDEO-METADATA:WIDTH:<w> HEIGHT:<h>
 //
 // (seed: On-Cloud Recording, "Recording start time"). The metadata line is left out of an
-// audio-only playlist. #EXTINF carries three decimals like the service's, followed by the comma
+// audio-only playlist. START-REC-TIME is Config.RecordingStart, or StartTime when unset.
+// Resumed segments come first; #EXT-X-DISCONTINUITY precedes the first segment of each later
+// run. #EXTINF carries three decimals like the service's, followed by the comma
 // RFC 8216 requires (the service's sample omits it; players accept both).
 func (s *Segmenter) Playlist(ended bool) []byte {
 	var b strings.Builder
 	b.WriteString("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-ALLOW-CACHE:NO\n#EXT-X-MEDIA-SEQUENCE:0\n")
 	fmt.Fprintf(&b, "#EXT-X-TARGETDURATION:%d\n", s.targetDuration())
-	fmt.Fprintf(&b, "#EXT-X-TRTC-START-REC-TIME:%d\n", s.cfg.StartTime.UnixMilli())
+	start := s.cfg.RecordingStart
+	if start.IsZero() {
+		start = s.cfg.StartTime
+	}
+	fmt.Fprintf(&b, "#EXT-X-TRTC-START-REC-TIME:%d\n", start.UnixMilli())
 	if s.cfg.Video {
 		fmt.Fprintf(&b, "#EXT-X-TRTC-VIDEO-METADATA:WIDTH:%d HEIGHT:%d\n", s.cfg.Width, s.cfg.Height)
 	}
 	for _, seg := range s.segments {
+		if seg.Discontinuity {
+			b.WriteString("#EXT-X-DISCONTINUITY\n")
+		}
 		fmt.Fprintf(&b, "#EXTINF:%s,\n%s\n", extinf(seg.Duration), seg.Name)
 	}
 	if ended {

@@ -28,23 +28,37 @@ type Config struct {
 	Video, Audio   bool
 	// Width and Height go to #EXT-X-TRTC-VIDEO-METADATA; SetVideoSize changes them.
 	Width, Height int
-	// StartTime is the wall-clock time of the first unit: #EXT-X-TRTC-START-REC-TIME, and the
-	// origin of the segments' start times.
+	// StartTime is the wall-clock time of this run's first unit: the origin of its segments'
+	// start times, and #EXT-X-TRTC-START-REC-TIME unless RecordingStart is set.
 	StartTime time.Time
+	// RecordingStart, when set, is #EXT-X-TRTC-START-REC-TIME: the start of a recording that
+	// runs several times (see Resume).
+	RecordingStart time.Time
+	// Resume lists the segments earlier runs of the same stream left in the sink under the same
+	// playlist name (their Segments, stored by the caller), after a Suspend or a crash. Every
+	// playlist this segmenter writes lists them first; this run's segments continue their
+	// indexes, and its first segment is marked Discontinuity (timestamps and encoder restart).
+	// Their indexes must be 0, 1, … in order.
+	Resume []Segment
 	// AudioPerPES groups consecutive AAC frames into one PES packet until it holds this much
 	// audio: less TS overhead for small frames (a 13 kbit/s tone frame is 35 bytes, a packet
 	// 188). 100 ms when 0; negative writes one frame per PES.
 	AudioPerPES time.Duration
 }
 
-// Segment is a finished segment.
+// Segment is a finished segment. It round-trips through encoding/json (durations in
+// nanoseconds, times in RFC 3339), so a caller can store a stream's segments and pass them
+// back as Config.Resume.
 type Segment struct {
-	Index    int
-	Name     string
-	Start    time.Time     // wall clock of its first unit
-	PTS      time.Duration // media time of its first unit
-	Duration time.Duration // to the next segment's start; for the last, to the end of its last unit
-	Bytes    int64
+	Index    int           `json:"index"`
+	Name     string        `json:"name"`
+	Start    time.Time     `json:"start"`    // wall clock of its first unit
+	PTS      time.Duration `json:"pts"`      // media time of its first unit, in its run
+	Duration time.Duration `json:"duration"` // to the next segment's start; for the last, to the end of its last unit
+	Bytes    int64         `json:"bytes"`
+	// Discontinuity: the first segment of a run after the first; the playlist precedes it with
+	// #EXT-X-DISCONTINUITY (RFC 8216 4.3.2.3).
+	Discontinuity bool `json:"discontinuity,omitempty"`
 }
 
 // Segmenter cuts one stream into segments. Units must come in decoding order, audio and video
@@ -108,7 +122,15 @@ func New(cfg Config) (*Segmenter, error) {
 	if cfg.AudioPerPES == 0 {
 		cfg.AudioPerPES = 100 * time.Millisecond
 	}
-	s := &Segmenter{cfg: cfg, needKey: cfg.Video}
+	names := make(map[string]bool, len(cfg.Resume))
+	for i, seg := range cfg.Resume {
+		if seg.Index != i || seg.Name == "" || names[seg.Name] || seg.Duration < 0 {
+			return nil, fmt.Errorf("hls: resumed segment %d: index %d, name %q, duration %v", i, seg.Index, seg.Name, seg.Duration)
+		}
+		names[seg.Name] = true
+	}
+	cfg.Resume = append([]Segment(nil), cfg.Resume...)
+	s := &Segmenter{cfg: cfg, needKey: cfg.Video, segments: append([]Segment(nil), cfg.Resume...)}
 	mux, err := mpegts.NewMuxer(&s.out, mpegts.Tracks{Video: cfg.Video, Audio: cfg.Audio})
 	if err != nil {
 		return nil, fmt.Errorf("hls: %w", err)
@@ -121,7 +143,7 @@ func New(cfg Config) (*Segmenter, error) {
 // written with the next playlist.
 func (s *Segmenter) SetVideoSize(width, height int) { s.cfg.Width, s.cfg.Height = width, height }
 
-// Segments returns the finished segments.
+// Segments returns the finished segments, the resumed ones first.
 func (s *Segmenter) Segments() []Segment { return append([]Segment(nil), s.segments...) }
 
 // WriteVideo adds an H.264 access unit (Annex B). Units before the first keyframe are dropped:
@@ -212,8 +234,15 @@ func (s *Segmenter) flushAudio() error {
 	return nil
 }
 
-// Close finishes the open segment and writes the final playlist with #EXT-X-ENDLIST.
-func (s *Segmenter) Close() error {
+// Close finishes the open segment and writes the final playlist with #EXT-X-ENDLIST (listing
+// the resumed segments even if no unit came). After Suspend it does nothing.
+func (s *Segmenter) Close() error { return s.finish(true) }
+
+// Suspend finishes the open segment and writes the playlist without #EXT-X-ENDLIST, for a later
+// run to resume (Config.Resume = Segments()); the segmenter is then closed.
+func (s *Segmenter) Suspend() error { return s.finish(false) }
+
+func (s *Segmenter) finish(ended bool) error {
 	if s.closed {
 		return s.err
 	}
@@ -226,7 +255,7 @@ func (s *Segmenter) Close() error {
 			return err
 		}
 	}
-	return s.fail(s.writePlaylist(true))
+	return s.fail(s.writePlaylist(ended))
 }
 
 func (s *Segmenter) check() error {
@@ -254,12 +283,18 @@ func (s *Segmenter) ensureSegment(pts time.Duration) error {
 	index := len(s.segments)
 	start := s.cfg.StartTime.Add(pts - s.firstPTS)
 	name := s.cfg.SegmentName(index, start)
+	for _, seg := range s.segments {
+		if seg.Name == name { // it would overwrite a segment the playlist lists
+			return s.fail(fmt.Errorf("hls: segment %d is named %s like segment %d", index, name, seg.Index))
+		}
+	}
 	w, err := s.cfg.Sink.Create(name)
 	if err != nil {
 		return s.fail(fmt.Errorf("hls: create %s: %w", name, err))
 	}
 	s.out = segmentWriter{w: w}
-	s.cur = &Segment{Index: index, Name: name, Start: start, PTS: pts}
+	s.cur = &Segment{Index: index, Name: name, Start: start, PTS: pts,
+		Discontinuity: len(s.cfg.Resume) > 0 && index == len(s.cfg.Resume)}
 	s.end = pts
 	if err := s.mux.WriteTables(); err != nil {
 		return s.fail(err)
