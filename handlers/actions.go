@@ -55,6 +55,10 @@ var trtcImplemented = map[string]func(*Handlers, *Call, []byte) (any, error){
 	"DescribeCallDetailInfo":    handle((*Handlers).DescribeCallDetailInfo),
 	"SetUserBlocked":            handle((*Handlers).SetUserBlocked),
 	"SetUserBlockedByStrRoomId": handle((*Handlers).SetUserBlockedByStrRoomId),
+	"CreateCloudRecording":      handle((*Handlers).CreateCloudRecording),
+	"DescribeCloudRecording":    handle((*Handlers).DescribeCloudRecording),
+	"ModifyCloudRecording":      handle((*Handlers).ModifyCloudRecording),
+	"DeleteCloudRecording":      handle((*Handlers).DeleteCloudRecording),
 }
 
 // trtcActions is the action table of trtc 2019-07-22: every action of the wire schema.

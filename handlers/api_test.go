@@ -153,7 +153,7 @@ func TestActionAndParameterErrorsThroughSDK(t *testing.T) {
 		inMsg  string
 	}{
 		{"NoSuchAction", map[string]any{}, "InvalidAction", "NoSuchAction"},
-		{"CreateCloudRecording", map[string]any{}, "UnsupportedOperation", "CreateCloudRecording"},
+		{"StartStreamIngest", map[string]any{}, "UnsupportedOperation", "StartStreamIngest"},
 		{"StartWebRecord", map[string]any{"RecordUrl": "x"}, "UnsupportedOperation", "StartWebRecord"},
 		{"DescribeTrtcUsage", map[string]any{"SdkAppId": testSdkAppId}, "UnsupportedOperation", "DescribeTrtcUsage"},
 		{"DescribeRoomInfo", map[string]any{"SdkAppId": testSdkAppId, "StartTime": 1}, "MissingParameter", "EndTime"},

@@ -292,7 +292,8 @@ func TestOpenAPITrafficAPI(t *testing.T) {
 		{"MissingParameter", "DescribeRoomInfo", fmt.Sprintf(`{"SdkAppId":%d,"StartTime":%d}`, testSdkAppId, now-3600), false, "MissingParameter"},
 		{"UnknownParameter", "DismissRoom", fmt.Sprintf(`{"SdkAppId":%d,"RoomId":1,"Colour":"red"}`, testSdkAppId), false, "UnknownParameter"},
 		{"InvalidParameter", "DismissRoom", fmt.Sprintf(`{"SdkAppId":"%d","RoomId":1}`, testSdkAppId), false, "InvalidParameter"},
-		{"UnsupportedOperation", "DescribeCloudRecording", fmt.Sprintf(`{"SdkAppId":%d,"TaskId":"t"}`, testSdkAppId), true, "UnsupportedOperation"},
+		{"UnsupportedOperation", "StopStreamIngest", fmt.Sprintf(`{"SdkAppId":%d,"TaskId":"t"}`, testSdkAppId), true, "UnsupportedOperation"},
+		{"ResourceNotFound", "DescribeCloudRecording", fmt.Sprintf(`{"SdkAppId":%d,"TaskId":"t"}`, testSdkAppId), true, "ResourceNotFound"},
 	}
 	for _, s := range samples {
 		t.Run(s.name, func(t *testing.T) {

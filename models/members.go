@@ -209,6 +209,11 @@ func (s *Store) Enter(ctx context.Context, p EnterParams) (*Member, error) {
 			}
 		} else if present, err := presentMember(tx, room, p.UserId); err != nil {
 			return err
+		} else if present != nil && present.Robot {
+			// seed 302 LeaveCode 101: the same user id entering again takes the robot out.
+			if err := s.robotReplaced(tx, emit, room, present); err != nil {
+				return err
+			}
 		} else if present != nil {
 			return tcerr.New(CodeUserExist, "The user %q is already in room %s.", p.UserId, p.RoomId)
 		}

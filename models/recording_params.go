@@ -142,31 +142,40 @@ func (spec *RecordingSpec) recordParams(p *wire.RecordParams) error {
 	if (spec.OutputFormat == 2 || spec.OutputFormat == 4) && spec.StreamType != 1 {
 		return tcerr.InvalidParameter("RecordParams.OutputFormat", "aac output needs StreamType 1 (audio only)")
 	}
-	if s := p.SubscribeStreamUserIds; s != nil {
-		lists := []struct {
-			field string
-			in    []string
-			out   *[]string
-		}{
-			{"SubscribeAudioUserIds", s.SubscribeAudioUserIds, &spec.Subscribe.AudioAllow},
-			{"UnSubscribeAudioUserIds", s.UnSubscribeAudioUserIds, &spec.Subscribe.AudioBlock},
-			{"SubscribeVideoUserIds", s.SubscribeVideoUserIds, &spec.Subscribe.VideoAllow},
-			{"UnSubscribeVideoUserIds", s.UnSubscribeVideoUserIds, &spec.Subscribe.VideoBlock},
-		}
-		for _, l := range lists {
-			field := "RecordParams.SubscribeStreamUserIds." + l.field
-			if len(l.in) > maxSubscribeEntries {
-				return tcerr.InvalidParameter(field, fmt.Sprintf("it has %d entries, at most 32 are allowed", len(l.in)))
-			}
-			for i, entry := range l.in {
-				if err := validateSubscribeEntry(entry); err != nil {
-					return tcerr.InvalidParameter(field+"."+strconv.Itoa(i), err.Error())
-				}
-			}
-			*l.out = l.in
-		}
+	spec.Subscribe, err = validateSubscription("RecordParams.SubscribeStreamUserIds", p.SubscribeStreamUserIds)
+	return err
+}
+
+// validateSubscription checks allow and block lists (RecordParams of Create, or Modify's
+// replacement); nil selects everyone.
+func validateSubscription(prefix string, s *wire.SubscribeStreamUserIds) (Subscription, error) {
+	var sub Subscription
+	if s == nil {
+		return sub, nil
 	}
-	return nil
+	lists := []struct {
+		field string
+		in    []string
+		out   *[]string
+	}{
+		{"SubscribeAudioUserIds", s.SubscribeAudioUserIds, &sub.AudioAllow},
+		{"UnSubscribeAudioUserIds", s.UnSubscribeAudioUserIds, &sub.AudioBlock},
+		{"SubscribeVideoUserIds", s.SubscribeVideoUserIds, &sub.VideoAllow},
+		{"UnSubscribeVideoUserIds", s.UnSubscribeVideoUserIds, &sub.VideoBlock},
+	}
+	for _, l := range lists {
+		field := prefix + "." + l.field
+		if len(l.in) > maxSubscribeEntries {
+			return sub, tcerr.InvalidParameter(field, fmt.Sprintf("it has %d entries, at most 32 are allowed", len(l.in)))
+		}
+		for i, entry := range l.in {
+			if err := validateSubscribeEntry(entry); err != nil {
+				return sub, tcerr.InvalidParameter(field+"."+strconv.Itoa(i), err.Error())
+			}
+		}
+		*l.out = l.in
+	}
+	return sub, nil
 }
 
 // validateSubscribeEntry accepts a user id or a pattern (seed: `["1.*$"]` selects the

@@ -101,7 +101,14 @@ func (s *Store) removeMembers(ctx context.Context, uin string, id Identity, user
 		if err := q.Order("joined_at_ms, id").Find(&members).Error; err != nil {
 			return err
 		}
+		leaveCode := LeaveRobotRemoved
+		if everyone {
+			leaveCode = LeaveRoomDismiss
+		}
 		for i := range members {
+			if err := stopTasksOfRobot(tx, emit, &members[i], leaveCode); err != nil {
+				return err
+			}
 			if err := s.exitMember(tx, emit, room, &members[i], ExitRemoved); err != nil {
 				return err
 			}

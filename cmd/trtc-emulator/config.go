@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -51,6 +52,10 @@ type Config struct {
 	LogLevel        slog.Level
 	LogFormat       string // "text" or "json"
 	ShutdownTimeout time.Duration
+	// COSEndpoint and S3Endpoint receive recordings for StorageParams Vendor 0 and 1 (path-style
+	// base URLs); "" is the embedded object store.
+	COSEndpoint, S3Endpoint string
+	SegmentDuration         time.Duration // HLS target segment length of recordings
 }
 
 // flagHelp reports that -h was asked for and usage was printed.
@@ -65,7 +70,8 @@ type setting struct {
 func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 	var raw struct {
 		addr, rtmp, dataDir, database, uin, secretId, secretKey, sdkAppId, sdkSecretKey,
-		callbackURL, callbackKey, callbackPrivate, region, auth, rateLimit, rateLimits, logLevel, logFormat, shutdown string
+		callbackURL, callbackKey, callbackPrivate, region, auth, rateLimit, rateLimits, logLevel, logFormat, shutdown,
+		cosEndpoint, s3Endpoint, segment string
 	}
 	settings := []setting{
 		{"TRTC_EMULATOR_ADDR", "addr", defaultAddr, "HTTP listener: API 3.0, control API", &raw.addr},
@@ -87,6 +93,9 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 		{"TRTC_EMULATOR_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", &raw.logLevel},
 		{"TRTC_EMULATOR_LOG_FORMAT", "log-format", "text", "text or json", &raw.logFormat},
 		{"TRTC_EMULATOR_SHUTDOWN_TIMEOUT", "shutdown-timeout", "10s", "how long in-flight requests may take after SIGINT/SIGTERM", &raw.shutdown},
+		{"TRTC_EMULATOR_COS_ENDPOINT", "cos-endpoint", "", "path-style COS endpoint recordings with Vendor 0 go to (default: the embedded store, <api endpoint>/storage; \"cloud\": real COS)", &raw.cosEndpoint},
+		{"TRTC_EMULATOR_S3_ENDPOINT", "s3-endpoint", "", "path-style S3 endpoint recordings with Vendor 1 go to (default: the embedded store; \"cloud\": real AWS S3)", &raw.s3Endpoint},
+		{"TRTC_EMULATOR_RECORDING_SEGMENT", "recording-segment", "10s", "HLS target segment duration of cloud recordings (1s to 60s)", &raw.segment},
 	}
 	fs := flag.NewFlagSet("trtc-emulator", flag.ContinueOnError)
 	for _, s := range settings {
@@ -107,7 +116,8 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 	}
 	c := &Config{Addr: raw.addr, RTMPAddr: raw.rtmp, DataDir: raw.dataDir, Database: raw.database,
 		Uin: raw.uin, SecretId: raw.secretId, SecretKey: raw.secretKey, SdkSecretKey: raw.sdkSecretKey,
-		CallbackURL: raw.callbackURL, CallbackKey: raw.callbackKey, CallbackPrivate: raw.callbackPrivate, Region: raw.region, Auth: raw.auth, LogFormat: raw.logFormat}
+		CallbackURL: raw.callbackURL, CallbackKey: raw.callbackKey, CallbackPrivate: raw.callbackPrivate, Region: raw.region, Auth: raw.auth, LogFormat: raw.logFormat,
+		COSEndpoint: raw.cosEndpoint, S3Endpoint: raw.s3Endpoint}
 	var err error
 	if c.Database == "" {
 		c.Database = "sqlite://" + filepath.ToSlash(filepath.Join(c.DataDir, "emulator.db"))
@@ -130,6 +140,17 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 		if err := webhooks.ValidateURL(c.CallbackURL); err != nil {
 			return nil, fmt.Errorf("-callback-url: %v", err)
 		}
+	}
+	for _, e := range []struct{ name, url string }{{"cos-endpoint", c.COSEndpoint}, {"s3-endpoint", c.S3Endpoint}} {
+		if e.url == "" || e.url == "cloud" {
+			continue
+		}
+		if u, err := url.Parse(e.url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("-%s %q: want an http(s) URL or \"cloud\"", e.name, e.url)
+		}
+	}
+	if c.SegmentDuration, err = time.ParseDuration(raw.segment); err != nil || c.SegmentDuration < time.Second || c.SegmentDuration > time.Minute {
+		return nil, fmt.Errorf("-recording-segment %q: want a duration from 1s to 60s", raw.segment)
 	}
 	if c.CallbackPrivate != "allow" && c.CallbackPrivate != "deny" {
 		return nil, fmt.Errorf("-callback-private %q: want allow or deny", c.CallbackPrivate)

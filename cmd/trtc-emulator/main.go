@@ -99,10 +99,36 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	jobsDone := make(chan error, 1)
 	go func() { jobsDone <- dispatcher.Run(jobsCtx) }()
 	endpoint := "http://" + ln.Addr().String()
+	uploaders := jobs.Uploaders{COSEndpoint: endpoint + handlers.StoragePrefix, S3Endpoint: endpoint + handlers.StoragePrefix}
+	for _, e := range []struct {
+		set string
+		dst *string
+	}{{cfg.COSEndpoint, &uploaders.COSEndpoint}, {cfg.S3Endpoint, &uploaders.S3Endpoint}} {
+		switch e.set {
+		case "":
+		case "cloud":
+			*e.dst = ""
+		default:
+			*e.dst = e.set
+		}
+	}
+	recorder, err := jobs.NewRecorder(jobs.RecorderConfig{Store: store, SpoolDir: filepath.Join(cfg.DataDir, "spool"),
+		Uploaders: uploaders, Notify: dispatcher.Notify, Logger: log, SegmentDuration: cfg.SegmentDuration})
+	if err != nil {
+		return err
+	}
+	recorderCtx, stopRecorder := context.WithCancel(context.Background())
+	defer stopRecorder()
+	recorderDone := make(chan error, 1)
+	go func() { recorderDone <- recorder.Run(recorderCtx) }()
+	notify := func() {
+		dispatcher.Notify()
+		recorder.Wake()
+	}
 	h := handlers.New(handlers.Settings{
 		Version: version, Region: cfg.Region, Uin: cfg.Uin, SdkAppId: cfg.SdkAppId,
 		APIEndpoint: endpoint, RTMPAddr: cfg.RTMPAddr, AuthOff: cfg.Auth == "off",
-		RateLimit: cfg.RateLimit, RateLimits: cfg.RateLimits, Logger: log, Notify: dispatcher.Notify,
+		RateLimit: cfg.RateLimit, RateLimits: cfg.RateLimits, Logger: log, Notify: notify,
 		ObjectStore: s3api.New(objects, s3api.Config{Prefix: handlers.StoragePrefix, Region: cfg.Region, Logger: log}),
 	}, store)
 	srv := handlers.NewServer(cfg.Addr, h, log)
@@ -144,8 +170,12 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	// Jobs stop after the last request: attempts in flight are recorded, pending events
-	// stay in the outbox for the next start.
+	// Jobs stop after the last request: recordings suspend (files spooled, leases given
+	// back), attempts in flight are recorded, pending events stay in the outbox.
+	stopRecorder()
+	if err := <-recorderDone; err != nil {
+		return fmt.Errorf("recorder: %w", err)
+	}
 	stopJobs()
 	if err := <-jobsDone; err != nil {
 		return fmt.Errorf("callback dispatcher: %w", err)

@@ -74,7 +74,7 @@ func TestReadmeDocumentsEverySetting(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, _ := exec.Command(binary, "-h").CombinedOutput()
-	vars := regexp.MustCompile(`\$(TRTC_EMULATOR_[A-Z_]+)`).FindAllStringSubmatch(string(out), -1)
+	vars := regexp.MustCompile(`\$(TRTC_EMULATOR_[A-Z0-9_]+)`).FindAllStringSubmatch(string(out), -1)
 	if len(vars) < 15 {
 		t.Fatalf("-h lists only %d env vars:\n%s", len(vars), out)
 	}

@@ -1,0 +1,253 @@
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/trtc-emulator/trtc-emulator/internal/clock"
+	"github.com/trtc-emulator/trtc-emulator/models"
+)
+
+// RecorderConfig configures the cloud recording worker.
+type RecorderConfig struct {
+	Store *models.Store
+	Clock clock.Clock // clock.System when nil
+	// SpoolDir holds each task's files (<SpoolDir>/<TaskId>/) until they are uploaded.
+	SpoolDir string
+	// Uploaders opens the storage a task writes to.
+	Uploaders Uploaders
+	// Notify wakes the callback dispatcher after changes that wrote callbacks.
+	Notify func()
+	Logger *slog.Logger
+	// Tick is how often a task records what its anchors sent since the last pass; 500 ms
+	// when 0. LeaseTTL is how long a task stays with a recorder that stopped renewing
+	// (one that crashed): 5 s when 0.
+	Tick, LeaseTTL time.Duration
+	// SegmentDuration is the HLS target segment length; 10 s when 0.
+	SegmentDuration time.Duration
+}
+
+// Recorder runs cloud recording tasks: it leases unfinished tasks from the database, records
+// the subscribed anchors' synthetic media into HLS (and MP4) files in the spool, uploads
+// them, and writes the task's state changes and callbacks through models. A task whose
+// recorder died (lease expired) is taken over by the next one (306, ha<n>_ files).
+type Recorder struct {
+	cfg     RecorderConfig
+	owner   string
+	log     *slog.Logger
+	wake    chan struct{}
+	mu      sync.Mutex
+	running map[int64]bool
+	wg      sync.WaitGroup
+}
+
+// NewRecorder checks cfg and returns a recorder; Run starts it.
+func NewRecorder(cfg RecorderConfig) (*Recorder, error) {
+	if cfg.Store == nil || cfg.SpoolDir == "" {
+		return nil, errors.New("recorder: Store and SpoolDir are required")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.System
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Tick == 0 {
+		cfg.Tick = 500 * time.Millisecond
+	}
+	if cfg.LeaseTTL == 0 {
+		cfg.LeaseTTL = 5 * time.Second
+	}
+	if cfg.SegmentDuration == 0 {
+		cfg.SegmentDuration = 10 * time.Second
+	}
+	if err := os.MkdirAll(cfg.SpoolDir, 0o755); err != nil {
+		return nil, err
+	}
+	id := make([]byte, 8)
+	rand.Read(id)
+	return &Recorder{cfg: cfg, owner: hex.EncodeToString(id), log: cfg.Logger.With("component", "recorder"),
+		wake: make(chan struct{}, 1), running: map[int64]bool{}}, nil
+}
+
+// Wake makes the recorder look for new tasks now (after CreateCloudRecording).
+func (r *Recorder) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run claims and runs tasks until ctx ends; then every task suspends its streams (playlists
+// written, files in the spool), gives its lease back and Run returns.
+func (r *Recorder) Run(ctx context.Context) error {
+	defer r.wg.Wait()
+	for {
+		if err := r.claim(ctx); err != nil && ctx.Err() == nil {
+			r.log.Error("claim recording tasks", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.wake:
+		case <-r.cfg.Clock.After(time.Second):
+		}
+	}
+}
+
+func (r *Recorder) claim(ctx context.Context) error {
+	tasks, err := r.cfg.Store.ClaimRecordings(ctx, r.owner, r.cfg.Clock.Now().Add(r.cfg.LeaseTTL), 1000)
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		r.mu.Lock()
+		busy := r.running[t.ID]
+		r.running[t.ID] = true
+		r.mu.Unlock()
+		if busy {
+			continue
+		}
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			defer func() {
+				r.mu.Lock()
+				delete(r.running, t.ID)
+				r.mu.Unlock()
+			}()
+			run := &taskRun{r: r, task: t.RecordingTask, log: r.log.With("task", t.TaskId)}
+			if err := run.run(ctx, t.TakenOver); err != nil && ctx.Err() == nil {
+				run.log.Error("recording task failed; it will be retried", "err", err)
+			}
+		}()
+	}
+	return nil
+}
+
+func (r *Recorder) notify() {
+	if r.cfg.Notify != nil {
+		r.cfg.Notify()
+	}
+}
+
+// taskRun is one recorder's run of one task.
+type taskRun struct {
+	r          *Recorder
+	task       models.RecordingTask
+	log        *slog.Logger
+	spool      *os.Root
+	spoolPath  string
+	generation int
+	streams    map[string]*streamWriter // by user and media id
+}
+
+func (t *taskRun) run(ctx context.Context, takenOver bool) error {
+	r := t.r
+	store := r.cfg.Store
+	t.generation = t.task.Failovers
+	if takenOver && t.task.State == models.TaskRecording {
+		n, err := store.TakeOver(ctx, t.task.ID)
+		if err != nil {
+			return err
+		}
+		t.generation = n
+		t.log.Warn("took over a recording task whose recorder stopped", "failovers", n)
+	}
+	t.generation = min(t.generation, 3) // seed: ha1_ … ha3_
+	t.spoolPath = filepath.Join(r.cfg.SpoolDir, t.task.TaskId)
+	if err := os.MkdirAll(t.spoolPath, 0o755); err != nil {
+		return err
+	}
+	spool, err := os.OpenRoot(t.spoolPath)
+	if err != nil {
+		return err
+	}
+	defer spool.Close()
+	t.spool = spool
+	if err := store.StartUpload(ctx, t.task.ID); err != nil {
+		return err
+	}
+	r.notify()
+
+	upCtx, stopUploads := context.WithCancel(context.Background())
+	uploadsDone := make(chan bool, 1)
+	go func() { uploadsDone <- t.uploadLoop(upCtx) }()
+	defer func() {
+		stopUploads()
+		<-uploadsDone
+	}()
+	t.streams = map[string]*streamWriter{}
+	for {
+		ended, err := t.pass(ctx)
+		if err != nil {
+			t.suspendAll()
+			return err
+		}
+		if ended {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.suspendAll()
+			r.notify()
+			return store.ReleaseRecording(context.Background(), t.task.ID, r.owner)
+		case ended := <-uploadsDone:
+			uploadsDone <- ended
+			if ended {
+				return t.cleanup()
+			}
+		case <-r.cfg.Clock.After(r.cfg.Tick):
+		}
+	}
+	// The writer is done: wait for the uploads to settle the task.
+	select {
+	case ended := <-uploadsDone:
+		uploadsDone <- ended
+		if ended {
+			return t.cleanup()
+		}
+		return nil
+	case <-ctx.Done():
+		return store.ReleaseRecording(context.Background(), t.task.ID, r.owner)
+	}
+}
+
+// pass renews the lease and brings the files up to now; it reports when the writer is
+// done (the task stopped and every file is in the spool).
+func (t *taskRun) pass(ctx context.Context) (bool, error) {
+	r, store := t.r, t.r.cfg.Store
+	now := r.cfg.Clock.Now()
+	ok, err := store.RenewRecordingLease(ctx, t.task.ID, r.owner, now.Add(r.cfg.LeaseTTL))
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		return false, errors.New("lease lost to another recorder")
+	}
+	view, err := store.RecordingTick(ctx, t.task.ID)
+	if err != nil {
+		return false, err
+	}
+	defer r.notify()
+	t.task = view.Task
+	if view.Task.WriterDone {
+		return true, nil
+	}
+	if view.Task.State != models.TaskRecording {
+		return true, t.finish(ctx)
+	}
+	return false, t.record(ctx, view, now)
+}
+
+func (t *taskRun) cleanup() error {
+	t.log.Info("recording task ended")
+	return os.RemoveAll(t.spoolPath)
+}

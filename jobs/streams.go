@@ -1,0 +1,458 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/trtc-emulator/trtc-emulator/media/aac"
+	"github.com/trtc-emulator/trtc-emulator/media/hls"
+	"github.com/trtc-emulator/trtc-emulator/media/synth"
+	"github.com/trtc-emulator/trtc-emulator/models"
+)
+
+// MP4 files are split above this size (seed: "larger than 2 GB").
+const maxMP4Bytes = 2 << 30
+
+// Output formats (RecordParams.OutputFormat).
+const (
+	formatHLS       = 0
+	formatHLSAndMP4 = 1
+	formatHLSAndAAC = 2
+	formatMP4       = 3
+	formatAAC       = 4
+)
+
+// tracks is what one recorded stream carries.
+type tracks struct{ audio, video bool }
+
+func (tr tracks) trackType() string {
+	switch {
+	case tr.audio && tr.video:
+		return "audio_video"
+	case tr.audio:
+		return "audio"
+	}
+	return "video"
+}
+
+// wantedStreams maps "<user>/<media id>" to the tracks the task records of it now:
+// subscribed, published, not blocked (SetUserBlocked), within StreamType and MediaId.
+func wantedStreams(spec *models.RecordingSpec, members []models.Member) map[string]tracks {
+	want := map[string]tracks{}
+	for _, m := range spec.RecordedUsers(members) {
+		audioOK := spec.StreamType != 2 && spec.Subscribe.Audio(m.UserId) && m.Blocked != 1 && m.Blocked != 2
+		videoOK := spec.StreamType != 1 && spec.Subscribe.Video(m.UserId) && m.Blocked != 1 && m.Blocked != 3
+		if spec.MediaId != 2 {
+			if tr := (tracks{audio: audioOK && m.PubAudio, video: videoOK && m.PubVideo}); tr.audio || tr.video {
+				want[m.UserId+"/main"] = tr
+			}
+		}
+		if spec.MediaId != 1 && videoOK && m.PubSubstream {
+			want[m.UserId+"/aux"] = tracks{video: true} // a substream carries video only
+		}
+	}
+	return want
+}
+
+// streamWriter records one user's main or aux stream from its start until it is suspended
+// (the user stopped, left, or was unsubscribed) or the task ends.
+type streamWriter struct {
+	t               *taskRun
+	member          models.Member
+	userId, mediaId string
+	base, dir       string // file name start and object key prefix
+	tracks          tracks
+	start           time.Time // wall time of media time 0
+	video           *synth.Video
+	audio           *synth.Audio
+	fps, sampleRate int
+	vFrames         int64
+	aFrames         int64
+	hls             []*hlsOut
+	mp4             *mp4Out
+}
+
+type hlsOut struct {
+	row *models.RecordingStream
+	seg *hls.Segmenter
+	tracks
+}
+
+// record brings the task's streams in line with the room and writes their media up to now.
+func (t *taskRun) record(ctx context.Context, view *models.RecordingView, now time.Time) error {
+	want := wantedStreams(view.Spec, view.Members)
+	for key, w := range t.streams {
+		tr, ok := want[key]
+		if !ok {
+			if err := w.suspend(); err != nil {
+				return err
+			}
+			delete(t.streams, key)
+			continue
+		}
+		if tr != w.tracks {
+			if err := w.retrack(ctx, view.Spec, tr, now); err != nil {
+				return err
+			}
+		}
+	}
+	for key, tr := range want {
+		if t.streams[key] != nil {
+			continue
+		}
+		user, media, _ := strings.Cut(key, "/")
+		var member *models.Member
+		for i := range view.Members {
+			if view.Members[i].UserId == user {
+				member = &view.Members[i]
+			}
+		}
+		w := &streamWriter{t: t, member: *member, userId: user, mediaId: media, start: now,
+			base: streamBase(&t.task, t.generation, user, media), dir: taskDir(view.Spec, t.task.TaskId)}
+		if err := w.retrack(ctx, view.Spec, tr, now); err != nil {
+			return err
+		}
+		t.streams[key] = w
+	}
+	for _, w := range t.streams {
+		if err := w.pump(now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// videoSize is the synthetic picture of a member's main or aux stream.
+func videoSize(m *models.Member, mediaId string) (label string, width, height, fps int) {
+	width, height, fps = m.VideoWidth&^1, m.VideoHeight&^1, m.VideoFps
+	if width == 0 || height == 0 {
+		width, height = defaultVideoWidth, defaultVideoHeight
+	}
+	if fps == 0 {
+		fps = defaultVideoFps
+	}
+	if mediaId == "aux" {
+		return m.UserId + " screen", 1280, 720, 10
+	}
+	return m.UserId, width, height, fps
+}
+
+// retrack sets the tracks the stream records from now on: a source that starts gets its
+// own output (with AvMerge the merged output is reopened), one that stops has its output
+// suspended, and the MP4 file in progress ends (the next one has the new tracks).
+func (w *streamWriter) retrack(ctx context.Context, spec *models.RecordingSpec, tr tracks, now time.Time) error {
+	t := w.t
+	at := now.Sub(w.start)
+	label, width, height, fps := videoSize(&w.member, w.mediaId)
+	var err error
+	switch {
+	case tr.video && w.video == nil:
+		if w.video, err = synth.NewVideo(synth.VideoConfig{UserId: label, Width: width, Height: height, Fps: fps, Start: now}); err != nil {
+			return err
+		}
+		w.fps = fps
+		w.vFrames = int64((at*time.Duration(fps) + time.Second - 1) / time.Second)
+	case !tr.video:
+		w.video = nil
+	}
+	switch {
+	case tr.audio && w.audio == nil:
+		if w.audio, err = synth.NewAudio(synth.AudioConfig{UserId: w.userId, SampleRate: 48000, Channels: 1}); err != nil {
+			return err
+		}
+		w.sampleRate = 48000
+		w.aFrames = int64((at.Seconds()*48000 + 1023) / 1024)
+	case !tr.audio:
+		w.audio = nil
+	}
+	old := w.tracks
+	w.tracks = tr
+	if w.mp4 != nil {
+		if err := w.mp4.finish(); err != nil {
+			return err
+		}
+	}
+	if spec.OutputFormat == formatMP4 || spec.OutputFormat == formatAAC {
+		return w.openMP4(ctx, spec, now)
+	}
+	// HLS outputs: one per track, or one merged (AvMerge).
+	var keep []*hlsOut
+	for _, h := range w.hls {
+		if spec.AvMerge || (h.video && !tr.video) || (h.audio && !tr.audio) {
+			if err := h.seg.Suspend(); err != nil {
+				return err
+			}
+			continue
+		}
+		keep = append(keep, h)
+	}
+	w.hls = keep
+	var add []tracks
+	switch {
+	case spec.AvMerge:
+		add = []tracks{tr}
+	default:
+		if tr.video && !old.video {
+			add = append(add, tracks{video: true})
+		}
+		if tr.audio && !old.audio {
+			add = append(add, tracks{audio: true})
+		}
+	}
+	for _, o := range add {
+		h, err := t.openHLS(ctx, w, o, width, height, now)
+		if err != nil {
+			return err
+		}
+		w.hls = append(w.hls, h)
+	}
+	if spec.OutputFormat == formatHLSAndMP4 || spec.OutputFormat == formatHLSAndAAC {
+		return w.openMP4(ctx, spec, now)
+	}
+	return nil
+}
+
+func (w *streamWriter) openMP4(ctx context.Context, spec *models.RecordingSpec, now time.Time) error {
+	if w.mp4 != nil {
+		return nil
+	}
+	row, err := w.t.r.cfg.Store.OpenStream(ctx, models.RecordingStream{TaskRef: w.t.task.ID, Generation: w.t.generation,
+		UserId: w.userId, MediaId: w.mediaId, TrackType: "audio_video", Playlist: w.dir + w.base, BeginAtMs: now.UnixMilli()})
+	if err != nil {
+		return err
+	}
+	aacOnly := spec.OutputFormat == formatHLSAndAAC || spec.OutputFormat == formatAAC
+	w.mp4 = &mp4Out{w: w, row: row, dir: w.dir, base: w.base, aac: aacOnly,
+		maxDuration: time.Duration(spec.MaxMediaFileMinutes) * time.Minute}
+	return nil
+}
+
+func (t *taskRun) openHLS(ctx context.Context, w *streamWriter, tr tracks, width, height int, now time.Time) (*hlsOut, error) {
+	kind := tr.trackType()
+	base := w.base
+	row, err := t.r.cfg.Store.OpenStream(ctx, models.RecordingStream{TaskRef: t.task.ID, Generation: t.generation,
+		UserId: w.userId, MediaId: w.mediaId, TrackType: kind, Playlist: w.dir + base + "_" + kind + ".m3u8", BeginAtMs: now.UnixMilli(),
+		Width: width, Height: height})
+	if err != nil {
+		return nil, err
+	}
+	var resume []hls.Segment
+	if err := json.Unmarshal(row.Segments, &resume); err != nil {
+		return nil, fmt.Errorf("stream %d segments: %w", row.ID, err)
+	}
+	out := &hlsOut{row: row, tracks: tr}
+	seg, err := hls.New(hls.Config{
+		Sink:           &spoolSink{t: t, dir: w.dir, out: out},
+		PlaylistName:   path.Base(row.Playlist),
+		SegmentName:    func(_ int, start time.Time) string { return base + "_" + kind + "_" + utcStamp(start) + ".ts" },
+		TargetDuration: t.r.cfg.SegmentDuration,
+		Video:          tr.video, Audio: tr.audio,
+		Width: width, Height: height,
+		StartTime:      now,
+		RecordingStart: time.UnixMilli(row.BeginAtMs),
+		Resume:         resume,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.seg = seg
+	return out, nil
+}
+
+// pump writes the stream's units whose time has come, audio and video interleaved in time;
+// media time 0 is the stream's start.
+func (w *streamWriter) pump(until time.Time) error {
+	limit := until.Sub(w.start)
+	for {
+		vPTS, aPTS := time.Duration(1<<62), time.Duration(1<<62)
+		if w.video != nil {
+			vPTS = time.Duration(w.vFrames) * time.Second / time.Duration(w.fps)
+		}
+		if w.audio != nil {
+			aPTS = aac.SamplesDuration(w.aFrames*1024, w.sampleRate)
+		}
+		if min(vPTS, aPTS) > limit {
+			return nil
+		}
+		if vPTS <= aPTS {
+			au := w.video.Next()
+			w.vFrames++
+			annexB := au.AnnexB()
+			for _, h := range w.hls {
+				if h.video {
+					if err := h.seg.WriteVideo(vPTS, vPTS, au.Key, annexB); err != nil {
+						return err
+					}
+				}
+			}
+			if w.mp4 != nil && !w.mp4.aac {
+				if err := w.mp4.writeVideo(vPTS, au.Key, annexB); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		f := w.audio.Next()
+		w.aFrames++
+		for _, h := range w.hls {
+			if h.audio {
+				if err := h.seg.WriteAudio(aPTS, f.ADTS); err != nil {
+					return err
+				}
+			}
+		}
+		if w.mp4 != nil {
+			if err := w.mp4.writeAudio(aPTS, f.ADTS); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// suspend ends the stream's current run: the open segment is finished and the playlist
+// written without #EXT-X-ENDLIST (a later run appends to it); the MP4 part is finished.
+func (w *streamWriter) suspend() error {
+	var errs []error
+	for _, h := range w.hls {
+		errs = append(errs, h.seg.Suspend())
+	}
+	if w.mp4 != nil {
+		errs = append(errs, w.mp4.finish())
+	}
+	return errors.Join(errs...)
+}
+
+// close ends the stream for good: playlists get #EXT-X-ENDLIST.
+func (w *streamWriter) close() error {
+	var errs []error
+	for _, h := range w.hls {
+		errs = append(errs, h.seg.Close())
+	}
+	if w.mp4 != nil {
+		errs = append(errs, w.mp4.finish())
+	}
+	return errors.Join(errs...)
+}
+
+// suspendAll suspends every running stream (shutdown, lost lease).
+func (t *taskRun) suspendAll() {
+	for key, w := range t.streams {
+		if err := w.suspend(); err != nil {
+			t.log.Error("suspend stream", "stream", key, "err", err)
+		}
+		delete(t.streams, key)
+	}
+}
+
+// finish closes a stopped task's streams: running ones end, and the playlists of streams
+// not running (earlier runs, other generations) are rewritten with #EXT-X-ENDLIST. Then the
+// MP4 files become due for upload and the writer is done.
+func (t *taskRun) finish(ctx context.Context) error {
+	var errs []error
+	closed := map[int64]bool{}
+	for key, w := range t.streams {
+		errs = append(errs, w.close())
+		for _, h := range w.hls {
+			closed[h.row.ID] = true
+		}
+		delete(t.streams, key)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	rows, err := t.r.cfg.Store.TaskStreams(ctx, t.task.ID)
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		row := &rows[i]
+		if closed[row.ID] || !strings.HasSuffix(row.Playlist, ".m3u8") || string(row.Segments) == "[]" {
+			continue
+		}
+		var segs []hls.Segment
+		if err := json.Unmarshal(row.Segments, &segs); err != nil {
+			return err
+		}
+		out := &hlsOut{row: row}
+		seg, err := hls.New(hls.Config{Sink: &spoolSink{t: t, dir: path.Dir(row.Playlist) + "/", out: out},
+			PlaylistName: path.Base(row.Playlist), SegmentName: func(int, time.Time) string { return "" },
+			TargetDuration: t.r.cfg.SegmentDuration, Video: row.TrackType != "audio", Audio: row.TrackType != "video",
+			Width: row.Width, Height: row.Height, StartTime: time.UnixMilli(row.BeginAtMs), Resume: segs})
+		if err != nil {
+			return err
+		}
+		out.seg = seg
+		if err := seg.Close(); err != nil {
+			return err
+		}
+	}
+	return t.r.cfg.Store.FinishWriting(ctx, t.task.ID)
+}
+
+// spoolSink writes a stream's files into the task's spool directory and records each
+// finished one for upload.
+type spoolSink struct {
+	t   *taskRun
+	dir string // object key prefix
+	out *hlsOut
+}
+
+func (s *spoolSink) Create(name string) (io.WriteCloser, error) {
+	return s.t.spoolCreate(name, func(size int64) error {
+		f := models.SpooledFile{TaskRef: s.t.task.ID, StreamRef: &s.out.row.ID, ObjectKey: s.dir + name, Spool: name, Bytes: size}
+		switch {
+		case strings.HasSuffix(name, ".m3u8"):
+			f.Kind = "m3u8"
+			segs, err := json.Marshal(s.out.seg.Segments())
+			if err != nil {
+				return err
+			}
+			f.Segments = segs
+		default:
+			f.Kind = "ts"
+		}
+		return s.t.r.cfg.Store.SpoolFile(context.Background(), f)
+	})
+}
+
+// spoolCreate opens a spool file written under a temporary name and renamed into place
+// when closed, then committed by done.
+func (t *taskRun) spoolCreate(name string, done func(size int64) error) (io.WriteCloser, error) {
+	tmp := name + ".part"
+	f, err := t.spool.Create(tmp)
+	if err != nil {
+		return nil, err
+	}
+	return &spoolFile{t: t, f: f, tmp: tmp, name: name, done: done}, nil
+}
+
+type spoolFile struct {
+	t         *taskRun
+	f         *os.File
+	tmp, name string
+	n         int64
+	done      func(size int64) error
+}
+
+func (s *spoolFile) Write(p []byte) (int, error) {
+	n, err := s.f.Write(p)
+	s.n += int64(n)
+	return n, err
+}
+
+func (s *spoolFile) Close() error {
+	if err := s.f.Close(); err != nil {
+		return err
+	}
+	if err := s.t.spool.Rename(s.tmp, s.name); err != nil {
+		return err
+	}
+	return s.done(s.n)
+}
