@@ -177,9 +177,14 @@ func (t *taskRun) run(ctx context.Context, takenOver bool) error {
 	}
 	r.notify()
 
+	spec, err := t.task.RecordingSpec()
+	if err != nil {
+		return err
+	}
 	upCtx, stopUploads := context.WithCancel(context.Background())
 	uploadsDone := make(chan bool, 1)
-	go func() { uploadsDone <- t.uploadLoop(upCtx) }()
+	taskRef := t.task.ID
+	go func() { uploadsDone <- t.uploadLoop(upCtx, taskRef, spec.Storage) }()
 	defer func() {
 		stopUploads()
 		<-uploadsDone

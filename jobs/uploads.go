@@ -42,16 +42,13 @@ var contentTypes = map[string]string{
 
 // uploadLoop uploads the task's spooled files as they come, retrying failures, and settles
 // the task (305) once its writer is done. It reports whether the task ended.
-func (t *taskRun) uploadLoop(ctx context.Context) bool {
+// It runs beside the writer loop, which owns t.task: it keeps to the task's id and its
+// storage target, which never change.
+func (t *taskRun) uploadLoop(ctx context.Context, taskRef int64, target models.StorageTarget) bool {
 	store := t.r.cfg.Store
-	spec, err := t.task.RecordingSpec()
-	if err != nil {
-		t.log.Error("recording spec", "err", err)
-		return false
-	}
-	up := t.r.cfg.Uploaders.Open(spec.Storage)
+	up := t.r.cfg.Uploaders.Open(target)
 	for {
-		files, err := store.DueUploads(ctx, t.task.ID, 16)
+		files, err := store.DueUploads(ctx, taskRef, 16)
 		if err != nil && ctx.Err() == nil {
 			t.log.Error("due uploads", "err", err)
 		}
@@ -59,9 +56,9 @@ func (t *taskRun) uploadLoop(ctx context.Context) bool {
 			if ctx.Err() != nil {
 				return false
 			}
-			t.upload(ctx, up, spec.Storage.Bucket, &files[i])
+			t.upload(ctx, up, target.Bucket, &files[i])
 		}
-		ended, err := store.SettleUploads(ctx, t.task.ID)
+		ended, err := store.SettleUploads(ctx, taskRef)
 		if err != nil && ctx.Err() == nil {
 			t.log.Error("settle uploads", "err", err)
 		}

@@ -28,13 +28,17 @@ import (
 
 var binary string
 
+// buildFlags are the go build flags of the binary under test.
+var buildFlags []string
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "trtc-emulator-bin")
 	if err != nil {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "trtc-emulator")
-	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	args := append([]string{"build", "-o", binary}, buildFlags...)
+	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
 		os.Exit(1)
@@ -92,6 +96,9 @@ func start(t *testing.T, env []string, args ...string) *proc {
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		<-p.exited
+		if strings.Contains(p.stderr.String(), "WARNING: DATA RACE") {
+			t.Errorf("the emulator had a data race:\n%s", p.stderr)
+		}
 	})
 	found := make(chan string, 1)
 	go func() {
