@@ -100,6 +100,7 @@ type participantView struct {
 	Publish      publishBody `json:"Publish"`
 	Video        videoBody   `json:"Video"`
 	Blocked      int         `json:"Blocked"`
+	Robot        bool        `json:"Robot"`
 	JoinedAt     time.Time   `json:"JoinedAt"`
 }
 
@@ -108,6 +109,7 @@ func newParticipantView(m *models.Member) participantView {
 		Publish:  publishBody{Video: m.PubVideo, Audio: m.PubAudio, Substream: m.PubSubstream},
 		Video:    videoBody{Width: m.VideoWidth, Height: m.VideoHeight, Fps: m.VideoFps},
 		Blocked:  m.Blocked,
+		Robot:    m.Robot,
 		JoinedAt: time.UnixMilli(m.JoinedAtMs).UTC()}
 }
 

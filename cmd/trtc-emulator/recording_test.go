@@ -247,6 +247,23 @@ func TestCloudRecordingEndToEnd(t *testing.T) {
 		t.Fatalf("no TaskId: %v", resp)
 	}
 	// The robot is a member of the room; a second task with a user's id is refused.
+	rooms, err := http.Get("http://" + p.addr + "/_emulator/v1/rooms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var view struct {
+		Rooms []struct {
+			Members []struct {
+				UserId string
+				Robot  bool
+			}
+		}
+	}
+	json.NewDecoder(rooms.Body).Decode(&view)
+	rooms.Body.Close()
+	if len(view.Rooms) != 1 || len(view.Rooms[0].Members) != 3 || view.Rooms[0].Members[2].UserId != "recorder_1" || !view.Rooms[0].Members[2].Robot {
+		t.Fatalf("rooms %+v", view)
+	}
 	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "CreateCloudRecording",
 		recordingParams("2024", "alice", robotSig(t, "alice"), storage, record)); codeOf(err) != "InvalidParameter.UserId" {
 		t.Fatalf("robot id of a user: %v", err)
