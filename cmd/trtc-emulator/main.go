@@ -162,6 +162,12 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	// Recordings suspend first (files spooled, leases given back), while the listener that
+	// also serves the embedded object store is still up: their uploads end cleanly.
+	stopRecorder()
+	if err := <-recorderDone; err != nil {
+		return fmt.Errorf("recorder: %w", err)
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -170,12 +176,8 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	// Jobs stop after the last request: recordings suspend (files spooled, leases given
-	// back), attempts in flight are recorded, pending events stay in the outbox.
-	stopRecorder()
-	if err := <-recorderDone; err != nil {
-		return fmt.Errorf("recorder: %w", err)
-	}
+	// The dispatcher stops after the last request: attempts in flight are recorded,
+	// pending events stay in the outbox.
 	stopJobs()
 	if err := <-jobsDone; err != nil {
 		return fmt.Errorf("callback dispatcher: %w", err)

@@ -79,7 +79,7 @@ func (b *syncBuffer) String() string {
 var endpointLine = regexp.MustCompile(`API endpoint\s+http://(\S+)`)
 
 // start runs the binary on a random loopback port and waits for /_emulator/health.
-func start(t *testing.T, env []string, args ...string) *proc {
+func start(t testing.TB, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), append([]string{"TRTC_EMULATOR_ADDR=127.0.0.1:0"}, env...)...)
@@ -141,7 +141,7 @@ func start(t *testing.T, env []string, args ...string) *proc {
 }
 
 // stop sends SIGTERM and waits for a clean exit.
-func (p *proc) stop(t *testing.T) {
+func (p *proc) stop(t testing.TB) {
 	t.Helper()
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {

@@ -109,7 +109,7 @@ func (r *receiver) types(taskId string) []int {
 }
 
 // waitFor polls cond until it holds or the deadline passes (the recording runs in real time).
-func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
+func waitFor(t testing.TB, what string, within time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
@@ -120,7 +120,7 @@ func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) 
 	}
 }
 
-func enterAnchor(t *testing.T, addr, room, user string, width, height int) {
+func enterAnchor(t testing.TB, addr, room, user string, width, height int) {
 	t.Helper()
 	body := fmt.Sprintf(`{"RoomId":%q,"UserId":%q,"Publish":{"Audio":true,"Video":true},"Video":{"Width":%d,"Height":%d,"Fps":15}}`,
 		room, user, width, height)
@@ -135,7 +135,7 @@ func enterAnchor(t *testing.T, addr, room, user string, width, height int) {
 	}
 }
 
-func robotSig(t *testing.T, robot string) string {
+func robotSig(t testing.TB, robot string) string {
 	sig, err := usersig.Gen(usersig.Params{SdkAppId: defaultSdkAppId, Key: defaultSdkSecretKey, UserId: robot, Expire: 24 * time.Hour, Now: time.Now()})
 	if err != nil {
 		t.Fatal(err)
