@@ -64,7 +64,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		// outside a transaction and the same one inside a transaction are first prepared at
 		// once (go-gorm/gorm#7465; TestNoDeadlockBetweenTransactionsAndQueries). It saved
 		// sqlite3_prepare's 13% of CPU on the API path.
-		NowFunc:                func() time.Time { return time.Now().UTC() },
+		NowFunc: func() time.Time { return time.Now().UTC() },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
