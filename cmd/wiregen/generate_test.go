@@ -62,14 +62,10 @@ func firstDiff(a, b []byte) string {
 	return "lengths differ"
 }
 
-func realModel(t *testing.T) *model {
+func realModel(t *testing.T, svc *service) *model {
 	t.Helper()
 	needSDK(t)
-	src, _, err := readInputs(repoRoot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := buildModel(src, actions, numericOverrides)
+	m, err := buildServiceModel(repoRoot, svc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +73,7 @@ func realModel(t *testing.T) *model {
 }
 
 func TestAllActionsFound(t *testing.T) {
-	m := realModel(t)
+	m := realModel(t, services[0])
 	// The list of "### <Action>" headings under "## Actions" in the API contract.
 	want := []string{
 		"CreateCloudRecording", "DeleteCloudRecording", "DescribeCallDetailInfo", "DescribeCloudRecording",
@@ -141,6 +137,102 @@ func TestAllActionsFound(t *testing.T) {
 	}
 }
 
+// serviceNamed returns the service with the given API 3.0 name.
+func serviceNamed(t *testing.T, name string) *service {
+	t.Helper()
+	for _, svc := range services {
+		if svc.Name == name {
+			return svc
+		}
+	}
+	t.Fatalf("no service %s", name)
+	return nil
+}
+
+func TestCAMActionsFound(t *testing.T) {
+	m := realModel(t, serviceNamed(t, "cam"))
+	// The CAM actions the emulator serves (api-protocol.md §6), sorted.
+	want := []string{
+		"AddUser", "AttachUserPolicy", "CreateAccessKey", "CreatePolicy", "DeleteAccessKey",
+		"DeletePolicy", "DeleteUser", "DetachUserPolicy", "GetPolicy", "GetUser", "GetUserAppId",
+		"ListAccessKeys", "ListAttachedUserPolicies", "ListPolicies", "ListUsers", "UpdateAccessKey",
+		"UpdateUser",
+	}
+	var got []string
+	for _, a := range m.Actions {
+		got = append(got, a.Name)
+		if f, ok := fieldByName(m.Structs[a.Response], "RequestId"); !ok || f.Type != (fieldType{Kind: kString}) {
+			t.Errorf("%s has no RequestId string", a.Response)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("actions = %v\nwant %v", got, want)
+	}
+	if slices.Contains(m.OtherActions, "AddUser") || !slices.Contains(m.OtherActions, "ListAttachedUserAllPolicies") {
+		t.Errorf("OtherActions = %v", m.OtherActions)
+	}
+	if s := m.Structs["ListUsersRequest"]; s == nil || len(s.Fields) != 0 {
+		t.Errorf("ListUsersRequest (\"type ListUsersRequest = null\") = %+v, want a struct without fields", s)
+	}
+	// Spot checks against api-protocol.md §6.
+	checks := []struct {
+		field string
+		want  fieldType
+		req   bool
+	}{
+		{"CreatePolicyRequest.PolicyName", fieldType{Kind: kString}, true},
+		{"CreatePolicyRequest.PolicyDocument", fieldType{Kind: kString}, true},
+		{"CreatePolicyRequest.Description", fieldType{Kind: kString}, false},
+		{"CreatePolicyResponse.PolicyId", fieldType{Kind: kUint}, false},
+		{"AddUserRequest.Name", fieldType{Kind: kString}, true},
+		{"AddUserRequest.UseApi", fieldType{Kind: kUint}, false},
+		{"AddUserResponse.Uin", fieldType{Kind: kUint}, false},
+		{"AddUserResponse.SecretId", fieldType{Kind: kString}, false},
+		{"AddUserResponse.SecretKey", fieldType{Kind: kString}, false},
+		{"DeletePolicyRequest.PolicyId", fieldType{Kind: kUint, List: true}, true},
+		{"AttachUserPolicyRequest.AttachUin", fieldType{Kind: kUint}, true},
+		{"CreateAccessKeyRequest.TargetUin", fieldType{Kind: kUint}, false},
+		{"CreateAccessKeyResponse.AccessKey", fieldType{Kind: kStruct, Struct: "AccessKeyDetail"}, false},
+		{"UpdateAccessKeyRequest.Status", fieldType{Kind: kString}, true},
+		{"ListPoliciesResponse.List", fieldType{Kind: kStruct, Struct: "StrategyInfo", List: true}, false},
+		{"GetUserAppIdResponse.Uin", fieldType{Kind: kString}, false},
+		{"GetUserAppIdResponse.AppId", fieldType{Kind: kUint}, false},
+	}
+	for _, c := range checks {
+		sname, fname, _ := strings.Cut(c.field, ".")
+		s := m.Structs[sname]
+		if s == nil {
+			t.Errorf("%s: struct missing", c.field)
+			continue
+		}
+		f, ok := fieldByName(s, fname)
+		if !ok || f.Type != c.want || f.Required != c.req {
+			t.Errorf("%s = %+v (found %v), want %+v required=%v", c.field, f, ok, c.want, c.req)
+		}
+	}
+}
+
+func TestComponentNames(t *testing.T) {
+	first := &service{Name: "one"}
+	second := &service{Name: "two", ComponentPrefix: "Two"}
+	all := []serviceModel{
+		{first, &model{Names: []string{"Tag", "ARequest"}}},
+		{second, &model{Names: []string{"Tag", "App", "BRequest"}}},
+	}
+	control := []byte("components:\n  schemas:\n    App: {type: object}\n")
+	got, err := componentNames(all, control)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[first]["Tag"] != "Tag" || got[second]["Tag"] != "TwoTag" || got[second]["App"] != "TwoApp" || got[second]["BRequest"] != "BRequest" {
+		t.Errorf("componentNames = %v", got)
+	}
+	all[0].m.Names = append(all[0].m.Names, "TwoTag")
+	if _, err := componentNames(all, control); err == nil || !strings.Contains(err.Error(), "TwoTag is already used by one") {
+		t.Errorf("componentNames with a prefixed name taken: error %v", err)
+	}
+}
+
 func TestOpenAPI(t *testing.T) {
 	needSDK(t)
 	files, err := generate(repoRoot)
@@ -154,7 +246,7 @@ func TestOpenAPI(t *testing.T) {
 	if err := doc.Validate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"/_emulator/health", "/_emulator/v1/info", "/_emulator/v1/apps/{SdkAppId}", "/?Action=CreateCloudRecording"} {
+	for _, p := range []string{"/_emulator/health", "/_emulator/v1/info", "/_emulator/v1/apps/{SdkAppId}", "/?Action=CreateCloudRecording", "/?Action=CreatePolicy"} {
 		if doc.Paths.Find(p) == nil {
 			t.Errorf("path %s missing", p)
 		}
@@ -186,6 +278,11 @@ func TestOpenAPI(t *testing.T) {
 		{"negative uint", doc.Components.Schemas["DismissRoomRequest"].Value, `{"SdkAppId":-1,"RoomId":1}`, false},
 		{"nested unknown key", doc.Components.Schemas["CreateCloudRecordingRequest"].Value,
 			`{"SdkAppId":1,"RoomId":"r","UserId":"u","UserSig":"s","RecordParams":{"RecordMode":1,"X":1},"StorageParams":{}}`, false},
+		{"cam request", doc.Components.Schemas["CreatePolicyRequest"].Value,
+			`{"PolicyName":"p","PolicyDocument":"{\"version\":\"2.0\"}","Description":"d"}`, true},
+		{"cam request without PolicyDocument", doc.Components.Schemas["CreatePolicyRequest"].Value, `{"PolicyName":"p"}`, false},
+		{"cam response", responseSchema("AddUser"),
+			`{"Response":{"Uin":100000000001,"Name":"u","SecretId":"AKID","SecretKey":"k","Uid":1,"RequestId":"r"}}`, true},
 		{"callback target", doc.Components.Schemas["AppSettings"].Value,
 			`{"Name":"demo","Callbacks":[{"EventGroupId":3,"Url":"https://example.com/cb"}]}`, true},
 		{"callback group", doc.Components.Schemas["AppSettings"].Value,
@@ -202,5 +299,37 @@ func TestOpenAPI(t *testing.T) {
 				t.Errorf("VisitJSON(%s) = %v, want ok=%v", tt.body, err, tt.ok)
 			}
 		})
+	}
+}
+
+func TestOpenAPICAMOperations(t *testing.T) {
+	needSDK(t)
+	files, err := generate(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(files[openapiOut])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range camActions {
+		item := doc.Paths.Find("/?Action=" + name)
+		if item == nil || item.Post == nil {
+			t.Errorf("%s: no post operation", name)
+			continue
+		}
+		op := item.Post
+		if !slices.Equal(op.Tags, []string{"cam"}) {
+			t.Errorf("%s: tags %v, want [cam]", name, op.Tags)
+		}
+		var version *openapi3.Parameter
+		for _, p := range op.Parameters {
+			if p.Value != nil && p.Value.Name == "X-TC-Version" {
+				version = p.Value
+			}
+		}
+		if version == nil || len(version.Schema.Value.Enum) != 1 || version.Schema.Value.Enum[0] != "2019-01-16" {
+			t.Errorf("%s: X-TC-Version parameter %+v, want enum [2019-01-16]", name, version)
+		}
 	}
 }

@@ -1,13 +1,15 @@
-// Command wiregen generates the TRTC wire types, their schema table and
-// openapi.yaml from the official Node SDK model definitions.
+// Command wiregen generates the wire types of the TRTC and CAM APIs (packages
+// wire and wire/camwire), their schema tables and openapi.yaml from the
+// official Node SDK model definitions.
 //
 //	go run ./cmd/wiregen          # rewrite the generated files
 //	go run ./cmd/wiregen -check   # fail if a committed file is stale
 //
-// Inputs (installed by "npm ci --prefix tools/npm"):
-//   - the China SDK's trtc_models.d.ts: field types and which fields are required;
-//   - the intl SDK's models.js and trtc_client.js: English docs, and the
+// Inputs (installed by "npm ci --prefix tools/npm"), for each service:
+//   - the China SDK's <service>_models.d.ts: field types and which fields are required;
+//   - the intl SDK's models.js and <service>_client.js: English docs, and the
 //     actions the China SDK lacks (SetUserBlocked*);
+//   - the China SDK's <service>_client.d.ts: the other actions of the service;
 //   - cmd/wiregen/control.yaml: the hand-written control API, merged into openapi.yaml.
 package main
 
@@ -81,24 +83,97 @@ var numericOverrides = map[string]kind{
 	"TrtcUsage.UsageValue": kFloat,
 }
 
+// camActions are the CAM actions the emulator serves
+// (/work/shared/research/api-protocol.md, "## 6. CAM").
+var camActions = []string{
+	"AddUser",
+	"GetUser",
+	"ListUsers",
+	"UpdateUser",
+	"DeleteUser",
+	"CreateAccessKey",
+	"ListAccessKeys",
+	"UpdateAccessKey",
+	"DeleteAccessKey",
+	"CreatePolicy",
+	"GetPolicy",
+	"ListPolicies",
+	"DeletePolicy",
+	"AttachUserPolicy",
+	"DetachUserPolicy",
+	"ListAttachedUserPolicies",
+	"GetUserAppId",
+}
+
+// camNumericOverrides are the CAM "number" fields that the Go SDK does not
+// type as *uint64. None of the served actions has one (api-protocol.md §6:
+// Uin, Uid, PolicyId, AttachUin, DetachUin, TargetUin, Page, Rp, TotalNum,
+// ConsoleLogin, UseApi, Type, … are u64). Checked against tencentcloud-sdk-go
+// v1.0.162 tencentcloud/cam/v20190116/models.go (every field it has), and the
+// current TencentCloud/tencentcloud-sdk-go for later fields:
+// CreateAccessKeyRequestParams.TargetUin, DeleteAccessKeyRequestParams.TargetUin
+// and GetUserAppIdResponseParams.AppId are *uint64. The SDK's exceptions are
+// outside our actions: ListAttachedUserAllPolicies' PolicyId is a string in
+// the SDK models themselves, and Get/PutUserPermissionBoundary use *int64.
+var camNumericOverrides = map[string]kind{}
+
+// A service is one Tencent Cloud API whose wire package wiregen generates.
+type service struct {
+	Name    string // service name of API 3.0, e.g. "trtc"
+	Title   string // for doc comments, e.g. "TRTC"
+	Version string // API version, e.g. "2019-07-22"
+	Package string // Go package name of the output
+	Dir     string // output directory, relative to the repository root
+	// Import is the import path of package wire when Package is not wire:
+	// the generated schema then qualifies Action, Struct, Field and Kind*.
+	Import    string
+	Actions   []string
+	Overrides map[string]kind
+	// ComponentPrefix is put before the names of this service's openapi.yaml
+	// schemas that an earlier service or control.yaml already uses.
+	ComponentPrefix string
+	// Input files, relative to the repository root.
+	CNModels, CNClient, IntlModels, IntlClient string
+}
+
+func (s *service) typesOut() string  { return s.Dir + "/types_gen.go" }
+func (s *service) schemaOut() string { return s.Dir + "/schema_gen.go" }
+
 // Input files, relative to the repository root.
 const (
-	npmDir        = "tools/npm/node_modules"
-	cnPkg         = npmDir + "/tencentcloud-sdk-nodejs"
-	intlPkg       = npmDir + "/tencentcloud-sdk-nodejs-intl-en"
-	cnModelsPath  = cnPkg + "/tencentcloud/services/trtc/v20190722/trtc_models.d.ts"
-	intlModelPath = intlPkg + "/tencentcloud/trtc/v20190722/models.js"
-	intlClientPth = intlPkg + "/tencentcloud/trtc/v20190722/trtc_client.js"
-	cnClientPath  = cnPkg + "/tencentcloud/services/trtc/v20190722/trtc_client.d.ts"
-	controlPath   = "cmd/wiregen/control.yaml"
+	npmDir      = "tools/npm/node_modules"
+	cnPkg       = npmDir + "/tencentcloud-sdk-nodejs"
+	intlPkg     = npmDir + "/tencentcloud-sdk-nodejs-intl-en"
+	controlPath = "cmd/wiregen/control.yaml"
 )
 
-// Output files, relative to the repository root.
-const (
-	typesOut   = "wire/types_gen.go"
-	schemaOut  = "wire/schema_gen.go"
-	openapiOut = "openapi.yaml"
-)
+// modulePath is the import path of this repository.
+const modulePath = "github.com/trtc-emulator/trtc-emulator"
+
+// services are generated in this order; openapi.yaml lists them all. The
+// first one keeps its schema names unprefixed.
+var services = []*service{
+	{
+		Name: "trtc", Title: "TRTC", Version: "2019-07-22", Package: "wire", Dir: "wire",
+		Actions: actions, Overrides: numericOverrides,
+		CNModels:   cnPkg + "/tencentcloud/services/trtc/v20190722/trtc_models.d.ts",
+		CNClient:   cnPkg + "/tencentcloud/services/trtc/v20190722/trtc_client.d.ts",
+		IntlModels: intlPkg + "/tencentcloud/trtc/v20190722/models.js",
+		IntlClient: intlPkg + "/tencentcloud/trtc/v20190722/trtc_client.js",
+	},
+	{
+		Name: "cam", Title: "CAM", Version: "2019-01-16", Package: "camwire", Dir: "wire/camwire",
+		Import:  modulePath + "/wire",
+		Actions: camActions, Overrides: camNumericOverrides, ComponentPrefix: "Cam",
+		CNModels:   cnPkg + "/tencentcloud/services/cam/v20190116/cam_models.d.ts",
+		CNClient:   cnPkg + "/tencentcloud/services/cam/v20190116/cam_client.d.ts",
+		IntlModels: intlPkg + "/tencentcloud/cam/v20190116/models.js",
+		IntlClient: intlPkg + "/tencentcloud/cam/v20190116/cam_client.js",
+	},
+}
+
+// openapiOut is the output file shared by all services.
+const openapiOut = "openapi.yaml"
 
 // errNoNodeModules means the SDK packages are not installed.
 var errNoNodeModules = errors.New(npmDir + " is missing: run `npm ci --prefix tools/npm` (or `make deps`)")
@@ -130,32 +205,65 @@ func main() {
 	}
 }
 
-var outputNames = []string{typesOut, schemaOut, openapiOut}
+// outputNames are the generated files, relative to the repository root.
+var outputNames = func() []string {
+	var out []string
+	for _, svc := range services {
+		out = append(out, svc.typesOut(), svc.schemaOut())
+	}
+	return append(out, openapiOut)
+}()
+
+// A serviceModel is a service and the model built from its SDK files.
+type serviceModel struct {
+	svc *service
+	m   *model
+}
 
 // generate reads the inputs below root and returns the content of every
 // output file by its path relative to root.
 func generate(root string) (map[string][]byte, error) {
-	src, control, err := readInputs(root)
+	control, err := readControl(root)
 	if err != nil {
 		return nil, err
 	}
-	m, err := buildModel(src, actions, numericOverrides)
+	files := map[string][]byte{}
+	var all []serviceModel
+	for _, svc := range services {
+		m, err := buildServiceModel(root, svc)
+		if err != nil {
+			return nil, err
+		}
+		types, err := genTypes(svc, m)
+		if err != nil {
+			return nil, err
+		}
+		schema, err := genSchema(svc, m)
+		if err != nil {
+			return nil, err
+		}
+		files[svc.typesOut()], files[svc.schemaOut()] = types, schema
+		all = append(all, serviceModel{svc, m})
+	}
+	openapi, err := genOpenAPI(all, control)
 	if err != nil {
 		return nil, err
 	}
-	types, err := genTypes(m)
+	files[openapiOut] = openapi
+	return files, nil
+}
+
+// buildServiceModel reads the SDK files of svc below root and builds its model.
+func buildServiceModel(root string, svc *service) (*model, error) {
+	src, err := readSources(root, svc)
 	if err != nil {
 		return nil, err
 	}
-	schema, err := genSchema(m)
+	m, err := buildModel(src, svc.Actions, svc.Overrides)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", svc.Name, err)
 	}
-	openapi, err := genOpenAPI(m, control)
-	if err != nil {
-		return nil, err
-	}
-	return map[string][]byte{typesOut: types, schemaOut: schema, openapiOut: openapi}, nil
+	return m, nil
 }
 
 // staleFiles lists the outputs whose committed content differs from files.
@@ -170,9 +278,16 @@ func staleFiles(root string, files map[string][]byte) []string {
 	return stale
 }
 
-func readInputs(root string) (sources, []byte, error) {
+func readControl(root string) ([]byte, error) {
 	if _, err := os.Stat(filepath.Join(root, npmDir)); errors.Is(err, fs.ErrNotExist) {
-		return sources{}, nil, errNoNodeModules
+		return nil, errNoNodeModules
+	}
+	return os.ReadFile(filepath.Join(root, controlPath))
+}
+
+func readSources(root string, svc *service) (sources, error) {
+	if _, err := os.Stat(filepath.Join(root, npmDir)); errors.Is(err, fs.ErrNotExist) {
+		return sources{}, errNoNodeModules
 	}
 	var errs []error
 	read := func(name string) string {
@@ -188,16 +303,15 @@ func readInputs(root string) (sources, []byte, error) {
 		return meta.Version
 	}
 	src := sources{
-		CNModels:    read(cnModelsPath),
-		IntlModels:  read(intlModelPath),
-		IntlClient:  read(intlClientPth),
-		CNClient:    read(cnClientPath),
+		CNModels:    read(svc.CNModels),
+		IntlModels:  read(svc.IntlModels),
+		IntlClient:  read(svc.IntlClient),
+		CNClient:    read(svc.CNClient),
 		CNVersion:   version(cnPkg),
 		IntlVersion: version(intlPkg),
 	}
-	control := []byte(read(controlPath))
 	if err := errors.Join(errs...); err != nil {
-		return sources{}, nil, err
+		return sources{}, err
 	}
-	return src, control, nil
+	return src, nil
 }

@@ -91,8 +91,9 @@ type sources struct {
 	IntlVersion string
 }
 
-// reservedNames are the hand-written identifiers of package wire.
-var reservedNames = []string{"Kind", "Field", "Struct", "Action", "Structs", "Actions", "Types"}
+// reservedNames are the hand-written identifiers of package wire and the
+// variables of every schema_gen.go.
+var reservedNames = []string{"Kind", "Field", "Struct", "Action", "Structs", "Actions", "OtherActions", "Types"}
 
 var exportedIdent = regexp.MustCompile(`^[A-Z][A-Za-z0-9_]*$`)
 

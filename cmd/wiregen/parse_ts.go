@@ -34,7 +34,8 @@ func (s *sdkStruct) field(name string) (sdkField, bool) {
 
 // parseTS reads the interfaces of a TypeScript declaration file such as
 // trtc_models.d.ts. It understands exactly what the SDK generator emits:
-// "export interface Name { Field?: Type; ... }", each preceded by a /** doc */.
+// "export interface Name { Field?: Type; ... }" and "export type Name = null;",
+// each preceded by a /** doc */.
 func parseTS(src string) ([]*sdkStruct, error) {
 	toks, err := lexTS(src)
 	if err != nil {
@@ -183,6 +184,9 @@ func (p *tsParser) iface() (*sdkStruct, error) {
 	if p.peek().text == "declare" {
 		p.next()
 	}
+	if p.peek().text == "type" {
+		return p.emptyType()
+	}
 	if _, err := p.expect(tsIdent, "interface"); err != nil {
 		return nil, err
 	}
@@ -210,6 +214,22 @@ func (p *tsParser) iface() (*sdkStruct, error) {
 		f.Doc = doc
 		s.Fields = append(s.Fields, f)
 	}
+}
+
+// emptyType parses "type Name = null;", how the China SDK declares a
+// request without parameters (cam's ListUsersRequest): a struct without fields.
+func (p *tsParser) emptyType() (*sdkStruct, error) {
+	p.next() // "type"
+	name, err := p.expect(tsIdent, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, want := range []tsTok{{tsPunct, "=", 0}, {tsIdent, "null", 0}, {tsPunct, ";", 0}} {
+		if _, err := p.expect(want.kind, want.text); err != nil {
+			return nil, fmt.Errorf("type %s: %w (only \"= null;\" is understood)", name.text, err)
+		}
+	}
+	return &sdkStruct{Name: name.text}, nil
 }
 
 // field parses "Name?: Type;" (the ";" may be left out before "}").

@@ -83,6 +83,17 @@ export interface C {
 				{Name: "Undocumented", Type: "number"},
 			},
 		}},
+	}, {
+		name: "request without parameters",
+		src: `/**
+ * ListUsers请求参数结构体
+ */
+export type ListUsersRequest = null;
+export declare type B = null;`,
+		want: []*sdkStruct{
+			{Name: "ListUsersRequest", Doc: []string{"ListUsers请求参数结构体"}},
+			{Name: "B"},
+		},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,7 +111,8 @@ export interface C {
 func TestParseTSErrors(t *testing.T) {
 	tests := []struct{ name, src, want string }{
 		{"unterminated comment", "/** never ends", "unterminated comment"},
-		{"not an interface", "export type A = string;", `want interface, got "type"`},
+		{"type alias other than null", "export type A = string;", `type A: line 1: want null, got "string"`},
+		{"neither interface nor type", "export class A {}", `want interface, got "class"`},
 		{"missing colon", "export interface A { B string; }", `want :, got "string"`},
 		{"missing brace", "export interface A { B: string;", "interface A: missing }"},
 		{"stray character", "export interface A { B: string; } #", "unexpected character"},

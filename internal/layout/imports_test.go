@@ -15,7 +15,7 @@ const module = "github.com/trtc-emulator/trtc-emulator/"
 var allowed = map[string][]string{
 	"tcerr":      {},
 	"migrations": {},
-	"wire":       {},
+	"wire":       {"wire"}, // wire/camwire uses wire's schema types
 	"cam":        {"tcerr", "cam/"},
 	"media":      {"media/"},
 	"storage":    {"storage"},
