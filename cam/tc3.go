@@ -19,12 +19,17 @@ const TC3Algorithm = "TC3-HMAC-SHA256"
 // MaxClockSkew is how far X-TC-Timestamp may be from the server clock.
 const MaxClockSkew = 5 * time.Minute
 
-// Key is an API key: SecretId, its SecretKey and the account that owns it.
+// Key is an API key: SecretId, its SecretKey, the root account it acts for (Uin) and the
+// user it belongs to (User: a sub-user's uin, or Uin itself for the root account's keys).
 type Key struct {
 	SecretId  string
 	SecretKey string
 	Uin       string
+	User      string
 }
+
+// Root reports whether the key is the root account's own: always allowed by CAM.
+func (k Key) Root() bool { return k.User == "" || k.User == k.Uin }
 
 // KeyLookup finds the key with a SecretId; ok is false when there is none.
 type KeyLookup func(secretId string) (key Key, ok bool, err error)

@@ -24,6 +24,7 @@ type Call struct {
 // action is part of the contract but not built yet: UnsupportedOperation).
 type action struct {
 	request string
+	schema  map[string]*wire.Struct // the service's structs (wire or camwire)
 	run     func(h *Handlers, c *Call, body []byte) (any, error)
 }
 
@@ -65,7 +66,7 @@ var trtcImplemented = map[string]func(*Handlers, *Call, []byte) (any, error){
 var trtcActions = func() map[string]action {
 	t := make(map[string]action, len(wire.Actions))
 	for _, a := range wire.Actions {
-		t[a.Name] = action{request: a.Request, run: trtcImplemented[a.Name]}
+		t[a.Name] = action{request: a.Request, schema: wire.Structs, run: trtcImplemented[a.Name]}
 	}
 	for _, name := range wire.OtherActions {
 		t[name] = action{} // a real TRTC action outside the emulator's contract
@@ -91,7 +92,7 @@ func (h *Handlers) service(host, version string) (map[string]action, error) {
 	case version == versionTRTC && label != "cam":
 		return trtcActions, nil
 	case version == versionCAM && label != "trtc":
-		return nil, tcerr.New(tcerr.CodeUnsupportedOperation, "CAM (version %s) actions are not emulated yet.", versionCAM)
+		return camActions, nil
 	}
 	return nil, tcerr.New(tcerr.CodeNoSuchVersion, "The API version %q does not exist for this service (trtc is %s, cam is %s).", version, versionTRTC, versionCAM)
 }

@@ -203,9 +203,23 @@ func (h *Handlers) call(r *http.Request, requestId string, req *apiRequest) (any
 	if ok, limit := h.limiter.allow(req.action, caller.SecretId); !ok {
 		return nil, tcerr.RequestLimitExceeded(req.action, limit)
 	}
-	body, err := decodeParams(act.request, req.params)
+	body, err := decodeParamsIn(act.schema, act.request, req.params)
 	if err != nil {
 		return nil, err
+	}
+	service := "trtc"
+	if req.version == versionCAM {
+		service = "cam"
+	}
+	if !caller.Root() {
+		answer, err := h.decide(r.Context(), camQuestion{Owner: caller.Uin, User: caller.User, Service: service,
+			Action: req.action, SdkAppId: sdkAppIdOf(body), SourceIP: remoteIP(r.RemoteAddr)})
+		if err != nil {
+			return nil, err
+		}
+		if !answer.Allowed {
+			return nil, answer.refusal(service, req.action)
+		}
 	}
 	call := &Call{Ctx: r.Context(), RequestId: requestId, Action: req.action, Region: req.region, Caller: caller}
 	resp, err := act.run(h, call, body)
@@ -218,10 +232,10 @@ func (h *Handlers) call(r *http.Request, requestId string, req *apiRequest) (any
 func (h *Handlers) authenticate(ctx context.Context, req *apiRequest) (cam.Key, error) {
 	lookup := func(secretId string) (cam.Key, bool, error) {
 		k, ok, err := h.store.APIKey(ctx, secretId)
-		return cam.Key{SecretId: k.SecretId, SecretKey: k.SecretKey, Uin: k.Uin}, ok, err
+		return cam.Key{SecretId: k.SecretId, SecretKey: k.SecretKey, Uin: k.OwnerUin, User: k.Uin}, ok, err
 	}
 	if h.settings.AuthOff {
-		return cam.Key{SecretId: "auth-off", Uin: h.settings.Uin}, nil
+		return cam.Key{SecretId: "auth-off", Uin: h.settings.Uin, User: h.settings.Uin}, nil
 	}
 	now := h.settings.Now()
 	if req.v1Params != nil {

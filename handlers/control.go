@@ -33,6 +33,7 @@ func (h *Handlers) routeControl(e *echo.Echo) {
 	e.GET("/_emulator/v1/messages", h.receivedMessages)
 	e.GET("/_emulator/v1/callbacks", h.listCallbacks)
 	e.POST("/_emulator/v1/callbacks/:Id/redeliver", h.redeliverCallback)
+	e.POST("/_emulator/v1/cam/simulate", h.simulateCAM)
 }
 
 func (h *Handlers) health(c echo.Context) error {

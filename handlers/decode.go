@@ -103,15 +103,20 @@ func parseFormParams(values url.Values, drop []string) (map[string]any, error) {
 // MissingParameter, each naming the field's path. It returns the request as JSON that
 // the generated type decodes without loss.
 func decodeParams(structName string, params map[string]any) ([]byte, error) {
-	v, err := normalizeStruct(structName, "", params)
+	return decodeParamsIn(wire.Structs, structName, params)
+}
+
+// decodeParamsIn is decodeParams over a service's schema (wire.Structs, camwire.Structs).
+func decodeParamsIn(schema map[string]*wire.Struct, structName string, params map[string]any) ([]byte, error) {
+	v, err := normalizeStruct(schema, structName, "", params)
 	if err != nil {
 		return nil, err
 	}
 	return json.Marshal(v)
 }
 
-func normalizeStruct(structName, path string, obj map[string]any) (map[string]any, error) {
-	s, ok := wire.Structs[structName]
+func normalizeStruct(schema map[string]*wire.Struct, structName, path string, obj map[string]any) (map[string]any, error) {
+	s, ok := schema[structName]
 	if !ok {
 		return nil, tcerr.InternalError("no schema for " + structName)
 	}
@@ -130,7 +135,7 @@ func normalizeStruct(structName, path string, obj map[string]any) (map[string]an
 		if raw == nil {
 			continue // JSON null is the same as absent
 		}
-		v, err := normalizeField(f, path+name, raw)
+		v, err := normalizeField(schema, f, path+name, raw)
 		if err != nil {
 			return nil, err
 		}
@@ -144,9 +149,9 @@ func normalizeStruct(structName, path string, obj map[string]any) (map[string]an
 	return out, nil
 }
 
-func normalizeField(f wire.Field, path string, raw any) (any, error) {
+func normalizeField(schema map[string]*wire.Struct, f wire.Field, path string, raw any) (any, error) {
 	if !f.List {
-		return normalizeValue(f, path, raw)
+		return normalizeValue(schema, f, path, raw)
 	}
 	var items []any
 	switch v := raw.(type) {
@@ -170,7 +175,7 @@ func normalizeField(f wire.Field, path string, raw any) (any, error) {
 		if item == nil {
 			return nil, tcerr.InvalidParameter(p, "a list element must not be null")
 		}
-		v, err := normalizeValue(f, p, item)
+		v, err := normalizeValue(schema, f, p, item)
 		if err != nil {
 			return nil, err
 		}
@@ -179,13 +184,13 @@ func normalizeField(f wire.Field, path string, raw any) (any, error) {
 	return out, nil
 }
 
-func normalizeValue(f wire.Field, path string, raw any) (any, error) {
+func normalizeValue(schema map[string]*wire.Struct, f wire.Field, path string, raw any) (any, error) {
 	if f.Kind == wire.KindStruct {
 		obj, ok := raw.(map[string]any)
 		if !ok {
 			return nil, tcerr.InvalidParameter(path, "it must be an object ("+f.Struct+")")
 		}
-		return normalizeStruct(f.Struct, path+".", obj)
+		return normalizeStruct(schema, f.Struct, path+".", obj)
 	}
 	text, fromForm := raw.(formValue)
 	switch f.Kind {

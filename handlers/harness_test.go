@@ -68,6 +68,9 @@ func startEmulatorWith(t testing.TB, clk clock.Clock, opts ...emuOption) *emulat
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := handlers.SeedPresets(ctx, store); err != nil {
+		t.Fatal(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +118,13 @@ func (e *emulator) clientWithKey(id, key string, mod ...func(*profile.ClientProf
 // call sends one TRTC action with the SDK and decodes the Response object.
 func call(t testing.TB, c *common.Client, action string, params map[string]any) (map[string]any, error) {
 	t.Helper()
-	req := tchttp.NewCommonRequest("trtc", "2019-07-22", action)
+	return callService(t, c, "trtc", "2019-07-22", action, params)
+}
+
+// callService is call for any service and version (cam 2019-01-16).
+func callService(t testing.TB, c *common.Client, service, version, action string, params map[string]any) (map[string]any, error) {
+	t.Helper()
+	req := tchttp.NewCommonRequest(service, version, action)
 	if err := req.SetActionParameters(params); err != nil {
 		t.Fatal(err)
 	}

@@ -21,13 +21,17 @@ type Account struct {
 	CreatedAt time.Time
 }
 
-// APIKey is a SecretId/SecretKey pair of an account.
+// APIKey is a SecretId/SecretKey pair of an account: a root account or a sub-user.
 type APIKey struct {
-	SecretId  string `gorm:"primaryKey"`
-	SecretKey string
-	Uin       string
-	Status    string
-	CreatedAt time.Time
+	SecretId    string `gorm:"primaryKey"`
+	SecretKey   string
+	Uin         string
+	Status      string // Active, Inactive
+	Description string
+	CreatedAt   time.Time
+	// OwnerUin is the root account the key acts for: Uin itself, or a sub-user's owner.
+	// Read by APIKey only.
+	OwnerUin string `gorm:"->"`
 }
 
 // App is a TRTC application (SDKAppID) and its console settings.
@@ -123,7 +127,8 @@ func (s *Store) APIKey(ctx context.Context, secretId string) (APIKey, bool, erro
 		return k.(APIKey), true, nil
 	}
 	var k APIKey
-	err := s.db.WithContext(ctx).Where("secret_id = ? AND status = 'Active'", secretId).Take(&k).Error
+	err := s.db.WithContext(ctx).Table("api_keys").Select("api_keys.*, COALESCE(accounts.owner_uin, api_keys.uin) AS owner_uin").
+		Joins("JOIN accounts ON accounts.uin = api_keys.uin").Where("secret_id = ? AND status = 'Active'", secretId).Take(&k).Error
 	if isNotFound(err) {
 		return APIKey{}, false, nil
 	}

@@ -79,6 +79,9 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
+	if err := handlers.SeedPresets(ctx, store); err != nil {
+		return fmt.Errorf("seed CAM presets: %w", err)
+	}
 	objects, err := embedded.Open(filepath.Join(cfg.DataDir, "objects"), embedded.Options{})
 	if err != nil {
 		return fmt.Errorf("object store: %w", err)

@@ -20,7 +20,7 @@ func TestReadmeSnippetsRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, example := range []string{"examples/go-sdk/main.go", "examples/node-sdk/index.js"} {
+	for _, example := range []string{"examples/go-sdk/main.go", "examples/node-sdk/index.js", "examples/cam-go/main.go", "examples/cam-node/index.js"} {
 		src, err := os.ReadFile(filepath.Join(root, example))
 		if err != nil {
 			t.Fatal(err)
@@ -57,6 +57,20 @@ func TestReadmeSnippetsRun(t *testing.T) {
 	var nodeResp map[string]any
 	if err := json.Unmarshal(out, &nodeResp); err != nil || nodeResp["RequestId"] == nil || nodeResp["Total"] != 0.0 {
 		t.Fatalf("Node example printed %s", out)
+	}
+
+	// The CAM examples: a restricted key refused what its policy denies.
+	camGo := exec.Command("go", "run", "./examples/cam-go", "ops-go")
+	camGo.Dir, camGo.Env = root, env
+	out, err = camGo.Output()
+	if err != nil || !strings.Contains(string(out), "Code=AuthFailure.UnauthorizedOperation") || !strings.Contains(string(out), "trtc:RemoveUser") {
+		t.Fatalf("Go CAM example: %v %s\n%s", err, out, exitStderr(err))
+	}
+	camNode := exec.Command(nodeBin, "examples/cam-node/index.js", "ops-node")
+	camNode.Dir, camNode.Env = root, append(env, "NODE_PATH="+nodeModules)
+	out, err = camNode.Output()
+	if err != nil || strings.TrimSpace(string(out)) != `{"Total":0,"DismissRoom":"AuthFailure.UnauthorizedOperation"}` {
+		t.Fatalf("Node CAM example: %v %s\n%s", err, out, exitStderr(err))
 	}
 }
 
