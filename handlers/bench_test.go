@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -28,6 +29,10 @@ const loadConnections = 64
 
 // signedRequest returns a body and TC3 headers valid for the next few minutes.
 func signedRequest(addr, action string, body []byte, secretKey string) http.Header {
+	return signedRequestAs(addr, action, body, cam.Key{SecretId: testSecretId, SecretKey: secretKey})
+}
+
+func signedRequestAs(addr, action string, body []byte, key cam.Key) http.Header {
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	h.Set("X-TC-Action", action)
@@ -35,7 +40,7 @@ func signedRequest(addr, action string, body []byte, secretKey string) http.Head
 	ts := time.Now().Unix()
 	h.Set("X-TC-Timestamp", strconv.FormatInt(ts, 10))
 	r := &cam.Request{Method: "POST", Host: addr, Path: "/", Header: h, Body: body}
-	h.Set("Authorization", cam.SignTC3(cam.Key{SecretId: testSecretId, SecretKey: secretKey}, "trtc", r, ts))
+	h.Set("Authorization", cam.SignTC3(key, "trtc", r, ts))
 	return h
 }
 
@@ -100,6 +105,27 @@ func BenchmarkAPIThroughput(b *testing.B) {
 	})
 	b.Run("error-RoomNotExist", func(b *testing.B) {
 		load(b, e.addr, signedRequest(e.addr, "DismissRoom", dismiss, testSecretKey), dismiss)
+	})
+	// A sub-user's call also loads its attached policies and evaluates them: one policy of
+	// 10 statements, the allowing one last.
+	user, key, err := e.store.AddSubUser(ctx, testUin, models.NewSubUser{Name: "bench", UseApi: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var stmts []string
+	for i := 0; i < 9; i++ {
+		stmts = append(stmts, fmt.Sprintf(`{"effect":"allow","action":"name/trtc:Start%d*","resource":"qcs::trtc::uin/%s:sdkappid/%d"}`, i, testUin, 1400000100+i))
+	}
+	stmts = append(stmts, `{"effect":"allow","action":"name/trtc:Describe*","resource":"*"}`)
+	p, err := e.store.CreatePolicy(ctx, testUin, "bench", "", `{"version":"2.0","statement":[`+strings.Join(stmts, ",")+`]}`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := e.store.AttachPolicy(ctx, testUin, p.ID, user.Uin); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("DescribeRoomInfo-20-rooms-subuser-CAM-10-statements", func(b *testing.B) {
+		load(b, e.addr, signedRequestAs(e.addr, "DescribeRoomInfo", roomInfo, cam.Key{SecretId: key.SecretId, SecretKey: key.SecretKey}), roomInfo)
 	})
 	b.Run("error-SignatureFailure", func(b *testing.B) {
 		load(b, e.addr, signedRequest(e.addr, "DescribeRoomInfo", roomInfo, "wrong-key"), roomInfo)

@@ -76,6 +76,7 @@ type PresetPolicy struct {
 
 // SeedPresets installs the preset policies, keeping the id of those already stored.
 func (s *Store) SeedPresets(ctx context.Context, presets []PresetPolicy) error {
+	defer s.camChanged()
 	nowMs := s.now().UnixMilli()
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		for _, p := range presets {
@@ -220,6 +221,7 @@ func (s *Store) UpdateSubUser(ctx context.Context, owner, name string, c SubUser
 // force a user with keys is refused.
 func (s *Store) DeleteSubUser(ctx context.Context, owner, name string, force bool) error {
 	defer s.keys.Clear()
+	defer s.camChanged()
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var u SubUser
 		err := tx.Where("owner_uin = ? AND name = ?", owner, name).Take(&u).Error
@@ -402,6 +404,7 @@ func (s *Store) Policies(ctx context.Context, owner string, q PolicyQuery) (int6
 // DeletePolicies deletes owner's custom policies (and their attachments); presets and
 // unknown ids are refused and nothing is deleted.
 func (s *Store) DeletePolicies(ctx context.Context, owner string, ids []uint64) error {
+	defer s.camChanged()
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		for _, id := range ids {
 			var n int64
@@ -421,6 +424,7 @@ func (s *Store) DeletePolicies(ctx context.Context, owner string, ids []uint64) 
 
 // AttachPolicy attaches a policy to one of owner's sub-users (idempotent).
 func (s *Store) AttachPolicy(ctx context.Context, owner string, id uint64, uin string) error {
+	defer s.camChanged()
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := policyAndUser(tx, owner, id, uin); err != nil {
 			return err
@@ -431,6 +435,7 @@ func (s *Store) AttachPolicy(ctx context.Context, owner string, id uint64, uin s
 
 // DetachPolicy removes an attachment.
 func (s *Store) DetachPolicy(ctx context.Context, owner string, id uint64, uin string) error {
+	defer s.camChanged()
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := policyAndUser(tx, owner, id, uin); err != nil {
 			return err
@@ -465,13 +470,29 @@ type AttachedPolicy struct {
 // AttachedPolicies returns the policies attached to uin, in attachment order; owner
 // scopes the lookup (a uin of another account has none).
 func (s *Store) AttachedPolicies(ctx context.Context, owner, uin string) ([]AttachedPolicy, error) {
+	key := owner + "/" + uin
+	gen := s.camGen.Load()
+	if e, ok := s.attached.Load(key); ok && e.(attachedEntry).gen == gen {
+		return e.(attachedEntry).policies, nil
+	}
 	var out []AttachedPolicy
 	err := s.db.WithContext(ctx).Table("policy_attachments a").
 		Select("p.*, a.attached_at_ms").Joins("JOIN policies p ON p.id = a.policy_id").
 		Joins("JOIN sub_users u ON u.uin = a.uin AND u.owner_uin = ?", owner).
 		Where("a.uin = ?", uin).Order("a.attached_at_ms, p.id").Scan(&out).Error
+	if err == nil {
+		s.attached.Store(key, attachedEntry{gen: gen, policies: out})
+	}
 	return out, err
 }
+
+type attachedEntry struct {
+	gen      uint64
+	policies []AttachedPolicy
+}
+
+// camChanged invalidates the cached attachments after a committed change.
+func (s *Store) camChanged() { s.camGen.Add(1) }
 
 // CheckSubUser reports whether uin is one of owner's sub-users (for TargetUin-style inputs).
 func (s *Store) CheckSubUser(ctx context.Context, owner, uin string) error {

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/driver/sqlite"
@@ -35,6 +36,10 @@ type Store struct {
 	// keys caches API keys by SecretId: every signed call looks one up, and keys change
 	// only through Store methods, which clear the cache.
 	keys sync.Map
+	// attached caches AttachedPolicies (every sub-user call reads them): entries are valid
+	// while camGen, raised after each change of users, policies or attachments, is theirs.
+	attached sync.Map
+	camGen   atomic.Uint64
 }
 
 // Options configure Open.
