@@ -20,6 +20,7 @@ type mp4Out struct {
 	aac         bool
 	maxDuration time.Duration
 
+	tracks    tracks // of the open file
 	mux       *mp4.Muxer
 	scratch   *os.File
 	scratchAt string
@@ -42,7 +43,10 @@ func (o *mp4Out) open(pts time.Duration) error {
 	if err != nil {
 		return err
 	}
-	o.index, o.first, o.last = n+1, pts, pts
+	o.index, o.first, o.last, o.tracks = n+1, pts, pts, o.w.tracks
+	if o.aac {
+		o.tracks = tracks{audio: true}
+	}
 	if o.aac {
 		name := fmt.Sprintf("%s_%d.aac", o.base, o.index)
 		w, err := o.w.t.spoolCreate(name, func(size int64) error { return o.spooled(name, "aac", size) })
@@ -64,7 +68,8 @@ func (o *mp4Out) spooled(name, kind string, size int64) error {
 	start := o.w.start.Add(o.first).UnixMilli()
 	end := o.w.start.Add(o.last).UnixMilli()
 	return o.w.t.r.cfg.Store.SpoolFile(context.Background(), models.SpooledFile{TaskRef: o.w.t.task.ID, StreamRef: &o.row.ID,
-		ObjectKey: o.dir + name, Kind: kind, Spool: name, Bytes: size, Internal: true, StartMs: &start, EndMs: &end})
+		ObjectKey: o.dir + name, Kind: kind, Spool: name, Bytes: size, Internal: true, StartMs: &start, EndMs: &end,
+		TrackType: o.tracks.trackType()})
 }
 
 func (o *mp4Out) writeVideo(pts time.Duration, key bool, annexB []byte) error {

@@ -134,6 +134,7 @@ type RecordingFile struct {
 	UploadedAtMs    *int64
 	StartMs         *int64
 	EndMs           *int64
+	TrackType       string // MP4 and AAC files: audio, video or audio_video
 }
 
 // Audio reports whether the subscription selects a user's audio: allowed (an empty allow
@@ -615,6 +616,7 @@ type SpooledFile struct {
 	Segments  []byte // a playlist: the stream's segments it lists (JSON)
 	StartMs   *int64 // an MP4: the media it covers
 	EndMs     *int64
+	TrackType string // an MP4: the tracks it holds
 }
 
 // SpoolFile records a spooled file (again, for a rewritten playlist) as due for upload.
@@ -626,12 +628,13 @@ func (s *Store) SpoolFile(ctx context.Context, f SpooledFile) error {
 			state = FileInternal
 		}
 		row := RecordingFile{TaskRef: f.TaskRef, StreamRef: f.StreamRef, ObjectKey: f.ObjectKey, Kind: f.Kind, Spool: f.Spool,
-			Bytes: f.Bytes, Version: 1, State: state, NextAttemptAtMs: emit.nowMs, CreatedAtMs: emit.nowMs, StartMs: f.StartMs, EndMs: f.EndMs}
+			Bytes: f.Bytes, Version: 1, State: state, NextAttemptAtMs: emit.nowMs, CreatedAtMs: emit.nowMs, StartMs: f.StartMs, EndMs: f.EndMs,
+			TrackType: f.TrackType}
 		err := tx.Clauses(clause.OnConflict{
 			Columns: []clause.Column{{Name: "task_ref"}, {Name: "object_key"}},
 			DoUpdates: clause.Assignments(map[string]any{"spool": f.Spool, "bytes": f.Bytes, "state": state,
 				"version": gorm.Expr("recording_files.version + 1"), "next_attempt_at_ms": emit.nowMs,
-				"start_ms": f.StartMs, "end_ms": f.EndMs}),
+				"start_ms": f.StartMs, "end_ms": f.EndMs, "track_type": f.TrackType}),
 		}).Create(&row).Error
 		if err != nil || f.Segments == nil || f.StreamRef == nil {
 			return err
@@ -713,6 +716,9 @@ func mp4StopPayload(tx *gorm.DB, f *RecordingFile) any {
 		if tx.Where("id = ?", *f.StreamRef).Take(&st).Error == nil {
 			msg.UserId, msg.TrackType, msg.MediaId = st.UserId, st.TrackType, st.MediaId
 		}
+	}
+	if f.TrackType != "" {
+		msg.TrackType = f.TrackType
 	}
 	if f.StartMs != nil {
 		msg.StartTimeStamp = *f.StartMs
