@@ -10,6 +10,7 @@ import (
 	"github.com/trtc-emulator/trtc-emulator/models"
 	"github.com/trtc-emulator/trtc-emulator/tcerr"
 	"github.com/trtc-emulator/trtc-emulator/wire"
+	"github.com/trtc-emulator/trtc-emulator/wire/camwire"
 )
 
 func TestDecodeJSONParams(t *testing.T) {
@@ -112,19 +113,39 @@ func TestDecodeFormParams(t *testing.T) {
 
 // FuzzDecodeRequest feeds arbitrary bodies to every action's decoder: the outcome is a
 // Tencent error or JSON that the generated request type decodes; never a panic.
+// fuzzAction is an action of either service with its schema and Go types.
+type fuzzAction struct {
+	wire.Action
+	schema map[string]*wire.Struct
+	types  map[string]reflect.Type
+}
+
+// fuzzActions lists the TRTC actions, then the CAM ones.
+var fuzzActions = func() []fuzzAction {
+	var out []fuzzAction
+	for _, a := range wire.Actions {
+		out = append(out, fuzzAction{a, wire.Structs, wire.Types})
+	}
+	for _, a := range camwire.Actions {
+		out = append(out, fuzzAction{a, camwire.Structs, camwire.Types})
+	}
+	return out
+}()
+
 func FuzzDecodeRequest(f *testing.F) {
 	f.Add(uint8(0), []byte(`{"SdkAppId":1400000001,"RoomId":"r","UserId":"u","UserSig":"s","RecordParams":{"RecordMode":1},"StorageParams":{"CloudStorage":{"Vendor":0}}}`))
 	f.Add(uint8(5), []byte(`{"SdkAppId":1,"UserIds":["a",{"b":1}],"RoomId":1e400}`))
 	f.Add(uint8(9), []byte(`{"PublishCdnParams":[{"PublishCdnUrl":"rtmp://x"}],"AgentParams":{"UserId":"a"}}`))
 	f.Add(uint8(3), []byte(`[[[[[[[[[[]]]]]]]]]]`))
+	f.Add(uint8(len(wire.Actions)+3), []byte(`{"PolicyName":"p","PolicyDocument":"{}","Tags":[{"Key":"k"}]}`))
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
-		a := wire.Actions[int(which)%len(wire.Actions)]
+		a := fuzzActions[int(which)%len(fuzzActions)]
 		params, err := parseJSONParams(body)
 		if err == nil {
 			var out []byte
-			out, err = decodeParams(a.Request, params)
+			out, err = decodeParamsIn(a.schema, a.Request, params)
 			if err == nil {
-				v := reflect.New(wire.Types[a.Request])
+				v := reflect.New(a.types[a.Request])
 				if uerr := json.Unmarshal(out, v.Interface()); uerr != nil {
 					t.Fatalf("%s: checked JSON %s does not decode: %v", a.Name, out, uerr)
 				}
