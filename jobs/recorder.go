@@ -13,6 +13,7 @@ import (
 
 	"github.com/trtc-emulator/trtc-emulator/internal/clock"
 	"github.com/trtc-emulator/trtc-emulator/models"
+	"github.com/trtc-emulator/trtc-emulator/tcerr"
 )
 
 // RecorderConfig configures the cloud recording worker.
@@ -89,6 +90,7 @@ func (r *Recorder) Wake() {
 // written, files in the spool), gives its lease back and Run returns.
 func (r *Recorder) Run(ctx context.Context) error {
 	defer r.wg.Wait()
+	r.sweepSpool(ctx)
 	for {
 		if err := r.claim(ctx); err != nil && ctx.Err() == nil {
 			r.log.Error("claim recording tasks", "err", err)
@@ -98,6 +100,27 @@ func (r *Recorder) Run(ctx context.Context) error {
 			return nil
 		case <-r.wake:
 		case <-r.cfg.Clock.After(time.Second):
+		}
+	}
+}
+
+// sweepSpool removes the spool directories of tasks that ended (a crash after the end and
+// before the cleanup) or that the database does not know.
+func (r *Recorder) sweepSpool(ctx context.Context) {
+	entries, err := os.ReadDir(r.cfg.SpoolDir)
+	if err != nil {
+		r.log.Error("read spool", "err", err)
+		return
+	}
+	for _, e := range entries {
+		t, err := r.cfg.Store.Recording(ctx, e.Name())
+		if err != nil && !tcerr.Is(err, tcerr.CodeResourceNotFound) {
+			r.log.Error("spool sweep", "dir", e.Name(), "err", err)
+			continue
+		}
+		if t == nil || t.State == models.TaskEnded {
+			r.log.Info("removing a finished task's spool", "dir", e.Name())
+			os.RemoveAll(filepath.Join(r.cfg.SpoolDir, e.Name()))
 		}
 	}
 }

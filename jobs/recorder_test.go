@@ -100,7 +100,9 @@ func (r *recorderRig) create(t *testing.T, room string, record models.RecordingS
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.rec.Wake()
+	if r.rec != nil {
+		r.rec.Wake()
+	}
 	return task
 }
 
@@ -267,5 +269,46 @@ func TestAACOutputAndAuxStream(t *testing.T) {
 	p, _ = ffprobeFile(t, ffprobe, filepath.Join(dir, playlist))
 	if len(p.Streams) != 1 || p.Streams[0].CodecName != "h264" || p.Streams[0].Width != 1280 {
 		t.Fatalf("aux stream %+v", p)
+	}
+}
+
+// TestSpoolSweep: at start the recorder removes spool directories of ended or unknown tasks
+// (a crash between a task's end and its cleanup) and keeps those of running tasks.
+func TestSpoolSweep(t *testing.T) {
+	ctx := context.Background()
+	fake := clock.NewFake(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+	store, err := models.Open(ctx, models.Options{Database: "sqlite://" + filepath.Join(t.TempDir(), "e.db"), Now: fake.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.Seed(ctx, models.Seed{Uin: recUin, SecretId: "AKID", SecretKey: "k", SdkAppId: recApp, SdkSecretKey: recKey}); err != nil {
+		t.Fatal(err)
+	}
+	rig := &recorderRig{store: store, clock: fake}
+	live := rig.create(t, "21", models.RecordingSpec{})
+	spool := filepath.Join(t.TempDir(), "spool")
+	for _, dir := range []string{"gone-task", live.TaskId} {
+		if err := os.MkdirAll(filepath.Join(spool, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(spool, dir, "x.ts"), []byte("ts"), 0o644)
+	}
+	rec, err := NewRecorder(RecorderConfig{Store: store, Clock: fake, SpoolDir: spool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rig.rec = rec
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- rec.Run(runCtx) }()
+	fake.BlockUntil(1) // swept, claimed, asleep
+	stop()
+	<-done
+	if _, err := os.Stat(filepath.Join(spool, "gone-task")); !os.IsNotExist(err) {
+		t.Fatalf("the spool of an unknown task is still there: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(spool, live.TaskId, "x.ts")); err != nil {
+		t.Fatalf("the spool of a running task was swept: %v", err)
 	}
 }
