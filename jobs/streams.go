@@ -17,6 +17,13 @@ import (
 	"github.com/trtc-emulator/trtc-emulator/models"
 )
 
+// Synthetic video of a participant that published without giving its size and rate.
+const (
+	defaultVideoWidth  = 640
+	defaultVideoHeight = 360
+	defaultVideoFps    = 15
+)
+
 // MP4 files are split above this size (seed: "larger than 2 GB").
 const maxMP4Bytes = 2 << 30
 
