@@ -2,12 +2,10 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"sort"
@@ -162,35 +160,11 @@ func (r *recorderRig) fetch(t *testing.T, prefix, dir string) []string {
 	return keys
 }
 
-type probed struct {
-	Streams []struct {
-		CodecName string `json:"codec_name"`
-		Width     int    `json:"width"`
-	} `json:"streams"`
-	Format struct {
-		FormatName string `json:"format_name"`
-		Duration   string `json:"duration"`
-	} `json:"format"`
-}
-
-func ffprobeFile(t *testing.T, ffprobe, file string) (probed, float64) {
-	t.Helper()
-	out, err := exec.Command(ffprobe, "-v", "error", "-show_streams", "-show_format", "-of", "json", file).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v\n%s", file, err, out)
-	}
-	var p probed
-	json.Unmarshal(out, &p)
-	var d float64
-	fmt.Sscan(p.Format.Duration, &d)
-	return p, d
-}
-
 // TestMP4SplitByMaxMediaFileDuration: OutputFormat 3 (mp4 only) with MaxMediaFileDuration 1
 // minute: 130 s of recording become _1, _2 (a minute each, cut at a keyframe) and _3, all
 // with video and audio, uploaded after the task ends; no HLS files.
 func TestMP4SplitByMaxMediaFileDuration(t *testing.T) {
-	ffprobe := testpeer.FFprobe(t)
+	testpeer.FFprobe(t) // the judge of the files, or a clear failure without it
 	rig := newRecorderRig(t)
 	rig.enter(t, "11", "alice", models.Publish{Audio: true, Video: true})
 	task := rig.create(t, "11", models.RecordingSpec{OutputFormat: formatMP4, MaxMediaFileMinutes: 1})
@@ -210,7 +184,8 @@ func TestMP4SplitByMaxMediaFileDuration(t *testing.T) {
 	}
 	var total float64
 	for i, k := range keys {
-		p, d := ffprobeFile(t, ffprobe, filepath.Join(dir, k))
+		p := testpeer.ProbeFile(t, filepath.Join(dir, k))
+		d := p.Seconds()
 		if len(p.Streams) != 2 || !strings.Contains(p.Format.FormatName, "mp4") {
 			t.Fatalf("%s: %+v", k, p)
 		}
@@ -241,7 +216,7 @@ func TestMP4SplitByMaxMediaFileDuration(t *testing.T) {
 // the users' audio; a substream is recorded as the aux stream (its own video playlist) in
 // HLS.
 func TestAACOutputAndAuxStream(t *testing.T) {
-	ffprobe := testpeer.FFprobe(t)
+	testpeer.FFprobe(t) // the judge of the files, or a clear failure without it
 	rig := newRecorderRig(t)
 	rig.enter(t, "12", "carol", models.Publish{Audio: true, Video: true})
 	audio := rig.create(t, "12", models.RecordingSpec{OutputFormat: formatAAC, StreamType: 1})
@@ -252,7 +227,8 @@ func TestAACOutputAndAuxStream(t *testing.T) {
 	if want := "1400000001_12__UserId_s_Y2Fyb2w.__UserId_e_main_1.aac"; len(keys) != 1 || keys[0] != want {
 		t.Fatalf("objects %v, want [%s]", keys, want)
 	}
-	p, d := ffprobeFile(t, ffprobe, filepath.Join(dir, keys[0]))
+	p := testpeer.ProbeFile(t, filepath.Join(dir, keys[0]))
+	d := p.Seconds()
 	if len(p.Streams) != 1 || p.Streams[0].CodecName != "aac" || d < 9.5 {
 		t.Fatalf("%s: %+v, %.2f s", keys[0], p, d)
 	}
@@ -266,7 +242,7 @@ func TestAACOutputAndAuxStream(t *testing.T) {
 	if len(keys) < 2 || keys[0] != playlist || !strings.HasPrefix(keys[1], "1400000001_13__UserId_s_ZGF2ZQ..__UserId_e_aux_video_20261125") {
 		t.Fatalf("objects %v", keys)
 	}
-	p, _ = ffprobeFile(t, ffprobe, filepath.Join(dir, playlist))
+	p = testpeer.ProbeFile(t, filepath.Join(dir, playlist))
 	if len(p.Streams) != 1 || p.Streams[0].CodecName != "h264" || p.Streams[0].Width != 1280 {
 		t.Fatalf("aux stream %+v", p)
 	}

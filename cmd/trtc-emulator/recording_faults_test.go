@@ -102,7 +102,7 @@ func playlistFiles(t *testing.T, dir, name string) float64 {
 // the spool; the task ends with 305 Status 1; the server comes back and 305 Status 2
 // follows, with every file of every playlist in the bucket.
 func TestRecordingUploadFailuresSpoolAndRetry(t *testing.T) {
-	ffprobe := testpeer.FFprobe(t)
+	testpeer.FFprobe(t) // the judge of the files, or a clear failure without it
 	rcv := startReceiver(t, "faultKey")
 	s3srv := startFakeS3(t)
 	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
@@ -170,15 +170,12 @@ func TestRecordingUploadFailuresSpoolAndRetry(t *testing.T) {
 		t.Fatalf("no merged playlist %s in %v", playlist, keys)
 	}
 	listed := playlistFiles(t, dir, playlist)
-	r := probe(t, ffprobe, filepath.Join(dir, playlist))
-	codecs := map[string]bool{}
-	for _, s := range r.Streams {
-		codecs[s.CodecName] = true
-	}
+	r := testpeer.ProbeFile(t, filepath.Join(dir, playlist))
+	codecs := r.Codecs()
 	if !codecs["h264"] || !codecs["aac"] {
 		t.Fatalf("AvMerge playlist streams %+v", r.Streams)
 	}
-	if got := seconds(r.Format.Duration); got < listed-0.3 || got > listed+0.3 || got < 8 {
+	if got := r.Seconds(); got < listed-0.3 || got > listed+0.3 || got < 8 {
 		t.Fatalf("playlist plays %.2f s, lists %.2f s", got, listed)
 	}
 	p.stop(t)
@@ -209,7 +206,7 @@ func dataDirOf(t *testing.T, p *proc) string {
 // named ha1_… beside the originals; every file uploaded before the kill is still there, and
 // both playlists end properly when the task is deleted.
 func TestRecordingSurvivesSIGKILL(t *testing.T) {
-	ffprobe := testpeer.FFprobe(t)
+	testpeer.FFprobe(t) // the judge of the files, or a clear failure without it
 	rcv := startReceiver(t, "killKey")
 	env := []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
 		"TRTC_EMULATOR_CALLBACK_KEY=killKey", "TRTC_EMULATOR_RECORDING_SEGMENT=2s"}
@@ -270,8 +267,8 @@ func TestRecordingSurvivesSIGKILL(t *testing.T) {
 	original := fmt.Sprintf("1400000001_4040__UserId_s_%s__UserId_e_main_video.m3u8", encodeForTest("alice"))
 	for _, name := range []string{original, "ha1_" + original} {
 		listed := playlistFiles(t, dir, name)
-		r := probe(t, ffprobe, filepath.Join(dir, name))
-		if len(r.Streams) != 1 || r.Streams[0].CodecName != "h264" || seconds(r.Format.Duration) < listed-0.3 {
+		r := testpeer.ProbeFile(t, filepath.Join(dir, name))
+		if len(r.Streams) != 1 || r.Streams[0].CodecName != "h264" || r.Seconds() < listed-0.3 {
 			t.Fatalf("%s: %+v (lists %.2f s)", name, r, listed)
 		}
 	}
@@ -295,7 +292,7 @@ func objectSizes(t *testing.T, client *s3.Client, prefix string) map[string]int6
 // playlist written, lease given back); the next start appends to the same playlist after
 // #EXT-X-DISCONTINUITY, with no failover and no ha1_ files.
 func TestRecordingResumesAfterGracefulRestart(t *testing.T) {
-	ffprobe := testpeer.FFprobe(t)
+	testpeer.FFprobe(t) // the judge of the files, or a clear failure without it
 	rcv := startReceiver(t, "termKey")
 	env := []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
 		"TRTC_EMULATOR_CALLBACK_KEY=termKey", "TRTC_EMULATOR_RECORDING_SEGMENT=2s"}
@@ -334,8 +331,8 @@ func TestRecordingResumesAfterGracefulRestart(t *testing.T) {
 	if strings.Count(string(raw), "#EXT-X-DISCONTINUITY\n") != 1 {
 		t.Fatalf("playlist after a restart:\n%s", raw)
 	}
-	r := probe(t, ffprobe, filepath.Join(dir, name))
-	if len(r.Streams) != 1 || r.Streams[0].CodecName != "aac" || seconds(r.Format.Duration) < listed-0.5 || listed < 5 {
+	r := testpeer.ProbeFile(t, filepath.Join(dir, name))
+	if len(r.Streams) != 1 || r.Streams[0].CodecName != "aac" || r.Seconds() < listed-0.5 || listed < 5 {
 		t.Fatalf("%s: %+v (lists %.2f s)", name, r, listed)
 	}
 	p.stop(t)

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"sort"
@@ -186,48 +185,13 @@ func download(t *testing.T, client *s3.Client, bucket, prefix, dir string) []str
 	return keys
 }
 
-// probe runs ffprobe on a file and returns its streams and format.
-type probeResult struct {
-	Streams []struct {
-		CodecName    string `json:"codec_name"`
-		CodecType    string `json:"codec_type"`
-		Width        int    `json:"width"`
-		Height       int    `json:"height"`
-		SampleRate   string `json:"sample_rate"`
-		NbReadFrames string `json:"nb_read_frames"`
-	} `json:"streams"`
-	Format struct {
-		FormatName string `json:"format_name"`
-		Duration   string `json:"duration"`
-	} `json:"format"`
-}
-
-func probe(t *testing.T, ffprobe, file string) probeResult {
-	t.Helper()
-	out, err := exec.Command(ffprobe, "-v", "error", "-count_frames", "-show_streams", "-show_format", "-of", "json", file).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v\n%s", file, err, out)
-	}
-	var r probeResult
-	if err := json.Unmarshal(out, &r); err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-func seconds(s string) float64 {
-	var f float64
-	fmt.Sscan(s, &f)
-	return f
-}
-
 // TestCloudRecordingEndToEnd: a backend records two anchors with the official Go SDK:
 // CreateCloudRecording (HLS + MP4 to COS, here the embedded store), DescribeCloudRecording
 // while it runs, ModifyCloudRecording to drop bob's video, DeleteCloudRecording. The files
 // carry the seed's names and are read back with aws-sdk-go-v2 and cos-go-sdk-v5, judged by
 // ffprobe; the callbacks come signed, in the seed's order and shape.
 func TestCloudRecordingEndToEnd(t *testing.T) {
-	ffprobe := testpeer.FFprobe(t)
+	testpeer.FFprobe(t) // the judge of the files, or a clear failure without it
 	rcv := startReceiver(t, "recKey1")
 	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
 		"TRTC_EMULATOR_CALLBACK_KEY=recKey1", "TRTC_EMULATOR_RECORDING_SEGMENT=2s"})
@@ -428,30 +392,27 @@ func TestCloudRecordingEndToEnd(t *testing.T) {
 	}
 
 	// ffprobe judges the playlists (decoded through their segments) and the MP4 files.
-	r := probe(t, ffprobe, filepath.Join(dir, path.Base(videoPlaylist)))
+	r := testpeer.ProbeFile(t, filepath.Join(dir, path.Base(videoPlaylist)))
 	if len(r.Streams) != 1 || r.Streams[0].CodecName != "h264" || r.Streams[0].Width != 320 || r.Streams[0].Height != 180 {
 		t.Fatalf("alice video: %+v", r.Streams)
 	}
-	if got := seconds(r.Format.Duration); got < listed-0.2 || got > listed+0.2 || got < 5 {
+	if got := r.Seconds(); got < listed-0.2 || got > listed+0.2 || got < 5 {
 		t.Fatalf("alice video lasts %.3f s, playlist lists %.3f s", got, listed)
 	}
-	r = probe(t, ffprobe, filepath.Join(dir, fmt.Sprintf("1400000001_2024__UserId_s_%s__UserId_e_main_audio.m3u8", alice)))
+	r = testpeer.ProbeFile(t, filepath.Join(dir, fmt.Sprintf("1400000001_2024__UserId_s_%s__UserId_e_main_audio.m3u8", alice)))
 	if len(r.Streams) != 1 || r.Streams[0].CodecName != "aac" || r.Streams[0].SampleRate != "48000" {
 		t.Fatalf("alice audio: %+v", r.Streams)
 	}
-	bobVideo := probe(t, ffprobe, filepath.Join(dir, fmt.Sprintf("1400000001_2024__UserId_s_%s__UserId_e_main_video.m3u8", encodeForTest("bob"))))
-	bobAudio := probe(t, ffprobe, filepath.Join(dir, fmt.Sprintf("1400000001_2024__UserId_s_%s__UserId_e_main_audio.m3u8", encodeForTest("bob"))))
-	if seconds(bobVideo.Format.Duration) > seconds(bobAudio.Format.Duration)-3 {
+	bobVideo := testpeer.ProbeFile(t, filepath.Join(dir, fmt.Sprintf("1400000001_2024__UserId_s_%s__UserId_e_main_video.m3u8", encodeForTest("bob"))))
+	bobAudio := testpeer.ProbeFile(t, filepath.Join(dir, fmt.Sprintf("1400000001_2024__UserId_s_%s__UserId_e_main_audio.m3u8", encodeForTest("bob"))))
+	if bobVideo.Seconds() > bobAudio.Seconds()-3 {
 		t.Fatalf("bob's video (%s s) went on after it was unsubscribed (audio %s s)", bobVideo.Format.Duration, bobAudio.Format.Duration)
 	}
 	for name := range mp4Names {
-		r := probe(t, ffprobe, filepath.Join(dir, name))
-		codecs := map[string]bool{}
-		for _, s := range r.Streams {
-			codecs[s.CodecName] = true
-		}
+		r := testpeer.ProbeFile(t, filepath.Join(dir, name))
+		codecs := r.Codecs()
 		wantVideo := !strings.HasSuffix(name, "_2.mp4")
-		if !strings.Contains(r.Format.FormatName, "mp4") || codecs["h264"] != wantVideo || !codecs["aac"] || seconds(r.Format.Duration) < 3 {
+		if !strings.Contains(r.Format.FormatName, "mp4") || codecs["h264"] != wantVideo || !codecs["aac"] || r.Seconds() < 3 {
 			t.Fatalf("%s: %+v", name, r)
 		}
 	}
