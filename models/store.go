@@ -30,7 +30,11 @@ import (
 
 // Store is the emulator's database.
 type Store struct {
-	db  *gorm.DB
+	db *gorm.DB // the one writer connection: every transaction and every write
+	// rdb is a pool of read-only connections: in WAL mode readers see the last commit and
+	// never wait for the writer, so reads that need no transaction (API lookups, the
+	// callback dispatcher's queue) do not queue behind write bursts.
+	rdb *gorm.DB
 	now func() time.Time
 	log *slog.Logger
 	// keys caches API keys by SecretId: every signed call looks one up, and keys change
@@ -90,16 +94,44 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		sqlDB.Close()
 		return nil, err
 	}
+	// Opened after the migrations, so that the readers see the schema.
+	rdb, err := gorm.Open(sqlite.Open("file:"+path+"?mode=ro&_query_only=1&_busy_timeout=5000"), &gorm.Config{
+		Logger: logger.Discard, SkipDefaultTransaction: true,
+		NowFunc: func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("open %s read-only: %w", path, err)
+	}
+	readers, err := rdb.DB()
+	if err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	readers.SetMaxOpenConns(readConns)
+	readers.SetMaxIdleConns(readConns)
+	s.rdb = rdb
 	return s, nil
 }
 
+// readConns is the size of the read-only pool: one per core is enough to keep reads off the
+// writer; more only adds SQLite page caches.
+const readConns = 4
+
+// reader is the read-only pool, for reads outside transactions.
+func (s *Store) reader(ctx context.Context) *gorm.DB { return s.rdb.WithContext(ctx) }
+
 // Close closes the database.
 func (s *Store) Close() error {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return err
+	var errs []error
+	for _, db := range []*gorm.DB{s.rdb, s.db} {
+		sqlDB, err := db.DB()
+		if err == nil {
+			err = sqlDB.Close()
+		}
+		errs = append(errs, err)
 	}
-	return sqlDB.Close()
+	return errors.Join(errs...)
 }
 
 // Ping checks that the database answers.

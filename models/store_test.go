@@ -143,3 +143,30 @@ func TestOpenRoomsAreUniquePerNamespace(t *testing.T) {
 		t.Fatalf("another account's app: %v", err)
 	}
 }
+
+func TestReaderPoolSeesCommitsAndCannotWrite(t *testing.T) {
+	s := openTestStore(t, filepath.Join(t.TempDir(), "e.db"))
+	ctx := context.Background()
+	if err := s.db.Exec(`CREATE TABLE probe (v INTEGER)`).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Exec(`INSERT INTO probe (v) VALUES (42)`).Error; err != nil {
+		t.Fatal(err)
+	}
+	var v int
+	if err := s.reader(ctx).Raw(`SELECT v FROM probe`).Scan(&v).Error; err != nil || v != 42 {
+		t.Fatalf("reader sees %d, %v; want the committed 42", v, err)
+	}
+	if err := s.reader(ctx).Exec(`INSERT INTO probe (v) VALUES (1)`).Error; err == nil {
+		t.Fatal("a write through the read-only pool succeeded")
+	}
+	// A reader inside a long read does not block the writer (WAL).
+	tx := s.rdb.Begin()
+	if err := tx.Raw(`SELECT v FROM probe`).Scan(&v).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Exec(`INSERT INTO probe (v) VALUES (43)`).Error; err != nil {
+		t.Fatalf("writer blocked by an open reader: %v", err)
+	}
+	tx.Rollback()
+}
