@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -8,6 +9,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/trtc-emulator/trtc-emulator/internal/testpeer"
 )
@@ -97,4 +102,84 @@ func TestReadmeDocumentsEverySetting(t *testing.T) {
 			t.Errorf("README.md has no row for %s", v[1])
 		}
 	}
+}
+
+// TestReadmeWalkthroughRuns runs README's walkthrough script as written: two anchors enter
+// with curl, the Go SDK starts a recording, and both anchors' HLS reaches bucket demo,
+// listed with aws-sdk-go-v2.
+func TestReadmeWalkthroughRuns(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Fatal("the walkthrough needs curl (.ci/run installs it)")
+	}
+	root := testpeer.RepoRoot(t)
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := os.ReadFile(filepath.Join(root, "examples/walkthrough/walkthrough.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "```sh\n"+string(script)+"```") {
+		t.Error("README.md does not quote examples/walkthrough/walkthrough.sh verbatim")
+	}
+	if i := strings.Index(string(readme), "## A room with two anchors"); i < 0 || i > strings.Index(string(readme), "## Calling it with the official SDKs") {
+		t.Error("the walkthrough must come near the top, before the SDK section")
+	}
+
+	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_RECORDING_SEGMENT=1s"})
+	run := exec.Command("bash", "examples/walkthrough/walkthrough.sh")
+	run.Dir, run.Env = root, append(os.Environ(), "TRTC_EMULATOR_ENDPOINT="+p.addr)
+	out, err := run.Output()
+	if err != nil {
+		t.Fatalf("walkthrough: %v\n%s\n%s", err, out, exitStderr(err))
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("walkthrough printed %d lines, want 4:\n%s", len(lines), out)
+	}
+	var created struct{ Response struct{ TaskId string } }
+	if err := json.Unmarshal([]byte(lines[2]), &created); err != nil || created.Response.TaskId == "" {
+		t.Fatalf("record-go printed %s", lines[2])
+	}
+	var rooms struct {
+		Rooms []struct {
+			RoomId  string
+			Members []struct {
+				UserId string
+				Robot  bool
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(lines[3]), &rooms); err != nil || len(rooms.Rooms) != 1 || rooms.Rooms[0].RoomId != "demo" ||
+		len(rooms.Rooms[0].Members) != 3 || !rooms.Rooms[0].Members[2].Robot {
+		t.Fatalf("rooms: %s", lines[3])
+	}
+	client := s3Client("http://" + p.addr + "/storage")
+	waitFor(t, "both anchors' playlists in bucket demo", 30*time.Second, func() bool {
+		keys := listKeys(t, client, "demo", created.Response.TaskId+"/")
+		var alice, bob bool
+		for _, k := range keys {
+			alice = alice || strings.Contains(k, "_UserId_s_YWxpY2U") && strings.HasSuffix(k, ".m3u8")
+			bob = bob || strings.Contains(k, "_UserId_s_Ym9i") && strings.HasSuffix(k, ".m3u8")
+		}
+		return alice && bob
+	})
+}
+
+// listKeys lists the object keys under prefix with aws-sdk-go-v2.
+func listKeys(t *testing.T, client *s3.Client, bucket, prefix string) []string {
+	t.Helper()
+	var keys []string
+	p := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			return nil // the bucket appears with the first upload
+		}
+		for _, o := range page.Contents {
+			keys = append(keys, *o.Key)
+		}
+	}
+	return keys
 }
