@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trtc-emulator/trtc-emulator/handlers"
 )
@@ -60,6 +63,23 @@ func TestHealthAndInfo(t *testing.T) {
 	}
 	if body["DefaultApp"].(map[string]any)["SdkAppId"] != float64(testSdkAppId) {
 		t.Fatalf("info default app = %v", body["DefaultApp"])
+	}
+	// Only what listens is announced: no RTMP listener exists, so no Rtmp endpoint, and
+	// every endpoint listed accepts a connection.
+	if rtmp, ok := endpoints["Rtmp"]; ok {
+		t.Errorf("info announces Rtmp %v, but nothing listens for RTMP", rtmp)
+	}
+	for name, v := range endpoints {
+		u, err := url.Parse(v.(string))
+		if err != nil {
+			t.Fatalf("Endpoints.%s = %v: %v", name, v, err)
+		}
+		conn, err := net.DialTimeout("tcp", u.Host, 2*time.Second)
+		if err != nil {
+			t.Errorf("Endpoints.%s = %v does not listen: %v", name, v, err)
+			continue
+		}
+		conn.Close()
 	}
 }
 

@@ -28,7 +28,9 @@ type Settings struct {
 	Uin         string // the root account
 	SdkAppId    uint64 // the default application
 	APIEndpoint string // e.g. "http://127.0.0.1:4599"
-	RTMPAddr    string
+	// RTMPEndpoint is announced by /_emulator/v1/info as Endpoints.Rtmp, and only when
+	// set: by whoever runs an RTMP listener (none exists yet).
+	RTMPEndpoint string
 	// AuthOff skips signature checks (every request acts as the root account), like
 	// LocalStack's default; signatures are verified unless it is set.
 	AuthOff bool

@@ -130,7 +130,7 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	}
 	h := handlers.New(handlers.Settings{
 		Version: version, Region: cfg.Region, Uin: cfg.Uin, SdkAppId: cfg.SdkAppId,
-		APIEndpoint: endpoint, RTMPAddr: cfg.RTMPAddr, AuthOff: cfg.Auth == "off",
+		APIEndpoint: endpoint, AuthOff: cfg.Auth == "off",
 		RateLimit: cfg.RateLimit, RateLimits: cfg.RateLimits, Logger: log, Notify: notify,
 		ObjectStore:  s3api.New(objects, s3api.Config{Prefix: handlers.StoragePrefix, Region: cfg.Region, Logger: log}),
 		ControlToken: cfg.ControlToken,
