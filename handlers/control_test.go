@@ -201,4 +201,17 @@ func TestControlToken(t *testing.T) {
 	if _, err := call(t, e.client(), "DescribeRoomInfo", roomWindow()); err != nil {
 		t.Fatalf("API 3.0 with a control token set: %v", err)
 	}
+	// No spelling of a path reaches a control route around the check.
+	for _, path := range []string{"//_emulator/v1/apps/1400000001", "/_emulator//v1/apps/1400000001", "/%5Femulator/v1/apps/1400000001",
+		"/_emulator/v1/apps/1400000001/", "/_emulator/./v1/apps/1400000001", "/x/../_emulator/v1/apps/1400000001", "/_emulator/v1/apps/1400000001?a=1"} {
+		resp, err := http.Get("http://" + e.addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(data), testSdkSecretKey) {
+			t.Errorf("GET %s without a token: %d %s", path, resp.StatusCode, data)
+		}
+	}
 }
