@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -88,6 +89,10 @@ func ParseAuthorization(header string) (*Authorization, error) {
 				}
 				a.SignedHeaders = append(a.SignedHeaders, h)
 			}
+			// Tencent's signature v3: "content-type and host are mandatory".
+			if !slices.Contains(a.SignedHeaders, "content-type") || !slices.Contains(a.SignedHeaders, "host") {
+				return nil, tcerr.InvalidAuthorization("SignedHeaders must include content-type and host")
+			}
 			seen[1] = true
 		case "Signature":
 			sig, err := hex.DecodeString(v)
@@ -109,8 +114,11 @@ func ParseAuthorization(header string) (*Authorization, error) {
 }
 
 // VerifyTC3 checks a TC3-HMAC-SHA256 signed request and returns the key that signed it.
-// The SDKs differ in what they sign (Go: host with port and URI "/"; Node: host without
-// port and the real path), so each of those forms is accepted.
+// Canonical header values are lower-cased and trimmed, as Tencent's signature v3 document
+// specifies (x-tc-action:describeroominfo); the official SDKs sign only content-type and
+// host, whose values they already send in lower case. The SDKs differ in what they sign
+// (Go: host with port and URI "/"; Node: host without port and the real path), so each of
+// those forms is accepted.
 func VerifyTC3(r *Request, lookup KeyLookup, now time.Time) (Key, error) {
 	auth, err := ParseAuthorization(r.Header.Get("Authorization"))
 	if err != nil {
@@ -157,17 +165,23 @@ func VerifyTC3(r *Request, lookup KeyLookup, now time.Time) (Key, error) {
 // SignTC3 computes the Authorization header for a request, as the Go SDK does
 // (SignedHeaders content-type;host). Tests and tools use it.
 func SignTC3(key Key, service string, r *Request, ts int64) string {
+	return SignTC3Headers(key, service, r, ts, []string{"content-type", "host"})
+}
+
+// SignTC3Headers is SignTC3 over the given lower-case header names, in that order
+// (Tencent's document sorts them and signs x-tc-action too).
+func SignTC3Headers(key Key, service string, r *Request, ts int64, signedHeaders []string) string {
 	date := time.Unix(ts, 0).UTC().Format(time.DateOnly)
-	signed := []string{"content-type", "host"}
 	uri := r.Path
 	if uri == "" {
 		uri = "/"
 	}
-	canonical := canonicalRequest(r, signed, r.Host, uri, sha256Hex(r.Body))
+	canonical := canonicalRequest(r, signedHeaders, r.Host, uri, sha256Hex(r.Body))
 	scope := date + "/" + service + "/tc3_request"
 	sts := TC3Algorithm + "\n" + strconv.FormatInt(ts, 10) + "\n" + scope + "\n" + sha256Hex([]byte(canonical))
 	sig := hmacSHA256(tc3SigningKey(key.SecretKey, date, service), sts)
-	return TC3Algorithm + " Credential=" + key.SecretId + "/" + scope + ", SignedHeaders=content-type;host, Signature=" + hex.EncodeToString(sig)
+	return TC3Algorithm + " Credential=" + key.SecretId + "/" + scope + ", SignedHeaders=" + strings.Join(signedHeaders, ";") +
+		", Signature=" + hex.EncodeToString(sig)
 }
 
 func canonicalRequest(r *Request, signedHeaders []string, host, uri, payloadHash string) string {
@@ -181,11 +195,11 @@ func canonicalRequest(r *Request, signedHeaders []string, host, uri, payloadHash
 	for _, h := range signedHeaders {
 		v := host
 		if h != "host" {
-			v = strings.TrimSpace(r.Header.Get(h))
+			v = r.Header.Get(h)
 		}
 		b.WriteString(h)
 		b.WriteByte(':')
-		b.WriteString(v)
+		b.WriteString(strings.ToLower(strings.TrimSpace(v)))
 		b.WriteByte('\n')
 	}
 	b.WriteByte('\n')

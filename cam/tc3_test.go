@@ -1,8 +1,12 @@
 package cam
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +46,79 @@ func TestVerifyTC3SDKVector(t *testing.T) {
 	r := vectorRequest()
 	if got, want := SignTC3(testKey, "trtc", r, 1795489416), r.Header.Get("Authorization"); got != want {
 		t.Fatalf("SignTC3 =\n%s\nwant\n%s", got, want)
+	}
+}
+
+// docSigned signs a request step by step as Tencent's "Signature v3" document and its
+// demo programs do (TencentCloud/signature-process-demo), independently of the package's
+// own canonicalisation: header names and values lower-cased and trimmed, here with
+// x-tc-action signed too. canonicalValue lets a case sign values another way.
+func docSigned(t *testing.T, signedHeaders []string, canonicalValue func(name, value string) string) *Request {
+	t.Helper()
+	const ts = "1795489416"
+	h := http.Header{}
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("X-TC-Action", "DescribeRoomInfo")
+	h.Set("X-TC-Timestamp", ts)
+	r := &Request{Method: "POST", Host: "127.0.0.1:18080", Path: "/", Header: h,
+		Body: []byte(`{"SdkAppId":1400000001,"StartTime":1795485816,"EndTime":1795489416}`)}
+	hexSum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+	mac := func(key []byte, msg string) []byte {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(msg))
+		return m.Sum(nil)
+	}
+	canonicalHeaders := ""
+	for _, name := range signedHeaders {
+		value := h.Get(name)
+		if name == "host" {
+			value = r.Host
+		}
+		canonicalHeaders += name + ":" + canonicalValue(name, value) + "\n"
+	}
+	canonical := "POST\n/\n\n" + canonicalHeaders + "\n" + strings.Join(signedHeaders, ";") + "\n" + hexSum(r.Body)
+	scope := "2026-11-24/trtc/tc3_request"
+	stringToSign := "TC3-HMAC-SHA256\n" + ts + "\n" + scope + "\n" + hexSum([]byte(canonical))
+	key := mac(mac(mac([]byte("TC3"+testKey.SecretKey), "2026-11-24"), "trtc"), "tc3_request")
+	h.Set("Authorization", "TC3-HMAC-SHA256 Credential="+testKey.SecretId+"/"+scope+", SignedHeaders="+
+		strings.Join(signedHeaders, ";")+", Signature="+hex.EncodeToString(mac(key, stringToSign)))
+	return r
+}
+
+func lowerTrimmed(_, v string) string { return strings.ToLower(strings.TrimSpace(v)) }
+
+// TestVerifyTC3DocumentForm: a client signing exactly as Tencent's document shows
+// (x-tc-action:describeroominfo) is accepted; the as-sent value (DescribeRoomInfo) is
+// not, as the document's algorithm would not produce it.
+func TestVerifyTC3DocumentForm(t *testing.T) {
+	withAction := []string{"content-type", "host", "x-tc-action"}
+	if _, err := VerifyTC3(docSigned(t, withAction, lowerTrimmed), lookupTestKey, vectorNow); err != nil {
+		t.Fatalf("document form rejected: %v", err)
+	}
+	if _, err := VerifyTC3(docSigned(t, []string{"content-type", "host"}, lowerTrimmed), lookupTestKey, vectorNow); err != nil {
+		t.Fatalf("document form without x-tc-action rejected: %v", err)
+	}
+	asSent := func(_, v string) string { return v }
+	_, err := VerifyTC3(docSigned(t, withAction, asSent), lookupTestKey, vectorNow)
+	if !tcerr.Is(err, tcerr.CodeSignatureFailure) {
+		t.Fatalf("as-sent value x-tc-action:DescribeRoomInfo: err = %v, want %s", err, tcerr.CodeSignatureFailure)
+	}
+	// Padding around a value is trimmed before signing.
+	r := docSigned(t, withAction, lowerTrimmed)
+	r.Header.Set("X-TC-Action", "  DescribeRoomInfo ")
+	if _, err := VerifyTC3(r, lookupTestKey, vectorNow); err != nil {
+		t.Fatalf("padded value rejected: %v", err)
+	}
+}
+
+// TestVerifyTC3MandatorySignedHeaders: content-type and host must both be signed; a
+// signature that is otherwise correct over fewer headers is refused as malformed.
+func TestVerifyTC3MandatorySignedHeaders(t *testing.T) {
+	for _, signed := range [][]string{{"host"}, {"content-type"}, {"host", "x-tc-action"}, {"content-type", "x-tc-action"}} {
+		_, err := VerifyTC3(docSigned(t, signed, lowerTrimmed), lookupTestKey, vectorNow)
+		if !tcerr.Is(err, tcerr.CodeInvalidAuthorization) {
+			t.Errorf("SignedHeaders=%s: err = %v, want %s", strings.Join(signed, ";"), err, tcerr.CodeInvalidAuthorization)
+		}
 	}
 }
 
@@ -171,6 +248,8 @@ func TestVerifyV1(t *testing.T) {
 func FuzzParseAuthorization(f *testing.F) {
 	f.Add(vectorRequest().Header.Get("Authorization"))
 	f.Add("TC3-HMAC-SHA256 Credential=a/2026-01-01/trtc/tc3_request, SignedHeaders=host, Signature=00")
+	f.Add("TC3-HMAC-SHA256 Credential=a/2026-01-01/trtc/tc3_request, SignedHeaders=host, Signature=" + strings.Repeat("ab", 32))
+	f.Add("TC3-HMAC-SHA256 Credential=a/2026-01-01/trtc/tc3_request, SignedHeaders=content-type;host;x-tc-action, Signature=" + strings.Repeat("ab", 32))
 	f.Add("TC3-HMAC-SHA256 ,,,==")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, header string) {
@@ -181,7 +260,8 @@ func FuzzParseAuthorization(f *testing.F) {
 			}
 			return
 		}
-		if a.SecretId == "" || a.Service == "" || len(a.Signature) != 32 || len(a.SignedHeaders) == 0 {
+		if a.SecretId == "" || a.Service == "" || len(a.Signature) != 32 ||
+			!slices.Contains(a.SignedHeaders, "content-type") || !slices.Contains(a.SignedHeaders, "host") {
 			t.Fatalf("accepted an incomplete header %q: %+v", header, a)
 		}
 		r := vectorRequest()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -386,5 +387,33 @@ func TestSlowHeadersAreCut(t *testing.T) {
 	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 	if _, err := io.ReadAll(conn); err != nil {
 		t.Fatalf("the slow connection was not closed by the server: %v", err)
+	}
+}
+
+// TestTC3AsTencentDocuments: over HTTP, a request signed as Tencent's signature v3
+// document shows (charset in the content type, x-tc-action signed with its value
+// lower-cased) is served; SignedHeaders lacking content-type or host are refused.
+func TestTC3AsTencentDocuments(t *testing.T) {
+	e := startEmulator(t)
+	now := time.Now()
+	body := []byte(fmt.Sprintf(`{"SdkAppId":%d,"StartTime":%d,"EndTime":%d}`, testSdkAppId, now.Unix()-3600, now.Unix()))
+	sign := func(signed ...string) http.Header {
+		h := http.Header{}
+		h.Set("Content-Type", "application/json; charset=utf-8")
+		h.Set("X-TC-Action", "DescribeRoomInfo")
+		h.Set("X-TC-Version", "2019-07-22")
+		h.Set("X-TC-Timestamp", strconv.FormatInt(now.Unix(), 10))
+		r := &cam.Request{Method: "POST", Host: e.addr, Path: "/", Header: h, Body: body}
+		h.Set("Authorization", cam.SignTC3Headers(cam.Key{SecretId: testSecretId, SecretKey: testSecretKey}, "trtc", r, now.Unix(), signed))
+		return h
+	}
+	resp := rawPost(t, e, sign("content-type", "host", "x-tc-action"), body)
+	if code := errorCode(resp); code != "" || resp["Total"] != 0.0 {
+		t.Fatalf("document form: %v", resp)
+	}
+	for _, signed := range [][]string{{"host"}, {"host", "x-tc-action"}, {"content-type"}} {
+		if code := errorCode(rawPost(t, e, sign(signed...), body)); code != "AuthFailure.InvalidAuthorization" {
+			t.Errorf("SignedHeaders=%s: %q, want AuthFailure.InvalidAuthorization", strings.Join(signed, ";"), code)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	tcerrors "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 
 	"github.com/trtc-emulator/trtc-emulator/handlers"
 	"github.com/trtc-emulator/trtc-emulator/models"
@@ -105,7 +106,7 @@ func TestCAMSeedExamples(t *testing.T) {
 	// "Allow two applications by listing both resources."
 	doc = fmt.Sprintf(`{"version":"2.0","statement":[{"effect":"allow","action":"name/trtc:*","resource":[%q,%q]}]}`,
 		resourceOf(testSdkAppId), resourceOf(secondApp))
-	c, _ = w.user(t, "two-apps", doc)
+	c, twoAppsUin := w.user(t, "two-apps", doc)
 	for _, app := range []int{testSdkAppId, secondApp} {
 		_, err := call(t, c, "DismissRoom", map[string]any{"SdkAppId": app, "RoomId": 77})
 		expectCode(t, err, "FailedOperation.RoomNotExist")
@@ -119,6 +120,20 @@ func TestCAMSeedExamples(t *testing.T) {
 	mustCAM(t, w.root, "UpdateAccessKey", map[string]any{"TargetUin": uin, "AccessKeyId": id, "Status": "Inactive"})
 	_, err = call(t, w.e.clientWithKey(id, "whatever"), "DismissRoom", map[string]any{"SdkAppId": testSdkAppId, "RoomId": 77})
 	expectCode(t, err, "AuthFailure.SecretIdNotFound")
+	// The message names the key masked, never whole (nor does the legacy signature's).
+	masked := id[:4] + "****" + id[len(id)-4:]
+	for _, opts := range [][]func(*profile.ClientProfile){nil, {func(p *profile.ClientProfile) { p.SignMethod = "HmacSHA256" }}} {
+		_, err = call(t, w.e.clientWithKey(id, "whatever", opts...), "DismissRoom", map[string]any{"SdkAppId": testSdkAppId, "RoomId": 77})
+		expectCode(t, err, "AuthFailure.SecretIdNotFound")
+		if msg := err.(*tcerrors.TencentCloudSDKError).GetMessage(); strings.Contains(msg, id) || !strings.Contains(msg, masked) {
+			t.Errorf("SecretIdNotFound message %q: want %s, never the full SecretId", msg, masked)
+		}
+	}
+	// UpdateAccessKey on a key of another user: the refusal masks the id too.
+	_, err = camCall(t, w.root, "UpdateAccessKey", map[string]any{"TargetUin": twoAppsUin, "AccessKeyId": id, "Status": "Active"})
+	if err == nil || strings.Contains(err.Error(), id) || !strings.Contains(err.Error(), masked) {
+		t.Errorf("UpdateAccessKey of another user's key: %v", err)
+	}
 }
 
 // requiredParams builds a request with every required field set (values of the right JSON

@@ -44,10 +44,13 @@ func (h *Handlers) health(c echo.Context) error {
 }
 
 func (h *Handlers) info(c echo.Context) error {
+	// Only what listens is announced.
 	endpoints := map[string]string{
 		"Api":     h.settings.APIEndpoint,
 		"Control": h.settings.APIEndpoint + "/_emulator/v1",
-		"Rtmp":    "rtmp://" + h.settings.RTMPAddr,
+	}
+	if h.settings.RTMPEndpoint != "" {
+		endpoints["Rtmp"] = h.settings.RTMPEndpoint
 	}
 	if h.settings.ObjectStore != nil {
 		// One store, two dialects: S3 clients and COS clients use the same path-style URL.

@@ -52,3 +52,12 @@ func FuzzParticipants(f *testing.F) {
 		`{"RoomId":12,"UserId":"b","Role":21,"Video":{"Width":640,"Height":360,"Fps":15}}`,
 		`{"RoomId":"1","UserId":"c","UserSig":"eJw","PrivateMapKey":"x","TerminalType":2,"UserType":1,"Reason":4}`)
 }
+
+// FuzzParticipantPatch fuzzes PATCH bodies: partial Publish patches, roles, keys.
+func FuzzParticipantPatch(f *testing.F) {
+	fuzzControl(f, http.MethodPatch, "/_emulator/v1/participants",
+		`{"RoomId":12,"UserId":"b","Publish":{"Audio":false}}`,
+		`{"RoomId":12,"UserId":"b","Role":20,"Publish":{"Substream":true,"Video":null}}`,
+		`{"RoomId":"x","RoomIdType":0,"UserId":"a","Publish":{}}`,
+		`{"RoomId":12,"UserId":"b","Publish":{"Video":"yes"}}`)
+}

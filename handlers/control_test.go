@@ -4,12 +4,23 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/trtc-emulator/trtc-emulator/handlers"
 )
 
 func controlDo(t *testing.T, e *emulator, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	return controlDoWith(t, e, nil, method, path, body)
+}
+
+// controlDoWith is controlDo with extra request headers.
+func controlDoWith(t *testing.T, e *emulator, header http.Header, method, path, body string) (int, map[string]any) {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -20,6 +31,9 @@ func controlDo(t *testing.T, e *emulator, method, path, body string) (int, map[s
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header[k] = v
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +63,23 @@ func TestHealthAndInfo(t *testing.T) {
 	}
 	if body["DefaultApp"].(map[string]any)["SdkAppId"] != float64(testSdkAppId) {
 		t.Fatalf("info default app = %v", body["DefaultApp"])
+	}
+	// Only what listens is announced: no RTMP listener exists, so no Rtmp endpoint, and
+	// every endpoint listed accepts a connection.
+	if rtmp, ok := endpoints["Rtmp"]; ok {
+		t.Errorf("info announces Rtmp %v, but nothing listens for RTMP", rtmp)
+	}
+	for name, v := range endpoints {
+		u, err := url.Parse(v.(string))
+		if err != nil {
+			t.Fatalf("Endpoints.%s = %v: %v", name, v, err)
+		}
+		conn, err := net.DialTimeout("tcp", u.Host, 2*time.Second)
+		if err != nil {
+			t.Errorf("Endpoints.%s = %v does not listen: %v", name, v, err)
+			continue
+		}
+		conn.Close()
 	}
 }
 
@@ -125,5 +156,62 @@ func TestAppsControlAPI(t *testing.T) {
 	status, _ = controlDo(t, e, "PUT", "/_emulator/v1/apps/1400000002", `{"Name":"`+string(big)+`"}`)
 	if status != 413 {
 		t.Fatalf("2 MB control body: %d", status)
+	}
+}
+
+// TestControlToken: with a control token set, every control route but the health check
+// answers 401 without "Authorization: Bearer <token>" or with another token, and works
+// with it; the API 3.0 endpoint is not affected (it has its own signatures).
+func TestControlToken(t *testing.T) {
+	const token = "control-token-0123456789"
+	e := startEmulator(t, func(s *handlers.Settings) { s.ControlToken = token })
+	if status, body := controlDo(t, e, "GET", "/_emulator/health", ""); status != 200 || body["Status"] != "ok" {
+		t.Fatalf("health without a token: %d %v", status, body)
+	}
+	bearer := func(v string) http.Header { return http.Header{"Authorization": {v}} }
+	routes := []struct{ method, path, body string }{
+		{"GET", "/_emulator/v1/info", ""},
+		{"GET", "/_emulator/v1/apps/1400000001", ""},
+		{"PUT", "/_emulator/v1/apps/1400000001", `{"Name":"x"}`},
+		{"POST", "/_emulator/v1/participants", `{"RoomId":1,"UserId":"a"}`},
+		{"GET", "/_emulator/v1/rooms", ""},
+		{"GET", "/_emulator/v1/callbacks", ""},
+		{"POST", "/_emulator/v1/cam/simulate", `{"Uin":"100000000001","Action":"DismissRoom"}`},
+		{"GET", "/_emulator/v1/no-such-route", ""},
+	}
+	for _, r := range routes {
+		for _, h := range []http.Header{nil, bearer("Bearer wrong-token"), bearer(token), bearer("Basic " + token), bearer("Bearer " + token + "x")} {
+			status, body := controlDoWith(t, e, h, r.method, r.path, r.body)
+			errObj, _ := body["Error"].(map[string]any)
+			if status != http.StatusUnauthorized || errObj["Code"] != "AuthFailure.InvalidAuthorization" {
+				t.Errorf("%s %s with %v: %d %v, want 401 AuthFailure.InvalidAuthorization", r.method, r.path, h, status, body)
+			}
+			if msg, _ := errObj["Message"].(string); strings.Contains(msg, token) {
+				t.Errorf("the refusal echoes the token: %q", msg)
+			}
+		}
+	}
+	status, body := controlDoWith(t, e, bearer("Bearer "+token), "GET", "/_emulator/v1/apps/1400000001", "")
+	if status != 200 || body["SdkSecretKey"] != testSdkSecretKey {
+		t.Fatalf("with the token: %d %v", status, body)
+	}
+	if status, body := controlDoWith(t, e, bearer("bearer "+token), "GET", "/_emulator/v1/info", ""); status != 200 {
+		t.Fatalf("scheme name is case-insensitive (RFC 9110): %d %v", status, body)
+	}
+	if _, err := call(t, e.client(), "DescribeRoomInfo", roomWindow()); err != nil {
+		t.Fatalf("API 3.0 with a control token set: %v", err)
+	}
+	// No spelling of a path reaches a control route around the check.
+	for _, path := range []string{"//_emulator/v1/apps/1400000001", "/_emulator//v1/apps/1400000001", "/%5Femulator/v1/apps/1400000001",
+		"/_emulator/v1/apps/1400000001/", "/_emulator/./v1/apps/1400000001", "/x/../_emulator/v1/apps/1400000001", "/_emulator/v1/apps/1400000001?a=1"} {
+		resp, err := http.Get("http://" + e.addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(data), testSdkSecretKey) {
+			t.Errorf("GET %s without a token: %d %s", path, resp.StatusCode, data)
+		}
 	}
 }

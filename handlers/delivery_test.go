@@ -101,7 +101,7 @@ func roomScenario(t *testing.T, e *emulator, roomId string, idType int) {
 		{"POST", "/_emulator/v1/participants", `{"UserId":"alice","Publish":{"Video":true,"Audio":true}}`},    // 101 103 201 203
 		{"POST", "/_emulator/v1/participants", `{"UserId":"bob","Role":21}`},                                  // 103
 		{"PATCH", "/_emulator/v1/participants", `{"UserId":"bob","Role":20,"Publish":{"Substream":true}}`},    // 105 205
-		{"PATCH", "/_emulator/v1/participants", `{"UserId":"bob","Publish":{}}`},                              // 206
+		{"PATCH", "/_emulator/v1/participants", `{"UserId":"bob","Publish":{"Substream":false}}`},             // 206
 		{"PATCH", "/_emulator/v1/participants", `{"UserId":"alice","Publish":{"Video":false,"Audio":false}}`}, // 202 204
 		{"POST", "/_emulator/v1/participants/leave", `{"UserId":"alice"}`},                                    // 104
 		{"POST", "/_emulator/v1/participants/leave", `{"UserId":"bob","Reason":2}`},                           // 104 102

@@ -76,7 +76,7 @@ func startEmulatorWith(t testing.TB, clk clock.Clock, opts ...emuOption) *emulat
 		t.Fatal(err)
 	}
 	settings := handlers.Settings{Version: "test", Region: "ap-guangzhou", Uin: testUin, SdkAppId: testSdkAppId,
-		APIEndpoint: "http://" + ln.Addr().String(), RTMPAddr: "127.0.0.1:1935", RateLimit: 0}
+		APIEndpoint: "http://" + ln.Addr().String(), RateLimit: 0}
 	for _, o := range opts {
 		o(&settings)
 	}

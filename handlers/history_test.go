@@ -281,7 +281,7 @@ func TestDescribeUserEventReportsPublishChanges(t *testing.T) {
 	participant(t, e, "POST", "", `{"RoomId":9,"UserId":"alice","Publish":{"Video":true},"Video":{"Width":960,"Height":540,"Fps":20}}`)
 	commId, _ := openRoom(t, e, "9")
 	fake.Advance(time.Minute)
-	participant(t, e, "PATCH", "", `{"RoomId":9,"UserId":"alice","Publish":{"Audio":true}}`)
+	participant(t, e, "PATCH", "", `{"RoomId":9,"UserId":"alice","Publish":{"Video":false,"Audio":true}}`)
 	fake.Advance(time.Minute)
 	participant(t, e, "PATCH", "", `{"RoomId":9,"UserId":"alice","Role":21}`)
 	var resp wire.DescribeUserEventResponse

@@ -61,6 +61,13 @@ type publishBody struct {
 	Substream bool `json:"Substream"`
 }
 
+// publishPatchBody names the tracks to start (true) or stop (false); absent ones keep.
+type publishPatchBody struct {
+	Video     *bool `json:"Video"`
+	Audio     *bool `json:"Audio"`
+	Substream *bool `json:"Substream"`
+}
+
 type videoBody struct {
 	Width  int `json:"Width"`
 	Height int `json:"Height"`
@@ -81,9 +88,9 @@ type enterBody struct {
 
 type updateBody struct {
 	identityBody
-	Role          *int         `json:"Role"`
-	Publish       *publishBody `json:"Publish"`
-	PrivateMapKey string       `json:"PrivateMapKey"`
+	Role          *int              `json:"Role"`
+	Publish       *publishPatchBody `json:"Publish"`
+	PrivateMapKey string            `json:"PrivateMapKey"`
 }
 
 type leaveBody struct {
@@ -99,18 +106,21 @@ type participantView struct {
 	UserType     int         `json:"UserType"`
 	Publish      publishBody `json:"Publish"`
 	Video        videoBody   `json:"Video"`
-	Blocked      int         `json:"Blocked"`
-	Robot        bool        `json:"Robot"`
-	JoinedAt     time.Time   `json:"JoinedAt"`
+	// SubstreamVideo is the picture of the substream (screen share) when published.
+	SubstreamVideo videoBody `json:"SubstreamVideo"`
+	Blocked        int       `json:"Blocked"`
+	Robot          bool      `json:"Robot"`
+	JoinedAt       time.Time `json:"JoinedAt"`
 }
 
 func newParticipantView(m *models.Member) participantView {
 	return participantView{UserId: m.UserId, Role: m.Role, TerminalType: m.TerminalType, UserType: m.UserType,
-		Publish:  publishBody{Video: m.PubVideo, Audio: m.PubAudio, Substream: m.PubSubstream},
-		Video:    videoBody{Width: m.VideoWidth, Height: m.VideoHeight, Fps: m.VideoFps},
-		Blocked:  m.Blocked,
-		Robot:    m.Robot,
-		JoinedAt: time.UnixMilli(m.JoinedAtMs).UTC()}
+		Publish:        publishBody{Video: m.PubVideo, Audio: m.PubAudio, Substream: m.PubSubstream},
+		Video:          videoBody(m.MainVideo()),
+		SubstreamVideo: videoBody(models.SubstreamVideo),
+		Blocked:        m.Blocked,
+		Robot:          m.Robot,
+		JoinedAt:       time.UnixMilli(m.JoinedAtMs).UTC()}
 }
 
 func (h *Handlers) enterParticipant(c echo.Context) error {
@@ -161,8 +171,7 @@ func (h *Handlers) updateParticipant(c echo.Context) error {
 	}
 	p := models.UpdateParams{Identity: id, Role: body.Role, PrivateMapKey: body.PrivateMapKey}
 	if body.Publish != nil {
-		pub := models.Publish(*body.Publish)
-		p.Publish = &pub
+		p.Publish = &models.PublishPatch{Video: body.Publish.Video, Audio: body.Publish.Audio, Substream: body.Publish.Substream}
 	}
 	m, err := h.store.Update(c.Request().Context(), p)
 	h.notify() // an expired key may have removed the user

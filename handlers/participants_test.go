@@ -113,7 +113,7 @@ func TestParticipantsRecordRoomAndMediaEvents(t *testing.T) {
 			t.Fatalf("bob to audience: %d %v", status, body)
 		}
 		// alice turns her video off, then leaves; bob leaves last and the room closes.
-		patch = fmt.Sprintf(`{"RoomId":%q,"RoomIdType":%d,"UserId":"alice","Publish":{"Audio":true}}`, kind.roomId, kind.idType)
+		patch = fmt.Sprintf(`{"RoomId":%q,"RoomIdType":%d,"UserId":"alice","Publish":{"Video":false}}`, kind.roomId, kind.idType)
 		if status, body := controlDo(t, e, "PATCH", "/_emulator/v1/participants", patch); status != 200 {
 			t.Fatalf("alice video off: %d %v", status, body)
 		}
@@ -337,5 +337,50 @@ func TestCustomMessages(t *testing.T) {
 	}
 	if !limited {
 		t.Fatal("9 KB in a second was accepted")
+	}
+}
+
+// TestPatchParticipantNamesTracks: PATCH changes only the tracks its Publish names
+// (Audio:false keeps video on), and GET /rooms shows the picture published: the default
+// 640x360@15 for a client entering without Video, 1280x720@10 for the substream.
+func TestPatchParticipantNamesTracks(t *testing.T) {
+	e := startEmulator(t)
+	configureCallbacks(t, e, "http://127.0.0.1:9/cb", "key123")
+	if status, body := controlDo(t, e, "POST", "/_emulator/v1/participants", `{"RoomId":31,"UserId":"alice","Publish":{"Video":true,"Audio":true}}`); status != 200 {
+		t.Fatalf("enter: %d %v", status, body)
+	}
+	member := func() map[string]any {
+		_, rooms := controlDo(t, e, "GET", "/_emulator/v1/rooms", "")
+		return rooms["Rooms"].([]any)[0].(map[string]any)["Members"].([]any)[0].(map[string]any)
+	}
+	video := func(m map[string]any, field string) string {
+		v := m[field].(map[string]any)
+		return fmt.Sprintf("%vx%v@%v", v["Width"], v["Height"], v["Fps"])
+	}
+	m := member()
+	if got := video(m, "Video"); got != "640x360@15" {
+		t.Errorf("Video of a client entered without one: %s, want the recorded 640x360@15", got)
+	}
+	if got := video(m, "SubstreamVideo"); got != "1280x720@10" {
+		t.Errorf("SubstreamVideo: %s", got)
+	}
+	before := len(callbackLog(t, e, ""))
+	for _, step := range []struct{ patch, want string }{
+		{`{"Audio":false}`, "map[Audio:false Substream:false Video:true]"},
+		{`{}`, "map[Audio:false Substream:false Video:true]"},
+		{`{"Substream":true}`, "map[Audio:false Substream:true Video:true]"},
+		{`{"Video":false,"Audio":true}`, "map[Audio:true Substream:true Video:false]"},
+	} {
+		status, body := controlDo(t, e, "PATCH", "/_emulator/v1/participants", `{"RoomId":31,"UserId":"alice","Publish":`+step.patch+`}`)
+		if status != 200 || fmt.Sprint(body["Publish"]) != step.want {
+			t.Fatalf("PATCH Publish %s: %d %v, want Publish %s", step.patch, status, body, step.want)
+		}
+		if got := fmt.Sprint(member()["Publish"]); got != step.want {
+			t.Fatalf("GET /rooms after PATCH %s: Publish %s, want %s", step.patch, got, step.want)
+		}
+	}
+	// One callback per named change: 204 (audio off), 205 (substream on), 202 and 203.
+	if got, want := eventTypes(callbackLog(t, e, "")[before:]), []int{204, 205, 202, 203}; !sameInts(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
 	}
 }

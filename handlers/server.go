@@ -6,6 +6,8 @@ package handlers
 
 import (
 	"context"
+	"crypto/subtle"
+	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/trtc-emulator/trtc-emulator/models"
+	"github.com/trtc-emulator/trtc-emulator/tcerr"
 )
 
 // Settings configure the HTTP surface.
@@ -25,7 +28,9 @@ type Settings struct {
 	Uin         string // the root account
 	SdkAppId    uint64 // the default application
 	APIEndpoint string // e.g. "http://127.0.0.1:4599"
-	RTMPAddr    string
+	// RTMPEndpoint is announced by /_emulator/v1/info as Endpoints.Rtmp, and only when
+	// set: by whoever runs an RTMP listener (none exists yet).
+	RTMPEndpoint string
 	// AuthOff skips signature checks (every request acts as the root account), like
 	// LocalStack's default; signatures are verified unless it is set.
 	AuthOff bool
@@ -41,6 +46,9 @@ type Settings struct {
 	// ObjectStore serves the embedded object store's S3 REST API under StoragePrefix
 	// (path-style); nil when there is none.
 	ObjectStore http.Handler
+	// ControlToken, when set, must come as "Authorization: Bearer <token>" with every
+	// control API request but the health check.
+	ControlToken string
 }
 
 // StoragePrefix is where the embedded object store answers on the main listener.
@@ -91,6 +99,13 @@ func (h *Handlers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.settings.ObjectStore.ServeHTTP(w, r)
 		return
 	}
+	if h.settings.ControlToken != "" && strings.HasPrefix(r.URL.Path, "/_emulator/") && r.URL.Path != "/_emulator/health" {
+		if err := checkControlToken(r, h.settings.ControlToken); err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="trtc-emulator control API"`)
+			writeControlError(w, http.StatusUnauthorized, err)
+			return
+		}
+	}
 	h.echo.ServeHTTP(w, r)
 }
 
@@ -124,4 +139,24 @@ func NewServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.Background() },
 	}
+}
+
+// checkControlToken compares the request's bearer token with the configured one in
+// constant time; neither appears in the error.
+func checkControlToken(r *http.Request, token string) *tcerr.Error {
+	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return tcerr.New(tcerr.CodeInvalidAuthorization, "The control API requires the header \"Authorization: Bearer <token>\" with the emulator's TRTC_EMULATOR_CONTROL_TOKEN.")
+	}
+	if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) != 1 {
+		return tcerr.New(tcerr.CodeInvalidAuthorization, "The control token is not the emulator's TRTC_EMULATOR_CONTROL_TOKEN.")
+	}
+	return nil
+}
+
+// writeControlError writes a control API error outside echo's error handler.
+func writeControlError(w http.ResponseWriter, status int, te *tcerr.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"Error": map[string]string{"Code": te.Code, "Message": te.Message}})
 }

@@ -137,18 +137,14 @@ func (t *taskRun) record(ctx context.Context, view *models.RecordingView, now ti
 }
 
 // videoSize is the synthetic picture of a member's main or aux stream.
+// models decides it, so that the control API shows what is recorded.
 func videoSize(m *models.Member, mediaId string) (label string, width, height, fps int) {
-	width, height, fps = m.VideoWidth&^1, m.VideoHeight&^1, m.VideoFps
-	if width == 0 || height == 0 {
-		width, height = defaultVideoWidth, defaultVideoHeight
-	}
-	if fps == 0 {
-		fps = defaultVideoFps
-	}
 	if mediaId == "aux" {
-		return m.UserId + " screen", 1280, 720, 10
+		v := models.SubstreamVideo
+		return m.UserId + " screen", v.Width, v.Height, v.Fps
 	}
-	return m.UserId, width, height, fps
+	v := m.MainVideo()
+	return m.UserId, v.Width, v.Height, v.Fps
 }
 
 // retrack sets the tracks the stream records from now on: a source that starts gets its

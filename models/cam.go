@@ -324,7 +324,7 @@ func (s *Store) SetAccessKey(ctx context.Context, owner, caller, target, secretI
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
-			return tcerr.New(CodeAccessKeyNotFound, "User %s has no API key %s.", uin, secretId)
+			return tcerr.New(CodeAccessKeyNotFound, "User %s has no API key %s.", uin, tcerr.MaskSecretId(secretId))
 		}
 		return nil
 	})

@@ -451,7 +451,8 @@ func TestMembersRecordPublishChanges(t *testing.T) {
 	}
 	entered := h.now
 	h.now += 90_000
-	if _, err := h.Update(ctx, UpdateParams{Identity: id, Publish: &Publish{Audio: true}}); err != nil {
+	videoOff := false
+	if _, err := h.Update(ctx, UpdateParams{Identity: id, Publish: &PublishPatch{Video: &videoOff}}); err != nil {
 		t.Fatal(err)
 	}
 	h.now += 30_000

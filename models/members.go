@@ -65,6 +65,65 @@ type Publish struct {
 	Video, Audio, Substream bool
 }
 
+// PublishPatch changes the named tracks of what a member sends; nil keeps a track as it is.
+type PublishPatch struct {
+	Video, Audio, Substream *bool
+}
+
+// applyTo is p's tracks over cur.
+func (p PublishPatch) applyTo(cur Publish) Publish {
+	for _, t := range []struct {
+		set *bool
+		dst *bool
+	}{{p.Video, &cur.Video}, {p.Audio, &cur.Audio}, {p.Substream, &cur.Substream}} {
+		if t.set != nil {
+			*t.dst = *t.set
+		}
+	}
+	return cur
+}
+
+// startsAny reports whether p turns a track on.
+func (p PublishPatch) startsAny() bool { return p.applyTo(Publish{}) != Publish{} }
+
+// VideoFormat is the picture of a video stream.
+type VideoFormat struct {
+	Width, Height, Fps int
+}
+
+// The pictures of virtual clients' streams: the main stream of a client that enters
+// without a Video format, and the substream (a synthetic screen share, always this size).
+// The control API shows them and the recorder records them.
+var (
+	DefaultMainVideo = VideoFormat{Width: 640, Height: 360, Fps: 15}
+	SubstreamVideo   = VideoFormat{Width: 1280, Height: 720, Fps: 10}
+)
+
+// Sizes a main stream may have: those the synthetic H.264 source encodes (media/synth).
+const (
+	minVideoSide   = 16
+	maxVideoWidth  = 4096
+	maxVideoHeight = 2304
+	maxVideoFps    = 60
+)
+
+// mainVideo is the picture a client entering with width x height @ fps publishes:
+// DefaultMainVideo for a missing size or rate, sides rounded down to even numbers (4:2:0).
+func mainVideo(width, height, fps int) VideoFormat {
+	v := VideoFormat{Width: width &^ 1, Height: height &^ 1, Fps: fps}
+	if v.Width == 0 || v.Height == 0 {
+		v.Width, v.Height = DefaultMainVideo.Width, DefaultMainVideo.Height
+	}
+	if v.Fps == 0 {
+		v.Fps = DefaultMainVideo.Fps
+	}
+	return v
+}
+
+// MainVideo is the picture of the member's main stream, as recorded. Members stored
+// before the defaults were (rows with 0x0) get them here too.
+func (m *Member) MainVideo() VideoFormat { return mainVideo(m.VideoWidth, m.VideoHeight, m.VideoFps) }
+
 // Identity names a user in a room.
 type Identity struct {
 	SdkAppId   uint64
@@ -174,9 +233,12 @@ func (s *Store) Enter(ctx context.Context, p EnterParams) (*Member, error) {
 		return nil, tcerr.InvalidParameterValue("Reason", "an entry reason is 1 to 4")
 	case p.Role == RoleAudience && (p.Publish != Publish{}):
 		return nil, tcerr.New(CodeNotAnchor, "An audience member cannot publish: enter as an anchor (Role 20).")
-	case p.VideoWidth < 0 || p.VideoWidth > 4096 || p.VideoHeight < 0 || p.VideoHeight > 4096 || p.VideoFps < 0 || p.VideoFps > 60:
-		return nil, tcerr.InvalidParameterValue("Video", "width and height are 0 to 4096, fps 0 to 60")
+	case !videoSideOK(p.VideoWidth, maxVideoWidth) || !videoSideOK(p.VideoHeight, maxVideoHeight) || p.VideoFps < 0 || p.VideoFps > maxVideoFps:
+		return nil, tcerr.InvalidParameterValue("Video", fmt.Sprintf("width is %d to %d, height %d to %d (0: %dx%d), fps 0 to %d (0: %d)",
+			minVideoSide, maxVideoWidth, minVideoSide, maxVideoHeight, DefaultMainVideo.Width, DefaultMainVideo.Height, maxVideoFps, DefaultMainVideo.Fps))
 	}
+	// What is shown is what is published: the stored format is the one the recorder encodes.
+	video := mainVideo(p.VideoWidth, p.VideoHeight, p.VideoFps)
 	app, err := s.App(ctx, p.SdkAppId)
 	if err != nil {
 		return nil, err
@@ -218,7 +280,7 @@ func (s *Store) Enter(ctx context.Context, p EnterParams) (*Member, error) {
 			return tcerr.New(CodeUserExist, "The user %q is already in room %s.", p.UserId, p.RoomId)
 		}
 		m = &Member{RoomRef: room.ID, UserId: p.UserId, Role: p.Role, TerminalType: p.TerminalType, UserType: p.UserType,
-			VideoWidth: p.VideoWidth, VideoHeight: p.VideoHeight, VideoFps: p.VideoFps, JoinedAtMs: nowMs}
+			VideoWidth: video.Width, VideoHeight: video.Height, VideoFps: video.Fps, JoinedAtMs: nowMs}
 		if err := tx.Create(m).Error; err != nil {
 			return err
 		}
@@ -269,6 +331,9 @@ func setPublish(tx *gorm.DB, emit *emitter, room *Room, m *Member, to Publish) e
 	return nil
 }
 
+// videoSideOK: 0 (the default) or a side the synthetic source can encode.
+func videoSideOK(side, max int) bool { return side == 0 || side >= minVideoSide && side <= max }
+
 func openRoom(tx *gorm.DB, id Identity) (*Room, error) {
 	var room Room
 	err := tx.Where("sdk_app_id = ? AND room_id_type = ? AND room_id = ? AND destroyed_at_ms IS NULL",
@@ -307,11 +372,11 @@ func inRoom(tx *gorm.DB, id Identity) (*Room, *Member, error) {
 	return room, m, nil
 }
 
-// UpdateParams change a member: role and/or what it publishes; nil keeps.
+// UpdateParams change a member: role and/or the tracks it publishes; nil keeps.
 type UpdateParams struct {
 	Identity
 	Role          *int
-	Publish       *Publish
+	Publish       *PublishPatch
 	PrivateMapKey string // a fresh key may come with the switch to anchor
 }
 
@@ -344,12 +409,12 @@ func (s *Store) Update(ctx context.Context, p UpdateParams) (*Member, error) {
 		if p.Role != nil {
 			role = *p.Role
 		}
-		publish := Publish{Video: m.PubVideo, Audio: m.PubAudio, Substream: m.PubSubstream}
+		publish := currentPublish(m)
 		if p.Publish != nil {
-			publish = *p.Publish
+			publish = p.Publish.applyTo(publish)
 		}
 		if role == RoleAudience {
-			if p.Publish != nil && *p.Publish != (Publish{}) {
+			if p.Publish != nil && p.Publish.startsAny() {
 				return tcerr.New(CodeNotAnchor, "An audience member cannot publish: switch to Role 20 first.")
 			}
 			publish = Publish{} // an audience member stops publishing

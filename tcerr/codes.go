@@ -38,8 +38,20 @@ func InvalidAuthorization(reason string) *Error {
 	return New(CodeInvalidAuthorization, "The Authorization header is malformed: %s.", reason)
 }
 
+// SecretIdNotFound names the SecretId masked (MaskSecretId): an error message may be
+// logged or shown where the key's owner would not want its id.
 func SecretIdNotFound(id string) *Error {
-	return New(CodeSecretIdNotFound, "The SecretId %q is not found, please ensure that your SecretId is correct.", id)
+	return New(CodeSecretIdNotFound, "The SecretId %q is not found, please ensure that your SecretId is correct.", MaskSecretId(id))
+}
+
+// MaskSecretId keeps the first and last 4 characters of a SecretId, as Tencent's console
+// shows keys: AKIDtrtcEmulatorDefaultSecretId00000 → AKID****0000. Ids of 12 characters
+// or fewer are masked entirely.
+func MaskSecretId(id string) string {
+	if len(id) <= 12 {
+		return "****"
+	}
+	return id[:4] + "****" + id[len(id)-4:]
 }
 
 func SignatureExpire(ts, now int64) *Error {

@@ -56,6 +56,37 @@ type Config struct {
 	// base URLs); "" is the embedded object store.
 	COSEndpoint, S3Endpoint string
 	SegmentDuration         time.Duration // HLS target segment length of recordings
+	// ControlToken, when set, is required as "Authorization: Bearer <token>" on the control
+	// API (everything under /_emulator/ but /_emulator/health), whatever the address.
+	ControlToken string
+	// InsecureControl lets the emulator serve an unprotected control API on an address
+	// that is not loopback (it hands out keys and changes state); without it, such an
+	// address needs a ControlToken.
+	InsecureControl bool
+}
+
+// controlWarning is what to warn about the control API's exposure at start: "" unless it
+// is served without a token on an address that is not loopback (the explicit opt-in).
+func (c *Config) controlWarning() string {
+	if c.ControlToken != "" || c.Loopback() {
+		return ""
+	}
+	return "the control API is unprotected on " + c.Addr + ", which is not a loopback address: anyone who reaches it " +
+		"can read the API and SDK secret keys and change every room, app and key; set TRTC_EMULATOR_CONTROL_TOKEN"
+}
+
+// Loopback reports whether the HTTP listener is reachable from this host only: a
+// loopback IP or "localhost". A host name or an empty host (every interface) is not.
+func (c *Config) Loopback() bool {
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // flagHelp reports that -h was asked for and usage was printed.
@@ -71,11 +102,11 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 	var raw struct {
 		addr, rtmp, dataDir, database, uin, secretId, secretKey, sdkAppId, sdkSecretKey,
 		callbackURL, callbackKey, callbackPrivate, region, auth, rateLimit, rateLimits, logLevel, logFormat, shutdown,
-		cosEndpoint, s3Endpoint, segment string
+		cosEndpoint, s3Endpoint, segment, controlToken, insecureControl string
 	}
 	settings := []setting{
 		{"TRTC_EMULATOR_ADDR", "addr", defaultAddr, "HTTP listener: API 3.0, control API", &raw.addr},
-		{"TRTC_EMULATOR_RTMP_ADDR", "rtmp-addr", defaultRTMPAddr, "RTMP listener address (reported by /_emulator/v1/info; the listener comes with the media pipeline)", &raw.rtmp},
+		{"TRTC_EMULATOR_RTMP_ADDR", "rtmp-addr", defaultRTMPAddr, "reserved for the RTMP listener, not built yet (nothing listens there; /_emulator/v1/info does not announce it)", &raw.rtmp},
 		{"TRTC_EMULATOR_DATA_DIR", "data-dir", defaultDataDir, "directory of the SQLite database and stored media", &raw.dataDir},
 		{"TRTC_EMULATOR_DATABASE", "database", "", "database URL (default sqlite://<data dir>/emulator.db)", &raw.database},
 		{"TRTC_EMULATOR_UIN", "uin", defaultUin, "root account uin", &raw.uin},
@@ -96,6 +127,8 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 		{"TRTC_EMULATOR_COS_ENDPOINT", "cos-endpoint", "", "path-style COS endpoint recordings with Vendor 0 go to (default: the embedded store, <api endpoint>/storage; \"cloud\": real COS)", &raw.cosEndpoint},
 		{"TRTC_EMULATOR_S3_ENDPOINT", "s3-endpoint", "", "path-style S3 endpoint recordings with Vendor 1 go to (default: the embedded store; \"cloud\": real AWS S3)", &raw.s3Endpoint},
 		{"TRTC_EMULATOR_RECORDING_SEGMENT", "recording-segment", "10s", "HLS target segment duration of cloud recordings (1s to 60s)", &raw.segment},
+		{"TRTC_EMULATOR_CONTROL_TOKEN", "control-token", "", "token the control API requires as \"Authorization: Bearer <token>\" (required when -addr is not loopback)", &raw.controlToken},
+		{"TRTC_EMULATOR_INSECURE_CONTROL", "insecure-control", "0", "1 serves the control API without a token on a non-loopback address (anyone reaching it can read keys)", &raw.insecureControl},
 	}
 	fs := flag.NewFlagSet("trtc-emulator", flag.ContinueOnError)
 	for _, s := range settings {
@@ -117,7 +150,7 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 	c := &Config{Addr: raw.addr, RTMPAddr: raw.rtmp, DataDir: raw.dataDir, Database: raw.database,
 		Uin: raw.uin, SecretId: raw.secretId, SecretKey: raw.secretKey, SdkSecretKey: raw.sdkSecretKey,
 		CallbackURL: raw.callbackURL, CallbackKey: raw.callbackKey, CallbackPrivate: raw.callbackPrivate, Region: raw.region, Auth: raw.auth, LogFormat: raw.logFormat,
-		COSEndpoint: raw.cosEndpoint, S3Endpoint: raw.s3Endpoint}
+		COSEndpoint: raw.cosEndpoint, S3Endpoint: raw.s3Endpoint, ControlToken: raw.controlToken}
 	var err error
 	if c.Database == "" {
 		c.Database = "sqlite://" + filepath.ToSlash(filepath.Join(c.DataDir, "emulator.db"))
@@ -178,6 +211,17 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 	}
 	if c.ShutdownTimeout, err = time.ParseDuration(raw.shutdown); err != nil || c.ShutdownTimeout <= 0 {
 		return nil, fmt.Errorf("-shutdown-timeout %q: want a positive duration such as 10s", raw.shutdown)
+	}
+	if c.InsecureControl, err = strconv.ParseBool(raw.insecureControl); err != nil {
+		return nil, fmt.Errorf("-insecure-control %q: want 1 or 0", raw.insecureControl)
+	}
+	if strings.TrimSpace(c.ControlToken) != c.ControlToken || strings.ContainsAny(c.ControlToken, "\r\n") {
+		return nil, fmt.Errorf("-control-token: no leading or trailing spaces or line breaks")
+	}
+	if !c.Loopback() && c.ControlToken == "" && !c.InsecureControl {
+		return nil, fmt.Errorf("-addr %s is not a loopback address and the control API, unsigned, hands out API and SDK secret keys: "+
+			"set TRTC_EMULATOR_CONTROL_TOKEN (-control-token) to require \"Authorization: Bearer <token>\", "+
+			"or TRTC_EMULATOR_INSECURE_CONTROL=1 (-insecure-control=1) to serve it unprotected", c.Addr)
 	}
 	return c, nil
 }

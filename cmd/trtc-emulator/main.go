@@ -130,9 +130,10 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	}
 	h := handlers.New(handlers.Settings{
 		Version: version, Region: cfg.Region, Uin: cfg.Uin, SdkAppId: cfg.SdkAppId,
-		APIEndpoint: endpoint, RTMPAddr: cfg.RTMPAddr, AuthOff: cfg.Auth == "off",
+		APIEndpoint: endpoint, AuthOff: cfg.Auth == "off",
 		RateLimit: cfg.RateLimit, RateLimits: cfg.RateLimits, Logger: log, Notify: notify,
-		ObjectStore: s3api.New(objects, s3api.Config{Prefix: handlers.StoragePrefix, Region: cfg.Region, Logger: log}),
+		ObjectStore:  s3api.New(objects, s3api.Config{Prefix: handlers.StoragePrefix, Region: cfg.Region, Logger: log}),
+		ControlToken: cfg.ControlToken,
 	}, store)
 	srv := handlers.NewServer(cfg.Addr, h, log)
 	served := make(chan error, 1)
@@ -156,6 +157,13 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		cfg.SecretId, cfg.SecretKey, cfg.Uin, app.SdkAppId, app.SdkSecretKey, cfg.Database)
 	if cfg.Auth == "off" {
 		fmt.Fprintln(stdout, "  Auth           off: signatures are not checked")
+	}
+	switch {
+	case cfg.ControlToken != "":
+		fmt.Fprintln(stdout, "  Control token  required: Authorization: Bearer $TRTC_EMULATOR_CONTROL_TOKEN (not for /_emulator/health)")
+	case cfg.controlWarning() != "":
+		fmt.Fprintln(stdout, "  Control token  NONE on a non-loopback address (TRTC_EMULATOR_INSECURE_CONTROL=1): see the warning")
+		log.Warn(cfg.controlWarning(), "addr", ln.Addr().String())
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "auth", cfg.Auth, "rate_limit", cfg.RateLimit, "log_format", cfg.LogFormat)
 
