@@ -56,6 +56,7 @@ type Config struct {
 	// base URLs); "" is the embedded object store.
 	COSEndpoint, S3Endpoint string
 	SegmentDuration         time.Duration // HLS target segment length of recordings
+	UploadGiveUp            time.Duration // how long storage may refuse a recording's file for good
 }
 
 // flagHelp reports that -h was asked for and usage was printed.
@@ -71,7 +72,7 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 	var raw struct {
 		addr, rtmp, dataDir, database, uin, secretId, secretKey, sdkAppId, sdkSecretKey,
 		callbackURL, callbackKey, callbackPrivate, region, auth, rateLimit, rateLimits, logLevel, logFormat, shutdown,
-		cosEndpoint, s3Endpoint, segment string
+		cosEndpoint, s3Endpoint, segment, uploadGiveUp string
 	}
 	settings := []setting{
 		{"TRTC_EMULATOR_ADDR", "addr", defaultAddr, "HTTP listener: API 3.0, control API", &raw.addr},
@@ -96,6 +97,7 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 		{"TRTC_EMULATOR_COS_ENDPOINT", "cos-endpoint", "", "path-style COS endpoint recordings with Vendor 0 go to (default: the embedded store, <api endpoint>/storage; \"cloud\": real COS)", &raw.cosEndpoint},
 		{"TRTC_EMULATOR_S3_ENDPOINT", "s3-endpoint", "", "path-style S3 endpoint recordings with Vendor 1 go to (default: the embedded store; \"cloud\": real AWS S3)", &raw.s3Endpoint},
 		{"TRTC_EMULATOR_RECORDING_SEGMENT", "recording-segment", "10s", "HLS target segment duration of cloud recordings (1s to 60s)", &raw.segment},
+		{"TRTC_EMULATOR_UPLOAD_GIVE_UP", "upload-give-up", "5m", "how long the storage may refuse a recording's file for good (4xx other than throttling) before the task fails (1s to 24h)", &raw.uploadGiveUp},
 	}
 	fs := flag.NewFlagSet("trtc-emulator", flag.ContinueOnError)
 	for _, s := range settings {
@@ -151,6 +153,9 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 	}
 	if c.SegmentDuration, err = time.ParseDuration(raw.segment); err != nil || c.SegmentDuration < time.Second || c.SegmentDuration > time.Minute {
 		return nil, fmt.Errorf("-recording-segment %q: want a duration from 1s to 60s", raw.segment)
+	}
+	if c.UploadGiveUp, err = time.ParseDuration(raw.uploadGiveUp); err != nil || c.UploadGiveUp < time.Second || c.UploadGiveUp > 24*time.Hour {
+		return nil, fmt.Errorf("-upload-give-up %q: want a duration from 1s to 24h", raw.uploadGiveUp)
 	}
 	if c.CallbackPrivate != "allow" && c.CallbackPrivate != "deny" {
 		return nil, fmt.Errorf("-callback-private %q: want allow or deny", c.CallbackPrivate)
