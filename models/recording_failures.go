@@ -23,6 +23,7 @@ func (s *Store) FailRecording(ctx context.Context, taskRef int64, reason string)
 		if t.State == TaskEnded {
 			return nil
 		}
+		reported := t.UploadStopStatus != nil && *t.UploadStopStatus == 1
 		if t.State == TaskRecording {
 			if err := s.stopRecording(tx, emit, t, LeaveServerRemove, ExitRemoved); err != nil {
 				return err
@@ -40,7 +41,7 @@ func (s *Store) FailRecording(ctx context.Context, taskRef int64, reason string)
 		if err := tx.Model(t).Updates(updates).Error; err != nil {
 			return err
 		}
-		if t.UploadStopStatus != nil && *t.UploadStopStatus == 1 {
+		if reported {
 			return nil // 305 Status 1 was sent: the files stayed on the server, as it said
 		}
 		return emit.task(t, EventUploadStop, uploadStopPayload(1))

@@ -678,7 +678,10 @@ type SpooledFile struct {
 func (s *Store) SpoolFile(ctx context.Context, f SpooledFile) error {
 	return s.taskChange(ctx, f.TaskRef, func(tx *gorm.DB, emit *emitter, t *RecordingTask) error {
 		state := FileSpooled
-		if f.Internal {
+		switch {
+		case t.Failure != "":
+			state = FileKept // the task failed while this file was written: it stays in the spool
+		case f.Internal:
 			state = FileInternal
 		}
 		row := RecordingFile{TaskRef: f.TaskRef, StreamRef: f.StreamRef, ObjectKey: f.ObjectKey, Kind: f.Kind, Spool: f.Spool,
