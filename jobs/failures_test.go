@@ -26,7 +26,9 @@ func taskEvents(t *testing.T, store *models.Store, taskId string) []string {
 	}
 	var out []string
 	for i := len(events) - 1; i >= 0; i-- { // newest first
-		var body struct{ EventInfo struct{ Payload json.RawMessage } }
+		var body struct {
+			EventInfo struct{ Payload json.RawMessage }
+		}
 		if err := json.Unmarshal(events[i].Body, &body); err != nil {
 			t.Fatal(err)
 		}
