@@ -252,3 +252,49 @@ func TestUploadRefusedGivesUp(t *testing.T) {
 		}
 	}
 }
+
+// TestRecorderAnchorCap: 26 anchors in a room, the first (by entry) not publishing yet:
+// it holds its slot, so the 26th is not recorded; when the first publishes it is
+// recorded; when the second leaves, the 26th gets the freed slot.
+func TestRecorderAnchorCap(t *testing.T) {
+	rig := newRecorderRig(t)
+	ctx := context.Background()
+	rig.enter(t, "61", "u00", models.Publish{})
+	for i := 1; i < 26; i++ {
+		rig.enter(t, "61", fmt.Sprintf("u%02d", i), models.Publish{Audio: true})
+	}
+	task := rig.create(t, "61", models.RecordingSpec{StreamType: 1})
+	recorded := func() map[string]bool {
+		rows, err := rig.store.TaskStreams(ctx, task.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, r := range rows {
+			out[r.UserId] = true
+		}
+		return out
+	}
+	rig.run(2 * time.Second)
+	if got := recorded(); len(got) != 24 || got["u00"] || got["u25"] {
+		t.Fatalf("recorded %d users (u00 %v, u25 %v): u00 holds a slot unpublished, u25 has none", len(got), got["u00"], got["u25"])
+	}
+	id := func(u string) models.Identity {
+		return models.Identity{SdkAppId: recApp, RoomId: "61", RoomIdType: models.RoomIdInt, UserId: u}
+	}
+	if _, err := rig.store.Update(ctx, models.UpdateParams{Identity: id("u00"), Publish: &models.Publish{Audio: true}}); err != nil {
+		t.Fatal(err)
+	}
+	rig.run(2 * time.Second)
+	if got := recorded(); !got["u00"] || got["u25"] {
+		t.Fatalf("after u00 published: u00 %v, u25 %v", got["u00"], got["u25"])
+	}
+	if err := rig.store.Leave(ctx, id("u01"), models.ExitVoluntary); err != nil {
+		t.Fatal(err)
+	}
+	rig.run(2 * time.Second)
+	if got := recorded(); !got["u25"] {
+		t.Fatal("u25 has no slot after u01 left")
+	}
+	rig.finish(t, task)
+}

@@ -171,8 +171,8 @@ type AnchorSlots struct {
 func (s *AnchorSlots) Assign(spec *RecordingSpec, members []Member) []Member {
 	byId := make(map[string]int, len(members))
 	for i := range members {
-		if spec.eligible(&members[i]) {
-			byId[members[i].UserId] = i
+		if _, dup := byId[members[i].UserId]; !dup && spec.eligible(&members[i]) {
+			byId[members[i].UserId] = i // ids are unique among present members; else the first
 		}
 	}
 	out := make([]Member, 0, min(len(byId), MaxRecordedUsers))
@@ -191,7 +191,7 @@ func (s *AnchorSlots) Assign(spec *RecordingSpec, members []Member) []Member {
 		if len(out) == MaxRecordedUsers {
 			break
 		}
-		if _, ok := byId[m.UserId]; ok && !held[m.UserId] {
+		if j, ok := byId[m.UserId]; ok && j == i && !held[m.UserId] {
 			held[m.UserId] = true
 			s.holders = append(s.holders, m.UserId)
 			out = append(out, *m)
