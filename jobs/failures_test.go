@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,8 @@ import (
 	"github.com/trtc-emulator/trtc-emulator/models"
 	"github.com/trtc-emulator/trtc-emulator/tcerr"
 )
+
+var beginTimeStampNumber = regexp.MustCompile(`"BeginTimeStamp":[1-9][0-9]{12}[,}]`)
 
 // taskEvents returns a task's recording callbacks as "<type>:<payload>".
 func taskEvents(t *testing.T, store *models.Store, taskId string) []string {
@@ -138,6 +141,19 @@ func TestRecorderContainsTaskPanics(t *testing.T) {
 	got, _ := rig.store.Recording(context.Background(), ok.TaskId)
 	if got.Failure != "" || !hasEvent(taskEvents(t, rig.store, ok.TaskId), `305:{"LeaveCode":0,"Status":0}`) {
 		t.Fatalf("healthy task: Failure %q, events %v", got.Failure, taskEvents(t, rig.store, ok.TaskId))
+	}
+	// 307's BeginTimeStamp is a JSON number (README: payload notes).
+	slices := 0
+	for _, e := range taskEvents(t, rig.store, ok.TaskId) {
+		if strings.HasPrefix(e, "307:") {
+			slices++
+			if !beginTimeStampNumber.MatchString(e) {
+				t.Fatalf("307 BeginTimeStamp is not a JSON number: %s", e)
+			}
+		}
+	}
+	if slices != 2 {
+		t.Fatalf("%d 307 callbacks, want one per playlist", slices)
 	}
 	keys := rig.fetch(t, ok.TaskId+"/", t.TempDir())
 	if len(keys) < 4 {

@@ -175,7 +175,9 @@ func (r *Recorder) claim(ctx context.Context) error {
 			switch {
 			case errors.As(err, &pe):
 				run.log.Error("recording task panicked; it fails", "panic", pe.value, "stack", string(pe.stack))
-				run.fail(pe.Error())
+				if err := contain(func() error { run.fail(pe.Error()); return nil }); err != nil {
+					run.log.Error("mark the recording task failed", "err", err)
+				}
 			case err != nil && ctx.Err() == nil:
 				run.log.Error("recording task failed; it will be retried", "err", err)
 			}
