@@ -2,11 +2,11 @@ package models
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
 
-	"github.com/trtc-emulator/trtc-emulator/storage"
 	"github.com/trtc-emulator/trtc-emulator/tcerr"
 	"github.com/trtc-emulator/trtc-emulator/wire"
 )
@@ -261,6 +261,9 @@ var (
 	// cosBucket is "<BucketName>-<APPID>": a name of 1 to 50 of a-z, 0-9 and "-", not
 	// starting or ending with "-", and the account's numeric APPID.
 	cosBucket = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?-[0-9]{1,20}$`)
+	// s3Bucket is S3's general purpose bucket name: 3 to 63 of a-z, 0-9, "." and "-",
+	// starting and ending with a letter or digit (adjacent dots and IP addresses: checkBucket).
+	s3Bucket = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	// region is a cloud region as both vendors spell them: ap-guangzhou, us-east-1, cn-shanghai-1.
 	region = regexp.MustCompile(`^[a-z]{2,12}(?:-[a-z0-9]{1,16}){1,4}$`)
 )
@@ -284,7 +287,8 @@ func checkBucket(vendor int, b string) error {
 		}
 		return nil
 	}
-	if err := storage.CheckBucket(b); err != nil {
+	if ip, err := netip.ParseAddr(b); !s3Bucket.MatchString(b) || strings.Contains(b, "..") || strings.Contains(b, ".-") ||
+		strings.Contains(b, "-.") || (err == nil && ip.Is4()) {
 		return bad("an S3 bucket name is 3 to 63 of a-z, 0-9, . and -, starting and ending with a letter or digit, without \"..\" and not an IP address")
 	}
 	for _, p := range []string{"xn--", "sthree-", "amzn-s3-demo-"} {
