@@ -34,6 +34,7 @@ func (h *Handlers) routeControl(e *echo.Echo) {
 	e.GET("/_emulator/v1/callbacks", h.listCallbacks)
 	e.POST("/_emulator/v1/callbacks/:Id/redeliver", h.redeliverCallback)
 	e.POST("/_emulator/v1/cam/simulate", h.simulateCAM)
+	e.GET("/_emulator/v1/recordings/:TaskId/files", h.listRecordingFiles)
 }
 
 func (h *Handlers) health(c echo.Context) error {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -203,10 +204,14 @@ func BenchmarkDecodeCreateCloudRecording(b *testing.B) {
 	}
 }
 
+// uploadableBucket holds the names both vendors could have: S3's alphabet and ends.
+var uploadableBucket = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+
 // FuzzValidateRecording runs fuzzed CreateCloudRecording bodies through the strict decoder
 // and the RecordParams/StorageParams rules: a Tencent error or a spec, never a panic.
 func FuzzValidateRecording(f *testing.F) {
-	f.Add(`{"SdkAppId":1400000001,"RoomId":"1234","UserId":"r","UserSig":"s","RecordParams":{"RecordMode":1,"SubscribeStreamUserIds":{"SubscribeAudioUserIds":["1.*$"]}},"StorageParams":{"CloudStorage":{"Vendor":1,"Region":"r","Bucket":"b","AccessKey":"a","SecretKey":"s","FileNamePrefix":["p"]}}}`)
+	f.Add(`{"SdkAppId":1400000001,"RoomId":"1234","UserId":"r","UserSig":"s","RecordParams":{"RecordMode":1,"SubscribeStreamUserIds":{"SubscribeAudioUserIds":["1.*$"]}},"StorageParams":{"CloudStorage":{"Vendor":1,"Region":"us-east-1","Bucket":"bkt.2026","AccessKey":"a","SecretKey":"s","FileNamePrefix":["p"]}}}`)
+	f.Add(`{"SdkAppId":1400000001,"RoomId":"1234","UserId":"r","UserSig":"s","RecordParams":{"RecordMode":1},"StorageParams":{"CloudStorage":{"Vendor":0,"Region":"ap-guangzhou","Bucket":"../../x-1250000000","AccessKey":"a","SecretKey":"s"}}}`)
 	f.Add(`{"SdkAppId":1,"RoomId":"x","RoomIdType":0,"UserId":"r","UserSig":"s","RecordParams":{"RecordMode":2},"StorageParams":{"CloudVod":{"TencentVod":{"MediaType":1}}},"MixTranscodeParams":{"VideoParams":{"Width":640,"Height":360,"Fps":15,"BitRate":500000,"Gop":2}},"MixLayoutParams":{"MixLayoutMode":4,"MixLayoutList":[{"Top":1,"Left":2,"Width":3,"Height":4}],"WaterMarkList":[{"WaterMarkType":2}]}}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		params, err := parseJSONParams([]byte(body))
@@ -230,6 +235,9 @@ func FuzzValidateRecording(f *testing.F) {
 		}
 		if spec.RecordMode < 1 || spec.RecordMode > 2 || spec.MaxIdleTime < 5 {
 			t.Fatalf("accepted an invalid spec %+v from %s", spec, body)
+		}
+		if st := spec.Storage; !st.Vod && (!uploadableBucket.MatchString(st.Bucket) || strings.Contains(st.Bucket, "..") || strings.ContainsAny(st.Region, "/.\\") || st.Region == "") {
+			t.Fatalf("accepted storage that cannot be uploaded to: %+v from %s", st, body)
 		}
 	})
 }

@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -33,6 +35,17 @@ type RecorderConfig struct {
 	Tick, LeaseTTL time.Duration
 	// SegmentDuration is the HLS target segment length; 10 s when 0.
 	SegmentDuration time.Duration
+	// UploadGiveUp is how long the storage may refuse a file for good (a 4xx answer other
+	// than throttling: AccessDenied, NoSuchBucket, …) before the task fails (FailRecording:
+	// 305 Status 1, its files kept in the spool); 5 minutes when 0.
+	UploadGiveUp time.Duration
+
+	hooks *recorderHooks // tests: called inside a task's loops (to inject a panic)
+}
+
+// recorderHooks are called at the start of each writer pass and upload round of a task.
+type recorderHooks struct {
+	pass, upload func(taskId string)
 }
 
 // Recorder runs cloud recording tasks: it leases unfinished tasks from the database, records
@@ -69,6 +82,9 @@ func NewRecorder(cfg RecorderConfig) (*Recorder, error) {
 	if cfg.SegmentDuration == 0 {
 		cfg.SegmentDuration = 10 * time.Second
 	}
+	if cfg.UploadGiveUp == 0 {
+		cfg.UploadGiveUp = 5 * time.Minute
+	}
 	if err := os.MkdirAll(cfg.SpoolDir, 0o755); err != nil {
 		return nil, err
 	}
@@ -90,9 +106,11 @@ func (r *Recorder) Wake() {
 // written, files in the spool), gives its lease back and Run returns.
 func (r *Recorder) Run(ctx context.Context) error {
 	defer r.wg.Wait()
-	r.sweepSpool(ctx)
+	if err := contain(func() error { r.sweepSpool(ctx); return nil }); err != nil {
+		r.log.Error("spool sweep", "err", err)
+	}
 	for {
-		if err := r.claim(ctx); err != nil && ctx.Err() == nil {
+		if err := contain(func() error { return r.claim(ctx) }); err != nil && ctx.Err() == nil {
 			r.log.Error("claim recording tasks", "err", err)
 		}
 		select {
@@ -117,6 +135,11 @@ func (r *Recorder) sweepSpool(ctx context.Context) {
 		if err != nil && !tcerr.Is(err, tcerr.CodeResourceNotFound) {
 			r.log.Error("spool sweep", "dir", e.Name(), "err", err)
 			continue
+		}
+		if t != nil && t.State == models.TaskEnded && t.Failure != "" {
+			if keeps, err := r.cfg.Store.KeepsFiles(ctx, t.ID); err != nil || keeps {
+				continue // a failed task's files stay in the spool
+			}
 		}
 		if t == nil || t.State == models.TaskEnded {
 			r.log.Info("removing a finished task's spool", "dir", e.Name())
@@ -147,12 +170,49 @@ func (r *Recorder) claim(ctx context.Context) error {
 				r.mu.Unlock()
 			}()
 			run := &taskRun{r: r, task: t.RecordingTask, log: r.log.With("task", t.TaskId)}
-			if err := run.run(ctx, t.TakenOver); err != nil && ctx.Err() == nil {
+			err := contain(func() error { return run.run(ctx, t.TakenOver) })
+			var pe *panicError
+			switch {
+			case errors.As(err, &pe):
+				run.log.Error("recording task panicked; it fails", "panic", pe.value, "stack", string(pe.stack))
+				if err := contain(func() error { run.fail(pe.Error()); return nil }); err != nil {
+					run.log.Error("mark the recording task failed", "err", err)
+				}
+			case err != nil && ctx.Err() == nil:
 				run.log.Error("recording task failed; it will be retried", "err", err)
 			}
 		}()
 	}
 	return nil
+}
+
+// panicError is a panic recovered at a task's boundary, with the stack where it happened.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("recorder panic: %v", e.value) }
+
+// contain runs fn, turning a panic into a *panicError: a failing task (or pass of the
+// claim loop) never takes the process down.
+func contain(fn func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &panicError{value: v, stack: debug.Stack()}
+		}
+	}()
+	return fn()
+}
+
+// fail ends the task for good (FailRecording): it is not retried, so a panic that would
+// recur on every run cannot loop.
+func (t *taskRun) fail(reason string) {
+	if err := t.r.cfg.Store.FailRecording(context.Background(), t.task.ID, reason); err != nil {
+		t.log.Error("mark the recording task failed", "err", err)
+		return
+	}
+	t.r.notify()
 }
 
 func (r *Recorder) notify() {
@@ -169,7 +229,8 @@ type taskRun struct {
 	spool      *os.Root
 	spoolPath  string
 	generation int
-	streams    map[string]*streamWriter // by user and media id
+	streams    map[streamKey]*streamWriter
+	slots      models.AnchorSlots
 }
 
 func (t *taskRun) run(ctx context.Context, takenOver bool) error {
@@ -205,14 +266,20 @@ func (t *taskRun) run(ctx context.Context, takenOver bool) error {
 		return err
 	}
 	upCtx, stopUploads := context.WithCancel(context.Background())
-	uploadsDone := make(chan bool, 1)
-	taskRef := t.task.ID
-	go func() { uploadsDone <- t.uploadLoop(upCtx, taskRef, spec.Storage) }()
+	uploadsDone := make(chan uploadResult, 1)
+	taskRef, taskId := t.task.ID, t.task.TaskId
+	go func() {
+		var res uploadResult
+		if err := contain(func() error { res = t.uploadLoop(upCtx, taskRef, taskId, spec.Storage); return nil }); err != nil {
+			res = uploadResult{err: err}
+		}
+		uploadsDone <- res
+	}()
 	defer func() {
 		stopUploads()
 		<-uploadsDone
 	}()
-	t.streams = map[string]*streamWriter{}
+	t.streams = map[streamKey]*streamWriter{}
 	for {
 		ended, err := t.pass(ctx)
 		if err != nil {
@@ -227,22 +294,19 @@ func (t *taskRun) run(ctx context.Context, takenOver bool) error {
 			t.suspendAll()
 			r.notify()
 			return store.ReleaseRecording(context.Background(), t.task.ID, r.owner)
-		case ended := <-uploadsDone:
-			uploadsDone <- ended
-			if ended {
-				return t.cleanup()
+		case res := <-uploadsDone:
+			uploadsDone <- res
+			if res.err != nil || res.ended {
+				return t.uploadsEnded(res)
 			}
 		case <-r.cfg.Clock.After(r.cfg.Tick):
 		}
 	}
 	// The writer is done: wait for the uploads to settle the task.
 	select {
-	case ended := <-uploadsDone:
-		uploadsDone <- ended
-		if ended {
-			return t.cleanup()
-		}
-		return nil
+	case res := <-uploadsDone:
+		uploadsDone <- res
+		return t.uploadsEnded(res)
 	case <-ctx.Done():
 		return store.ReleaseRecording(context.Background(), t.task.ID, r.owner)
 	}
@@ -252,6 +316,9 @@ func (t *taskRun) run(ctx context.Context, takenOver bool) error {
 // done (the task stopped and every file is in the spool).
 func (t *taskRun) pass(ctx context.Context) (bool, error) {
 	r, store := t.r, t.r.cfg.Store
+	if r.cfg.hooks != nil && r.cfg.hooks.pass != nil {
+		r.cfg.hooks.pass(t.task.TaskId)
+	}
 	now := r.cfg.Clock.Now()
 	ok, err := store.RenewRecordingLease(ctx, t.task.ID, r.owner, now.Add(r.cfg.LeaseTTL))
 	if err != nil {
@@ -273,6 +340,23 @@ func (t *taskRun) pass(ctx context.Context) (bool, error) {
 		return true, t.finish(ctx)
 	}
 	return false, t.record(ctx, view, now)
+}
+
+// uploadsEnded is the end of a task's upload loop: the task ended (its spool goes, unless
+// the task failed and keeps its files) or the loop failed.
+func (t *taskRun) uploadsEnded(res uploadResult) error {
+	switch {
+	case res.err != nil:
+		t.suspendAll()
+		return res.err
+	case res.failed:
+		t.streams = nil // the task ended: nothing more is written (open files close with their writers)
+		t.log.Warn("recording task failed: its files stay in the spool")
+		return nil
+	case res.ended:
+		return t.cleanup()
+	}
+	return nil
 }
 
 func (t *taskRun) cleanup() error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path"
@@ -39,7 +40,11 @@ type recorderRig struct {
 	done    chan error
 }
 
-func newRecorderRig(t *testing.T) *recorderRig {
+func newRecorderRig(t *testing.T) *recorderRig { return newRecorderRigWith(t, nil, nil) }
+
+// newRecorderRigWith is newRecorderRig with changes to the recorder's configuration and a
+// handler in front of the object store (nil: none).
+func newRecorderRigWith(t *testing.T, configure func(*RecorderConfig), front func(http.Handler) http.Handler) *recorderRig {
 	t.Helper()
 	ctx := context.Background()
 	fake := clock.NewFake(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
@@ -57,10 +62,18 @@ func newRecorderRig(t *testing.T) *recorderRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { objects.Close() })
-	srv := httptest.NewServer(s3api.New(objects, s3api.Config{Prefix: "/storage"}))
+	var handler http.Handler = s3api.New(objects, s3api.Config{Prefix: "/storage"})
+	if front != nil {
+		handler = front(handler)
+	}
+	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
-	rec, err := NewRecorder(RecorderConfig{Store: store, Clock: fake, SpoolDir: filepath.Join(t.TempDir(), "spool"),
-		Uploaders: Uploaders{COSEndpoint: srv.URL + "/storage", S3Endpoint: srv.URL + "/storage"}, SegmentDuration: 4 * time.Second})
+	cfg := RecorderConfig{Store: store, Clock: fake, SpoolDir: filepath.Join(t.TempDir(), "spool"),
+		Uploaders: Uploaders{COSEndpoint: srv.URL + "/storage", S3Endpoint: srv.URL + "/storage"}, SegmentDuration: 4 * time.Second}
+	if configure != nil {
+		configure(&cfg)
+	}
+	rec, err := NewRecorder(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,13 +99,19 @@ func (r *recorderRig) enter(t *testing.T, room, user string, pub models.Publish)
 
 func (r *recorderRig) create(t *testing.T, room string, record models.RecordingSpec) *models.RecordingTask {
 	t.Helper()
+	return r.createIn(t, room, recBucket, record)
+}
+
+// createIn is create with the files going to bucket.
+func (r *recorderRig) createIn(t *testing.T, room, bucket string, record models.RecordingSpec) *models.RecordingTask {
+	t.Helper()
 	spec := record
 	spec.SdkAppId, spec.RoomId, spec.RoomIdType, spec.RobotUserId = recApp, room, models.RoomIdInt, "robot"
 	spec.RecordMode, spec.MaxIdleTime, spec.ResourceExpiredHour = 1, 3600, 72
 	if spec.MaxMediaFileMinutes == 0 {
 		spec.MaxMediaFileMinutes = 1440
 	}
-	spec.Storage = models.StorageTarget{Region: "ap-guangzhou", Bucket: recBucket, AccessKey: "a", SecretKey: "b"}
+	spec.Storage = models.StorageTarget{Region: "ap-guangzhou", Bucket: bucket, AccessKey: "a", SecretKey: "b"}
 	sig, _ := usersig.Gen(usersig.Params{SdkAppId: recApp, Key: recKey, UserId: "robot", Expire: 48 * time.Hour, Now: r.clock.Now()})
 	task, err := r.store.CreateRecording(context.Background(), recUin, &spec, sig, "")
 	if err != nil {

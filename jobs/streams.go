@@ -17,13 +17,6 @@ import (
 	"github.com/trtc-emulator/trtc-emulator/models"
 )
 
-// Synthetic video of a participant that published without giving its size and rate.
-const (
-	defaultVideoWidth  = 640
-	defaultVideoHeight = 360
-	defaultVideoFps    = 15
-)
-
 // MP4 files are split above this size (seed: "larger than 2 GB").
 const maxMP4Bytes = 2 << 30
 
@@ -49,20 +42,34 @@ func (tr tracks) trackType() string {
 	return "video"
 }
 
-// wantedStreams maps "<user>/<media id>" to the tracks the task records of it now:
-// subscribed, published, not blocked (SetUserBlocked), within StreamType and MediaId.
-func wantedStreams(spec *models.RecordingSpec, members []models.Member) map[string]tracks {
-	want := map[string]tracks{}
-	for _, m := range spec.RecordedUsers(members) {
+// streamKey names one recorded stream of a task: a user's main or aux stream. User ids
+// are free strings (they may hold "/", "_" or anything else), so they are never joined
+// into string keys.
+type streamKey struct{ userId, mediaId string }
+
+// wantedStream is what the task records of one stream now, and its publisher.
+type wantedStream struct {
+	tracks
+	member *models.Member
+}
+
+// wantedStreams returns the streams the task records now: of the slot holders (slots is
+// updated), subscribed, published, not blocked (SetUserBlocked), within StreamType and
+// MediaId.
+func wantedStreams(spec *models.RecordingSpec, slots *models.AnchorSlots, members []models.Member) map[streamKey]wantedStream {
+	want := map[streamKey]wantedStream{}
+	holders := slots.Assign(spec, members)
+	for i := range holders {
+		m := &holders[i]
 		audioOK := spec.StreamType != 2 && spec.Subscribe.Audio(m.UserId) && m.Blocked != 1 && m.Blocked != 2
 		videoOK := spec.StreamType != 1 && spec.Subscribe.Video(m.UserId) && m.Blocked != 1 && m.Blocked != 3
 		if spec.MediaId != 2 {
 			if tr := (tracks{audio: audioOK && m.PubAudio, video: videoOK && m.PubVideo}); tr.audio || tr.video {
-				want[m.UserId+"/main"] = tr
+				want[streamKey{m.UserId, "main"}] = wantedStream{tr, m}
 			}
 		}
 		if spec.MediaId != 1 && videoOK && m.PubSubstream {
-			want[m.UserId+"/aux"] = tracks{video: true} // a substream carries video only
+			want[streamKey{m.UserId, "aux"}] = wantedStream{tracks{video: true}, m} // a substream carries video only
 		}
 	}
 	return want
@@ -94,9 +101,9 @@ type hlsOut struct {
 
 // record brings the task's streams in line with the room and writes their media up to now.
 func (t *taskRun) record(ctx context.Context, view *models.RecordingView, now time.Time) error {
-	want := wantedStreams(view.Spec, view.Members)
+	want := wantedStreams(view.Spec, &t.slots, view.Members)
 	for key, w := range t.streams {
-		tr, ok := want[key]
+		ws, ok := want[key]
 		if !ok {
 			if err := w.suspend(); err != nil {
 				return err
@@ -104,26 +111,19 @@ func (t *taskRun) record(ctx context.Context, view *models.RecordingView, now ti
 			delete(t.streams, key)
 			continue
 		}
-		if tr != w.tracks {
-			if err := w.retrack(ctx, view.Spec, tr, now); err != nil {
+		if ws.tracks != w.tracks {
+			if err := w.retrack(ctx, view.Spec, ws.tracks, now); err != nil {
 				return err
 			}
 		}
 	}
-	for key, tr := range want {
+	for key, ws := range want {
 		if t.streams[key] != nil {
 			continue
 		}
-		user, media, _ := strings.Cut(key, "/")
-		var member *models.Member
-		for i := range view.Members {
-			if view.Members[i].UserId == user {
-				member = &view.Members[i]
-			}
-		}
-		w := &streamWriter{t: t, member: *member, userId: user, mediaId: media, start: now,
-			base: streamBase(&t.task, t.generation, user, media), dir: taskDir(view.Spec, t.task.TaskId)}
-		if err := w.retrack(ctx, view.Spec, tr, now); err != nil {
+		w := &streamWriter{t: t, member: *ws.member, userId: key.userId, mediaId: key.mediaId, start: now,
+			base: streamBase(&t.task, t.generation, key.userId, key.mediaId), dir: taskDir(view.Spec, t.task.TaskId)}
+		if err := w.retrack(ctx, view.Spec, ws.tracks, now); err != nil {
 			return err
 		}
 		t.streams[key] = w
@@ -348,7 +348,7 @@ func (w *streamWriter) close() error {
 func (t *taskRun) suspendAll() {
 	for key, w := range t.streams {
 		if err := w.suspend(); err != nil {
-			t.log.Error("suspend stream", "stream", key, "err", err)
+			t.log.Error("suspend stream", "user", key.userId, "media", key.mediaId, "err", err)
 		}
 		delete(t.streams, key)
 	}

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path"
 	"time"
 
@@ -40,23 +41,42 @@ var contentTypes = map[string]string{
 	"m3u8": "application/vnd.apple.mpegurl", "ts": "video/mp2t", "mp4": "video/mp4", "aac": "audio/aac",
 }
 
+// uploadResult is how a task's upload loop ended: the task ended (settled, or failed
+// because the storage refused its files for good), or the loop panicked (err).
+type uploadResult struct {
+	ended, failed bool
+	err           error
+}
+
 // uploadLoop uploads the task's spooled files as they come, retrying failures, and settles
-// the task (305) once its writer is done. It reports whether the task ended.
+// the task (305) once its writer is done. A file the storage refuses for good (see
+// storage.Error.Permanent) for UploadGiveUp fails the task (FailRecording).
 // It runs beside the writer loop, which owns t.task: it keeps to the task's id and its
 // storage target, which never change.
-func (t *taskRun) uploadLoop(ctx context.Context, taskRef int64, target models.StorageTarget) bool {
+func (t *taskRun) uploadLoop(ctx context.Context, taskRef int64, taskId string, target models.StorageTarget) uploadResult {
 	store := t.r.cfg.Store
 	up := t.r.cfg.Uploaders.Open(target)
 	for {
+		if h := t.r.cfg.hooks; h != nil && h.upload != nil {
+			h.upload(taskId)
+		}
 		files, err := store.DueUploads(ctx, taskRef, 16)
 		if err != nil && ctx.Err() == nil {
 			t.log.Error("due uploads", "err", err)
 		}
 		for i := range files {
 			if ctx.Err() != nil {
-				return false
+				return uploadResult{}
 			}
-			t.upload(ctx, up, target.Bucket, &files[i])
+			if reason := t.upload(ctx, up, target.Bucket, &files[i]); reason != "" {
+				if err := store.FailRecording(ctx, taskRef, reason); err != nil {
+					t.log.Error("mark the recording task failed", "err", err)
+					break
+				}
+				t.log.Error("recording task failed: the storage refuses its files", "reason", reason)
+				t.r.notify()
+				return uploadResult{ended: true, failed: true}
+			}
 		}
 		ended, err := store.SettleUploads(ctx, taskRef)
 		if err != nil && ctx.Err() == nil {
@@ -66,20 +86,22 @@ func (t *taskRun) uploadLoop(ctx context.Context, taskRef int64, target models.S
 			t.r.notify()
 		}
 		if ended {
-			return true
+			return uploadResult{ended: true}
 		}
 		if len(files) == 16 {
 			continue
 		}
 		select {
 		case <-ctx.Done():
-			return false
+			return uploadResult{}
 		case <-t.r.cfg.Clock.After(t.r.cfg.Tick):
 		}
 	}
 }
 
-func (t *taskRun) upload(ctx context.Context, up storage.Store, bucket string, f *models.RecordingFile) {
+// upload puts one file; after a failure it schedules the next attempt, and returns why the
+// task must fail when the storage has refused the file for good for UploadGiveUp.
+func (t *taskRun) upload(ctx context.Context, up storage.Store, bucket string, f *models.RecordingFile) (giveUp string) {
 	store := t.r.cfg.Store
 	err := func() error {
 		src, err := t.spool.Open(f.Spool)
@@ -96,26 +118,43 @@ func (t *taskRun) upload(ctx context.Context, up storage.Store, bucket string, f
 		return up.Put(putCtx, bucket, f.ObjectKey, src, info.Size(), contentTypes[f.Kind])
 	}()
 	if ctx.Err() != nil {
-		return // shutting down: the file stays spooled
+		return "" // shutting down: the file stays spooled
 	}
 	if err == nil {
 		if err := store.Uploaded(ctx, f); err != nil {
 			t.log.Error("record upload", "key", f.ObjectKey, "err", err)
-			return
+			return ""
 		}
 		if f.Kind != "m3u8" {
 			t.spool.Remove(f.Spool) // written once; a playlist may be rewritten, it stays
 		}
-		return
+		return ""
 	}
 	code, message := storage.CodeNetworkError, err.Error()
 	var se *storage.Error
 	if errors.As(err, &se) {
 		code, message = se.Code, se.Message
 	}
+	now := t.r.cfg.Clock.Now()
+	if se != nil && se.Permanent() {
+		since, err := store.UploadRefused(ctx, f)
+		if err != nil {
+			t.log.Error("record upload refusal", "key", f.ObjectKey, "err", err)
+		} else if refused := now.Sub(time.UnixMilli(since)); refused >= t.r.cfg.UploadGiveUp {
+			if err := store.UploadFailed(ctx, f, code, message, now); err != nil {
+				t.log.Error("record upload failure", "key", f.ObjectKey, "err", err)
+			}
+			return fmt.Sprintf("the storage refused %s for %s: %s: %s", path.Base(f.ObjectKey), refused.Round(time.Second), code, message)
+		}
+	} else if f.RefusedSinceMs != nil {
+		if err := store.UploadNotRefused(ctx, f); err != nil {
+			t.log.Error("record upload failure", "key", f.ObjectKey, "err", err)
+		}
+	}
 	delay := min(uploadFirstRetry<<min(f.Attempts, 8), uploadMaxRetry)
 	t.log.Warn("upload failed; retrying", "key", path.Base(f.ObjectKey), "code", code, "message", message, "retry_in", delay)
-	if err := store.UploadFailed(ctx, f, code, message, t.r.cfg.Clock.Now().Add(delay)); err != nil {
+	if err := store.UploadFailed(ctx, f, code, message, now.Add(delay)); err != nil {
 		t.log.Error("record upload failure", "key", f.ObjectKey, "err", err)
 	}
+	return ""
 }

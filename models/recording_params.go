@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -240,12 +241,66 @@ func (spec *RecordingSpec) storage(p *wire.StorageParams) error {
 		}
 		*f.dst = *f.v
 	}
+	if err := checkRegion(spec.Storage.Region); err != nil {
+		return err
+	}
+	if err := checkBucket(vendor, spec.Storage.Bucket); err != nil {
+		return err
+	}
 	for i, seg := range cs.FileNamePrefix {
 		if !prefixSegment.MatchString(seg) {
 			return tcerr.InvalidParameter("StorageParams.CloudStorage.FileNamePrefix."+strconv.Itoa(i), "a segment is 1 to 64 of a-z, A-Z, 0-9, _ and -")
 		}
 	}
 	spec.Storage.FileNamePrefix = cs.FileNamePrefix
+	return nil
+}
+
+// Storage names (COS: "Bucket naming conventions"; S3: "General purpose bucket naming rules").
+var (
+	// cosBucket is "<BucketName>-<APPID>": a name of 1 to 50 of a-z, 0-9 and "-", not
+	// starting or ending with "-", and the account's numeric APPID.
+	cosBucket = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?-[0-9]{1,20}$`)
+	// s3Bucket is S3's general purpose bucket name: 3 to 63 of a-z, 0-9, "." and "-",
+	// starting and ending with a letter or digit (adjacent dots and IP addresses: checkBucket).
+	s3Bucket = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	// region is a cloud region as both vendors spell them: ap-guangzhou, us-east-1, cn-shanghai-1.
+	region = regexp.MustCompile(`^[a-z]{2,12}(?:-[a-z0-9]{1,16}){1,4}$`)
+)
+
+func checkRegion(r string) error {
+	if len(r) > 32 || !region.MatchString(r) {
+		return tcerr.New("InvalidParameter.Region", "StorageParams.CloudStorage.Region %q is not a region name such as ap-guangzhou or us-east-1.", r)
+	}
+	return nil
+}
+
+// checkBucket applies the vendor's bucket naming rules: a bucket that can never exist is
+// refused at create time rather than retried for ever.
+func checkBucket(vendor int, b string) error {
+	bad := func(rule string) error {
+		return tcerr.New("InvalidParameter.Bucket", "StorageParams.CloudStorage.Bucket %q is invalid: %s.", b, rule)
+	}
+	if vendor == 0 {
+		if !cosBucket.MatchString(b) {
+			return bad("a COS bucket is <BucketName>-<APPID>, the name 1 to 50 of a-z, 0-9 and - (not at either end), e.g. records-1250000000")
+		}
+		return nil
+	}
+	if ip, err := netip.ParseAddr(b); !s3Bucket.MatchString(b) || strings.Contains(b, "..") || strings.Contains(b, ".-") ||
+		strings.Contains(b, "-.") || (err == nil && ip.Is4()) {
+		return bad("an S3 bucket name is 3 to 63 of a-z, 0-9, . and -, starting and ending with a letter or digit, without \"..\" and not an IP address")
+	}
+	for _, p := range []string{"xn--", "sthree-", "amzn-s3-demo-"} {
+		if strings.HasPrefix(b, p) {
+			return bad("an S3 bucket name must not start with " + p)
+		}
+	}
+	for _, sfx := range []string{"-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"} {
+		if strings.HasSuffix(b, sfx) {
+			return bad("an S3 bucket name must not end with " + sfx)
+		}
+	}
 	return nil
 }
 

@@ -36,6 +36,7 @@ const (
 	LeaveAPIStop      = 0
 	LeaveRobotRemoved = 1
 	LeaveRoomDismiss  = 2
+	LeaveServerRemove = 3 // the recorder gave up on the task (see FailRecording)
 	LeaveNoAnchor     = 99
 	LeaveRepeatEntry  = 101
 )
@@ -53,6 +54,7 @@ const (
 	FileSpooled  = "spooled"
 	FileUploaded = "uploaded"
 	FileInternal = "internal" // kept in the spool for MP4 conversion, never uploaded (OutputFormat mp4)
+	FileKept     = "kept"     // left in the spool of a task the recorder gave up on (FailRecording)
 )
 
 // Recording limits (seed: "On-Cloud Recording"; api-protocol §4).
@@ -90,6 +92,7 @@ type RecordingTask struct {
 	Failovers        int
 	LeaseOwner       string
 	LeaseUntilMs     int64
+	Failure          string // why the recorder gave up on the task (FailRecording), "" if it did not
 }
 
 // RecordingSpec decodes the task's current parameters.
@@ -135,6 +138,7 @@ type RecordingFile struct {
 	StartMs         *int64
 	EndMs           *int64
 	TrackType       string // MP4 and AAC files: audio, video or audio_video
+	RefusedSinceMs  *int64 // since when the storage refuses the file for good (UploadRefused)
 }
 
 // Audio reports whether the subscription selects a user's audio: allowed (an empty allow
@@ -151,22 +155,72 @@ func selects(allow, block []string, userId string) bool {
 	return (len(allow) == 0 || match(allow)) && !match(block)
 }
 
-// RecordedUsers returns the members a single-stream task records: anchors other than robots
-// publishing something the task subscribes to, the first MaxRecordedUsers by entry time
-// (members must come in entry order).
-func (spec *RecordingSpec) RecordedUsers(members []Member) []Member {
-	var out []Member
-	for _, m := range members {
-		if m.Robot || m.Role != RoleAnchor || len(out) == MaxRecordedUsers {
-			continue
+// AnchorSlots are a single-stream task's MaxRecordedUsers recording slots (seed: "sorted
+// by the time they entered the room, and only the audio and video of the first 25 anchors
+// will be recorded"). An anchor the task subscribes to takes a free slot in entry order and
+// holds it while it is in the room as an anchor, publishing or not: the set does not
+// reshuffle when an earlier-entered member becomes an anchor later; a 26th anchor gets a
+// slot only when a holder leaves (or stops being an anchor or subscribed). The zero value
+// has every slot free.
+type AnchorSlots struct {
+	holders []string // user ids, in the order they took their slots
+}
+
+// Assign updates the slots from the room's present members (in entry order) and returns
+// the holders, in slot order.
+func (s *AnchorSlots) Assign(spec *RecordingSpec, members []Member) []Member {
+	byId := make(map[string]int, len(members))
+	for i := range members {
+		if _, dup := byId[members[i].UserId]; !dup && spec.eligible(&members[i]) {
+			byId[members[i].UserId] = i // ids are unique among present members; else the first
 		}
-		audio := m.PubAudio && spec.StreamType != 2 && spec.Subscribe.Audio(m.UserId)
-		video := (m.PubVideo || m.PubSubstream) && spec.StreamType != 1 && spec.Subscribe.Video(m.UserId)
-		if audio || video {
-			out = append(out, m)
+	}
+	out := make([]Member, 0, min(len(byId), MaxRecordedUsers))
+	held := make(map[string]bool, len(s.holders))
+	kept := s.holders[:0]
+	for _, id := range s.holders {
+		if i, ok := byId[id]; ok && !held[id] {
+			held[id] = true
+			kept = append(kept, id)
+			out = append(out, members[i])
+		}
+	}
+	s.holders = kept
+	for i := range members {
+		m := &members[i]
+		if len(out) == MaxRecordedUsers {
+			break
+		}
+		if j, ok := byId[m.UserId]; ok && j == i && !held[m.UserId] {
+			held[m.UserId] = true
+			s.holders = append(s.holders, m.UserId)
+			out = append(out, *m)
 		}
 	}
 	return out
+}
+
+// eligible: an anchor other than a robot whose audio or video the task subscribes to.
+func (spec *RecordingSpec) eligible(m *Member) bool {
+	if m.Robot || m.Role != RoleAnchor {
+		return false
+	}
+	return (spec.StreamType != 2 && spec.Subscribe.Audio(m.UserId)) || (spec.StreamType != 1 && spec.Subscribe.Video(m.UserId))
+}
+
+// Recording reports whether a slot holder publishes something the task records.
+func (spec *RecordingSpec) Recording(m *Member) bool {
+	audio := m.PubAudio && spec.StreamType != 2 && spec.Subscribe.Audio(m.UserId)
+	video := (m.PubVideo || m.PubSubstream) && spec.StreamType != 1 && spec.Subscribe.Video(m.UserId)
+	return audio || video
+}
+
+// RecordedUsers returns the members a single-stream task records now, given fresh slots
+// (members must come in entry order): the slot holders publishing something the task
+// subscribes to.
+func (spec *RecordingSpec) RecordedUsers(members []Member) []Member {
+	var slots AnchorSlots
+	return slices.DeleteFunc(slots.Assign(spec, members), func(m Member) bool { return !spec.Recording(&m) })
 }
 
 func newTaskId() string {
@@ -624,7 +678,10 @@ type SpooledFile struct {
 func (s *Store) SpoolFile(ctx context.Context, f SpooledFile) error {
 	return s.taskChange(ctx, f.TaskRef, func(tx *gorm.DB, emit *emitter, t *RecordingTask) error {
 		state := FileSpooled
-		if f.Internal {
+		switch {
+		case t.Failure != "":
+			state = FileKept // the task failed while this file was written: it stays in the spool
+		case f.Internal:
 			state = FileInternal
 		}
 		row := RecordingFile{TaskRef: f.TaskRef, StreamRef: f.StreamRef, ObjectKey: f.ObjectKey, Kind: f.Kind, Spool: f.Spool,
@@ -815,7 +872,7 @@ func (s *Store) SettleUploads(ctx context.Context, taskRef int64) (bool, error) 
 		if err := tx.Model(t).Updates(updates).Error; err != nil {
 			return err
 		}
-		return emit.task(t, EventUploadStop, map[string]int{"Status": status})
+		return emit.task(t, EventUploadStop, uploadStopPayload(status))
 	})
 	return ended, err
 }

@@ -125,7 +125,7 @@ func TestRecordingLifecycle(t *testing.T) {
 	}
 	wantCode(t, func() error { _, err := h.DescribeRecording(ctx, histUin, histApp, task.TaskId); return err }(), tcerr.CodeResourceNotFound)
 	got := h.taskEvents(t, task.TaskId)
-	want := []string{`301:{"Status":0}`, `302:{"LeaveCode":0}`, `305:{"Status":0}`}
+	want := []string{`301:{"Status":0}`, `302:{"LeaveCode":0}`, `305:{"LeaveCode":0,"Status":0}`}
 	if !slices.Equal(got, want) {
 		t.Fatalf("task events %v, want %v", got, want)
 	}
@@ -338,7 +338,7 @@ func TestUploadSettlement(t *testing.T) {
 	want := []string{`301:{"Status":0}`,
 		`307:{"FileName":"p_video.m3u8","UserId":"alice","TrackType":"video","BeginTimeStamp":1234}`,
 		`308:{"Code":"NoSuchBucket","Message":"The specified bucket does not exist"}`,
-		`302:{"LeaveCode":0}`, `305:{"Status":1}`, `304:{"FileList":"p_video.m3u8"}`, `305:{"Status":2}`}
+		`302:{"LeaveCode":0}`, `305:{"LeaveCode":1,"Status":1}`, `304:{"FileList":"p_video.m3u8"}`, `305:{"LeaveCode":2,"Status":2}`}
 	if !slices.Equal(got, want) {
 		t.Fatalf("events\n%v\nwant\n%v", got, want)
 	}

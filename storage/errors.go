@@ -14,6 +14,21 @@ import (
 type Error struct {
 	Code    string
 	Message string
+	// Status is the HTTP status of the service's answer (uploaders set it; 0 when none is
+	// known). Permanent tells refusals apart from failures worth retrying.
+	Status int
+}
+
+// Permanent reports whether the service refused the request in a way retrying will not
+// change: a 4xx answer other than a timeout (408), throttling (429, SlowDown, …) or a
+// skewed clock. Network errors, 5xx and answers without a status are not permanent.
+func (e *Error) Permanent() bool {
+	switch e.Code {
+	case CodeSlowDown, CodeRequestTimeout, "Throttling", "ThrottlingException", "TooManyRequests",
+		"RequestTimeTooSkewed", "RequestLimitExceeded", CodeNetworkError:
+		return false
+	}
+	return e.Status >= 400 && e.Status < 500 && e.Status != 408 && e.Status != 429
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }

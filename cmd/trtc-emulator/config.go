@@ -63,6 +63,7 @@ type Config struct {
 	// that is not loopback (it hands out keys and changes state); without it, such an
 	// address needs a ControlToken.
 	InsecureControl bool
+	UploadGiveUp    time.Duration // how long storage may refuse a recording's file for good
 }
 
 // controlWarning is what to warn about the control API's exposure at start: "" unless it
@@ -102,7 +103,7 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 	var raw struct {
 		addr, rtmp, dataDir, database, uin, secretId, secretKey, sdkAppId, sdkSecretKey,
 		callbackURL, callbackKey, callbackPrivate, region, auth, rateLimit, rateLimits, logLevel, logFormat, shutdown,
-		cosEndpoint, s3Endpoint, segment, controlToken, insecureControl string
+		cosEndpoint, s3Endpoint, segment, controlToken, insecureControl, uploadGiveUp string
 	}
 	settings := []setting{
 		{"TRTC_EMULATOR_ADDR", "addr", defaultAddr, "HTTP listener: API 3.0, control API", &raw.addr},
@@ -129,6 +130,7 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 		{"TRTC_EMULATOR_RECORDING_SEGMENT", "recording-segment", "10s", "HLS target segment duration of cloud recordings (1s to 60s)", &raw.segment},
 		{"TRTC_EMULATOR_CONTROL_TOKEN", "control-token", "", "token the control API requires as \"Authorization: Bearer <token>\" (required when -addr is not loopback)", &raw.controlToken},
 		{"TRTC_EMULATOR_INSECURE_CONTROL", "insecure-control", "0", "1 serves the control API without a token on a non-loopback address (anyone reaching it can read keys)", &raw.insecureControl},
+		{"TRTC_EMULATOR_UPLOAD_GIVE_UP", "upload-give-up", "5m", "how long the storage may refuse a recording's file for good (4xx other than throttling) before the task fails (1s to 24h)", &raw.uploadGiveUp},
 	}
 	fs := flag.NewFlagSet("trtc-emulator", flag.ContinueOnError)
 	for _, s := range settings {
@@ -184,6 +186,9 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 	}
 	if c.SegmentDuration, err = time.ParseDuration(raw.segment); err != nil || c.SegmentDuration < time.Second || c.SegmentDuration > time.Minute {
 		return nil, fmt.Errorf("-recording-segment %q: want a duration from 1s to 60s", raw.segment)
+	}
+	if c.UploadGiveUp, err = time.ParseDuration(raw.uploadGiveUp); err != nil || c.UploadGiveUp < time.Second || c.UploadGiveUp > 24*time.Hour {
+		return nil, fmt.Errorf("-upload-give-up %q: want a duration from 1s to 24h", raw.uploadGiveUp)
 	}
 	if c.CallbackPrivate != "allow" && c.CallbackPrivate != "deny" {
 		return nil, fmt.Errorf("-callback-private %q: want allow or deny", c.CallbackPrivate)

@@ -116,7 +116,8 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		}
 	}
 	recorder, err := jobs.NewRecorder(jobs.RecorderConfig{Store: store, SpoolDir: filepath.Join(cfg.DataDir, "spool"),
-		Uploaders: uploaders, Notify: dispatcher.Notify, Logger: log, SegmentDuration: cfg.SegmentDuration})
+		Uploaders: uploaders, Notify: dispatcher.Notify, Logger: log, SegmentDuration: cfg.SegmentDuration,
+		UploadGiveUp: cfg.UploadGiveUp})
 	if err != nil {
 		return err
 	}

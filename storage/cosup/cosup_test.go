@@ -70,11 +70,14 @@ func TestServiceErrors(t *testing.T) {
 		status      int
 		code, msg   string
 		wantHeadErr string
+		permanent   bool // a refusal retrying will not change (the recorder gives up on it)
 	}{
-		{403, "AccessDenied", "Access Denied.", storage.CodeAccessDenied},
-		{403, "SignatureDoesNotMatch", "The Signature you specified is invalid.", storage.CodeAccessDenied},
-		{503, "ServiceUnavailable", "Please reduce your request rate.", storage.CodeServiceUnavailable},
-		{404, "NoSuchBucket", "The specified bucket does not exist.", storage.CodeNoSuchBucket},
+		{403, "AccessDenied", "Access Denied.", storage.CodeAccessDenied, true},
+		{403, "SignatureDoesNotMatch", "The Signature you specified is invalid.", storage.CodeAccessDenied, true},
+		{503, "ServiceUnavailable", "Please reduce your request rate.", storage.CodeServiceUnavailable, false},
+		{404, "NoSuchBucket", "The specified bucket does not exist.", storage.CodeNoSuchBucket, true},
+		{429, "Throttling", "Too many requests.", "Too Many Requests", false},
+		{400, "InvalidBucketName", "The specified bucket is not valid.", storage.CodeInvalidRequest, true},
 	} {
 		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/xml")
@@ -88,6 +91,8 @@ func TestServiceErrors(t *testing.T) {
 		err := s.Put(t.Context(), "bkt-125", "k", strings.NewReader("x"), 1, "")
 		if e, ok := storage.As(err); !ok || e.Code != tc.code || e.Message != tc.msg {
 			t.Errorf("Put: %v, want %s: %s", err, tc.code, tc.msg)
+		} else if e.Status != tc.status || e.Permanent() != tc.permanent {
+			t.Errorf("Put: %v has status %d, permanent %v; want %d, %v", err, e.Status, e.Permanent(), tc.status, tc.permanent)
 		}
 		_, err = s.Head(t.Context(), "bkt-125", "k")
 		if !storage.IsCode(err, tc.wantHeadErr) {

@@ -312,7 +312,7 @@ func mapErr(err error) error {
 		if msg == "" {
 			msg = fmt.Sprintf("%d %s", st, http.StatusText(st))
 		}
-		return &storage.Error{Code: code, Message: msg}
+		return &storage.Error{Code: code, Message: msg, Status: st}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
