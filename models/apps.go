@@ -182,6 +182,26 @@ func checkAppOwner(db *gorm.DB, uin string, sdkAppId uint64) error {
 	return nil
 }
 
+// checkOwner is checkAppOwner answered from the owners cache once the application was
+// seen (an application's owner never changes): no SQL on the API's read paths.
+func (s *Store) checkOwner(ctx context.Context, uin string, sdkAppId uint64) error {
+	owner, ok := s.owners.Load(sdkAppId)
+	if !ok {
+		var owners []string
+		if err := s.reader(ctx).Model(&App{}).Where("sdk_app_id = ?", sdkAppId).Limit(1).Pluck("uin", &owners).Error; err != nil {
+			return err
+		}
+		if len(owners) == 0 {
+			return tcerr.New(tcerr.CodeSdkAppIdNotExist, "The SdkAppId %d does not exist.", sdkAppId)
+		}
+		owner, _ = s.owners.LoadOrStore(sdkAppId, owners[0])
+	}
+	if owner.(string) != uin {
+		return tcerr.New(tcerr.CodeUnauthorizedSdkAppId, "The SdkAppId %d does not belong to account %s.", sdkAppId, uin)
+	}
+	return nil
+}
+
 // AppSettings are the console-level settings of an application; nil fields keep their
 // value (or take a default on creation).
 type AppSettings struct {

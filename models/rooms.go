@@ -152,7 +152,7 @@ const (
 
 // Rooms returns the total of matching room lifetimes and one page of them, oldest first.
 func (s *Store) Rooms(ctx context.Context, q RoomQuery) (int64, []Room, error) {
-	if err := checkAppOwner(s.db.WithContext(ctx), q.Uin, q.SdkAppId); err != nil {
+	if err := s.checkOwner(ctx, q.Uin, q.SdkAppId); err != nil {
 		return 0, nil, err
 	}
 	now := s.now()
@@ -170,17 +170,51 @@ func (s *Store) Rooms(ctx context.Context, q RoomQuery) (int64, []Room, error) {
 	case q.PageNumber < 0:
 		return 0, nil, tcerr.New(tcerr.CodeInvalidPageNumber, "The PageNumber %d is invalid.", q.PageNumber)
 	}
-	db := s.db.WithContext(ctx).Model(&Room{}).
-		Where("sdk_app_id = ? AND created_at_ms <= ? AND (destroyed_at_ms IS NULL OR destroyed_at_ms >= ?)",
-			q.SdkAppId, q.EndTime*1000+999, q.StartTime*1000)
-	if q.RoomId != "" {
-		db = db.Where("room_id = ?", q.RoomId)
-	}
-	var total int64
-	if err := db.Count(&total).Error; err != nil {
+	db := s.reader(ctx)
+	var rows []roomWithTotal
+	if err := db.Raw(roomsInWindowSQL, roomsWindowArgs(q)).Scan(&rows).Error; err != nil {
 		return 0, nil, err
 	}
-	var rooms []Room
-	err := db.Order("created_at_ms, id").Offset(q.PageNumber * q.PageSize).Limit(q.PageSize).Find(&rooms).Error
-	return total, rooms, err
+	rooms := make([]Room, len(rows))
+	for i := range rows {
+		rooms[i] = rows[i].Room
+	}
+	if len(rows) > 0 {
+		return rows[0].Total, rooms, nil
+	}
+	var total int64
+	if q.PageNumber > 0 { // a page past the end: the total still counts
+		if err := db.Raw(roomsInWindowCountSQL, roomsWindowArgs(q)).Scan(&total).Error; err != nil {
+			return 0, nil, err
+		}
+	}
+	return total, rooms, nil
+}
+
+// roomWithTotal is a row of roomsInWindowSQL.
+type roomWithTotal struct {
+	Room
+	Total int64
+}
+
+// roomsInWindow selects the room lifetimes of an application that overlap a window: those
+// still open that began before its end, and those that ended in or after it (by
+// rooms_by_end, so the rooms that ended before the window are never read, however many).
+// The page and the total come from one statement.
+const roomsInWindow = `
+	SELECT * FROM rooms WHERE sdk_app_id = @app AND destroyed_at_ms IS NULL AND created_at_ms <= @end
+		AND (@room = '' OR room_id = @room)
+	UNION ALL
+	SELECT * FROM rooms WHERE sdk_app_id = @app AND destroyed_at_ms >= @start AND created_at_ms <= @end
+		AND (@room = '' OR room_id = @room)`
+
+const (
+	roomsInWindowSQL = `SELECT *, COUNT(*) OVER () AS total FROM (` + roomsInWindow + `)
+		ORDER BY created_at_ms, id LIMIT @limit OFFSET @offset`
+	roomsInWindowCountSQL = `SELECT COUNT(*) FROM (` + roomsInWindow + `)`
+)
+
+func roomsWindowArgs(q RoomQuery) map[string]any {
+	return map[string]any{"app": q.SdkAppId, "start": q.StartTime * 1000, "end": q.EndTime*1000 + 999, "room": q.RoomId,
+		"limit": q.PageSize, "offset": q.PageNumber * q.PageSize}
 }

@@ -44,6 +44,9 @@ type Store struct {
 	// while camGen, raised after each change of users, policies or attachments, is theirs.
 	attached sync.Map
 	camGen   atomic.Uint64
+	// owners caches the owning account of each application (SdkAppId → uin): every TRTC
+	// action checks it, and an application never changes owner nor goes away.
+	owners sync.Map
 }
 
 // Options configure Open.
@@ -95,8 +98,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	// Opened after the migrations, so that the readers see the schema.
+	// The readers keep their prepared statements (PrepareStmt): they never run a
+	// transaction, so the deadlock that rules it out on the writer cannot happen here, and
+	// preparing was 17% of DescribeRoomInfo's CPU.
 	rdb, err := gorm.Open(sqlite.Open("file:"+path+"?mode=ro&_query_only=1&_busy_timeout=5000"), &gorm.Config{
-		Logger: logger.Discard, SkipDefaultTransaction: true,
+		Logger: logger.Discard, SkipDefaultTransaction: true, PrepareStmt: true,
 		NowFunc: func() time.Time { return time.Now().UTC() },
 	})
 	if err != nil {
