@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -91,6 +92,7 @@ func (s *Store) Seed(ctx context.Context, seed Seed) error {
 		return fmt.Errorf("default application settings: %w", err)
 	}
 	defer s.keys.Clear()
+	defer s.appGen.Add(1)
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&Account{Uin: seed.Uin, CreatedAt: now}).Error; err != nil {
 			return err
@@ -139,10 +141,17 @@ func (s *Store) APIKey(ctx context.Context, secretId string) (APIKey, bool, erro
 	return k, true, nil
 }
 
-// App returns an application with its callbacks.
+// App returns an application with its callbacks. Applications are cached (an entry reads
+// its application twice): an entry is valid while appGen, raised after every change of an
+// application, is the one it was read under.
 func (s *Store) App(ctx context.Context, sdkAppId uint64) (*App, error) {
+	gen := s.appGen.Load()
+	if c, ok := s.apps.Load(sdkAppId); ok && c.(cachedApp).gen == gen {
+		return c.(cachedApp).app.clone(), nil
+	}
 	var app App
-	err := s.db.WithContext(ctx).Preload("Callbacks", func(db *gorm.DB) *gorm.DB {
+	// On the read pool: an entry and every recording read it outside their transaction.
+	err := s.reader(ctx).Preload("Callbacks", func(db *gorm.DB) *gorm.DB {
 		return db.Order("event_group_id")
 	}).Where("sdk_app_id = ?", sdkAppId).Take(&app).Error
 	if isNotFound(err) {
@@ -151,7 +160,19 @@ func (s *Store) App(ctx context.Context, sdkAppId uint64) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.apps.Store(sdkAppId, cachedApp{gen: gen, app: app.clone()})
 	return &app, nil
+}
+
+type cachedApp struct {
+	gen uint64
+	app *App
+}
+
+func (a *App) clone() *App {
+	c := *a
+	c.Callbacks = slices.Clone(a.Callbacks)
+	return &c
 }
 
 // OwnedApp returns the application if the account owns it: the check every TRTC action
@@ -265,6 +286,7 @@ func (s *Store) PutApp(ctx context.Context, uin string, sdkAppId uint64, setting
 		}
 		return putApp(tx, uin, sdkAppId, settings, s.now().UTC())
 	})
+	s.appGen.Add(1) // after the commit: no entry read before it stays valid
 	if err != nil {
 		return nil, false, err
 	}

@@ -359,7 +359,7 @@ type RecordingStatus struct {
 // DescribeRecording reports a live task: Exited once stopped, InProgress while a
 // subscribed anchor publishes, Idle otherwise, with the playlists written so far.
 func (s *Store) DescribeRecording(ctx context.Context, uin string, sdkAppId uint64, taskId string) (*RecordingStatus, error) {
-	db := s.db.WithContext(ctx)
+	db := s.reader(ctx) // a read outside a transaction: never waits for the writer
 	t, err := s.liveTask(db, uin, sdkAppId, taskId)
 	if err != nil {
 		return nil, err

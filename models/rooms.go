@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -170,31 +171,34 @@ func (s *Store) Rooms(ctx context.Context, q RoomQuery) (int64, []Room, error) {
 	case q.PageNumber < 0:
 		return 0, nil, tcerr.New(tcerr.CodeInvalidPageNumber, "The PageNumber %d is invalid.", q.PageNumber)
 	}
-	db := s.reader(ctx)
-	var rows []roomWithTotal
-	if err := db.Raw(roomsInWindowSQL, roomsWindowArgs(q)).Scan(&rows).Error; err != nil {
+	args := roomsWindowArgs(q)
+	st, err := s.readStmt(ctx, roomsInWindowSQL)
+	if err != nil {
 		return 0, nil, err
 	}
-	rooms := make([]Room, len(rows))
-	for i := range rows {
-		rooms[i] = rows[i].Room
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return 0, nil, err
 	}
-	if len(rows) > 0 {
-		return rows[0].Total, rooms, nil
-	}
+	defer rows.Close()
 	var total int64
-	if q.PageNumber > 0 { // a page past the end: the total still counts
-		if err := db.Raw(roomsInWindowCountSQL, roomsWindowArgs(q)).Scan(&total).Error; err != nil {
+	rooms := make([]Room, 0, q.PageSize)
+	for rows.Next() {
+		var r Room
+		if err := rows.Scan(&r.ID, &r.SdkAppId, &r.RoomId, &r.RoomIdType, &r.CreatorUserId, &r.CreatedAtMs, &r.DestroyedAtMs, &total); err != nil {
+			return 0, nil, err
+		}
+		rooms = append(rooms, r)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, nil, err
+	}
+	if len(rooms) == 0 && q.PageNumber > 0 { // a page past the end: the total still counts
+		if err := s.reader(ctx).Raw(roomsInWindowCountSQL, args...).Scan(&total).Error; err != nil {
 			return 0, nil, err
 		}
 	}
 	return total, rooms, nil
-}
-
-// roomWithTotal is a row of roomsInWindowSQL.
-type roomWithTotal struct {
-	Room
-	Total int64
 }
 
 // roomsInWindow selects the room lifetimes of an application that overlap a window: those
@@ -202,19 +206,20 @@ type roomWithTotal struct {
 // rooms_by_end, so the rooms that ended before the window are never read, however many).
 // The page and the total come from one statement.
 const roomsInWindow = `
-	SELECT * FROM rooms WHERE sdk_app_id = @app AND destroyed_at_ms IS NULL AND created_at_ms <= @end
+	SELECT ` + roomColumns + ` FROM rooms WHERE sdk_app_id = @app AND destroyed_at_ms IS NULL AND created_at_ms <= @end
 		AND (@room = '' OR room_id = @room)
 	UNION ALL
-	SELECT * FROM rooms WHERE sdk_app_id = @app AND destroyed_at_ms >= @start AND created_at_ms <= @end
+	SELECT ` + roomColumns + ` FROM rooms WHERE sdk_app_id = @app AND destroyed_at_ms >= @start AND created_at_ms <= @end
 		AND (@room = '' OR room_id = @room)`
 
 const (
-	roomsInWindowSQL = `SELECT *, COUNT(*) OVER () AS total FROM (` + roomsInWindow + `)
+	roomColumns      = `id, sdk_app_id, room_id, room_id_type, creator_user_id, created_at_ms, destroyed_at_ms`
+	roomsInWindowSQL = `SELECT ` + roomColumns + `, COUNT(*) OVER () AS total FROM (` + roomsInWindow + `)
 		ORDER BY created_at_ms, id LIMIT @limit OFFSET @offset`
 	roomsInWindowCountSQL = `SELECT COUNT(*) FROM (` + roomsInWindow + `)`
 )
 
-func roomsWindowArgs(q RoomQuery) map[string]any {
-	return map[string]any{"app": q.SdkAppId, "start": q.StartTime * 1000, "end": q.EndTime*1000 + 999, "room": q.RoomId,
-		"limit": q.PageSize, "offset": q.PageNumber * q.PageSize}
+func roomsWindowArgs(q RoomQuery) []any {
+	return []any{sql.Named("app", q.SdkAppId), sql.Named("start", q.StartTime*1000), sql.Named("end", q.EndTime*1000+999),
+		sql.Named("room", q.RoomId), sql.Named("limit", q.PageSize), sql.Named("offset", q.PageNumber*q.PageSize)}
 }

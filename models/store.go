@@ -47,6 +47,12 @@ type Store struct {
 	// owners caches the owning account of each application (SdkAppId → uin): every TRTC
 	// action checks it, and an application never changes owner nor goes away.
 	owners sync.Map
+	// apps caches App; appGen is raised after every change of an application.
+	apps   sync.Map
+	appGen atomic.Uint64
+	// readStmts are statements of the hottest reads prepared on the read pool (by SQL text),
+	// scanned without gorm's reflection.
+	readStmts sync.Map
 }
 
 // Options configure Open.
@@ -127,9 +133,31 @@ const readConns = 4
 // reader is the read-only pool, for reads outside transactions.
 func (s *Store) reader(ctx context.Context) *gorm.DB { return s.rdb.WithContext(ctx) }
 
+// readStmt is a statement prepared once on the read pool (database/sql prepares it again on
+// each connection as needed).
+func (s *Store) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.readStmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	pool, err := s.rdb.DB()
+	if err != nil {
+		return nil, err
+	}
+	st, err := pool.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.readStmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
 // Close closes the database.
 func (s *Store) Close() error {
 	var errs []error
+	s.readStmts.Range(func(_, st any) bool { errs = append(errs, st.(*sql.Stmt).Close()); return true })
 	for _, db := range []*gorm.DB{s.rdb, s.db} {
 		sqlDB, err := db.DB()
 		if err == nil {

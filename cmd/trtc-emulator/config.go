@@ -56,6 +56,8 @@ type Config struct {
 	// base URLs); "" is the embedded object store.
 	COSEndpoint, S3Endpoint string
 	SegmentDuration         time.Duration // HLS target segment length of recordings
+	// HistoryRetention: the records of a room closed longer ago are swept (0 keeps them).
+	HistoryRetention time.Duration
 }
 
 // flagHelp reports that -h was asked for and usage was printed.
@@ -71,7 +73,7 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 	var raw struct {
 		addr, rtmp, dataDir, database, uin, secretId, secretKey, sdkAppId, sdkSecretKey,
 		callbackURL, callbackKey, callbackPrivate, region, auth, rateLimit, rateLimits, logLevel, logFormat, shutdown,
-		cosEndpoint, s3Endpoint, segment string
+		cosEndpoint, s3Endpoint, segment, retention string
 	}
 	settings := []setting{
 		{"TRTC_EMULATOR_ADDR", "addr", defaultAddr, "HTTP listener: API 3.0, control API", &raw.addr},
@@ -96,6 +98,7 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 		{"TRTC_EMULATOR_COS_ENDPOINT", "cos-endpoint", "", "path-style COS endpoint recordings with Vendor 0 go to (default: the embedded store, <api endpoint>/storage; \"cloud\": real COS)", &raw.cosEndpoint},
 		{"TRTC_EMULATOR_S3_ENDPOINT", "s3-endpoint", "", "path-style S3 endpoint recordings with Vendor 1 go to (default: the embedded store; \"cloud\": real AWS S3)", &raw.s3Endpoint},
 		{"TRTC_EMULATOR_RECORDING_SEGMENT", "recording-segment", "10s", "HLS target segment duration of cloud recordings (1s to 60s)", &raw.segment},
+		{"TRTC_EMULATOR_HISTORY_RETENTION", "history-retention", "30", "days the records of a closed room are kept (swept hourly); 0 keeps them forever", &raw.retention},
 	}
 	fs := flag.NewFlagSet("trtc-emulator", flag.ContinueOnError)
 	for _, s := range settings {
@@ -152,6 +155,11 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 	if c.SegmentDuration, err = time.ParseDuration(raw.segment); err != nil || c.SegmentDuration < time.Second || c.SegmentDuration > time.Minute {
 		return nil, fmt.Errorf("-recording-segment %q: want a duration from 1s to 60s", raw.segment)
 	}
+	days, err := strconv.Atoi(raw.retention)
+	if err != nil || days < 0 || days > 36500 {
+		return nil, fmt.Errorf("-history-retention %q: want a number of days from 0 (keep forever) to 36500", raw.retention)
+	}
+	c.HistoryRetention = time.Duration(days) * 24 * time.Hour
 	if c.CallbackPrivate != "allow" && c.CallbackPrivate != "deny" {
 		return nil, fmt.Errorf("-callback-private %q: want allow or deny", c.CallbackPrivate)
 	}
