@@ -88,3 +88,14 @@ func TestAppCacheFollowsChanges(t *testing.T) {
 		t.Fatalf("unknown app: %v", err)
 	}
 }
+
+// TestMemberWindowPlanIsBounded: DescribeUserInfo and DescribeCallDetailInfo read the
+// presences of a call by their end, not every presence that entered before the window.
+func TestMemberWindowPlanIsBounded(t *testing.T) {
+	s := openPlanStore(t)
+	plan := queryPlan(t, s, "SELECT * FROM members WHERE id IN ("+membersInWindow+")", 1, 2, 1, 1, 2)
+	t.Logf("plan:\n%s", plan)
+	if strings.Contains(plan, "SCAN members") || strings.Contains(plan, "members_by_room") || strings.Count(plan, "members_by_end (room_ref=? AND left_at_ms") != 2 {
+		t.Errorf("members read without a bound on their end:\n%s", plan)
+	}
+}

@@ -332,6 +332,11 @@ func (s *Store) liveTask(tx *gorm.DB, uin string, sdkAppId uint64, taskId string
 	if err := checkAppOwner(tx, uin, sdkAppId); err != nil {
 		return nil, err
 	}
+	return s.liveTaskOfApp(tx, sdkAppId, taskId)
+}
+
+// liveTaskOfApp is liveTask once the caller's ownership of the application is checked.
+func (s *Store) liveTaskOfApp(tx *gorm.DB, sdkAppId uint64, taskId string) (*RecordingTask, error) {
 	var t RecordingTask
 	err := tx.Where("task_id = ? AND sdk_app_id = ?", taskId, sdkAppId).Take(&t).Error
 	if isNotFound(err) {
@@ -359,8 +364,11 @@ type RecordingStatus struct {
 // DescribeRecording reports a live task: Exited once stopped, InProgress while a
 // subscribed anchor publishes, Idle otherwise, with the playlists written so far.
 func (s *Store) DescribeRecording(ctx context.Context, uin string, sdkAppId uint64, taskId string) (*RecordingStatus, error) {
+	if err := s.checkOwner(ctx, uin, sdkAppId); err != nil {
+		return nil, err
+	}
 	db := s.reader(ctx) // a read outside a transaction: never waits for the writer
-	t, err := s.liveTask(db, uin, sdkAppId, taskId)
+	t, err := s.liveTaskOfApp(db, sdkAppId, taskId)
 	if err != nil {
 		return nil, err
 	}
