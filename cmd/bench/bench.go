@@ -70,6 +70,9 @@ func (r *results) failed() error {
 	var bad []string
 	for k, ss := range r.samples {
 		for _, s := range ss {
+			if s.failures == 0 && s.requests == 0 {
+				s.failures, s.failure = 1, "no request completed"
+			}
 			if s.failures > 0 {
 				bad = append(bad, fmt.Sprintf("%s: %d answers failed, first: %s", strings.ReplaceAll(k, "\x00", " "), s.failures, s.failure))
 				break
@@ -86,27 +89,11 @@ func (r *results) failed() error {
 var rootKey = cam.Key{SecretId: benchSecretId, SecretKey: benchSecretKey, Uin: benchUin}
 
 func (b *bench) measure(ctx context.Context) (*results, error) {
-	self, err := os.Executable()
+	read, err := b.reference("read")
 	if err != nil {
 		return nil, err
 	}
-	reference := func(mode string) (*process, error) {
-		cmd := exec.Command(self)
-		cmd.Env = append(os.Environ(), referenceEnv+"="+mode)
-		p, err := startProcess("reference "+mode, cmd, func(line string) (string, bool) {
-			addr, ok := strings.CutPrefix(line, "ADDR ")
-			return addr, ok
-		})
-		if err == nil {
-			b.procs = append(b.procs, p)
-		}
-		return p, err
-	}
-	read, err := reference("read")
-	if err != nil {
-		return nil, err
-	}
-	write, err := reference("write")
+	write, err := b.reference("write")
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +144,24 @@ func (b *bench) measure(ctx context.Context) (*results, error) {
 		}
 	}
 	return res, nil
+}
+
+// reference starts this program again as a reference server ("read" or "write").
+func (b *bench) reference(mode string) (*process, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), referenceEnv+"="+mode)
+	p, err := startProcess("reference "+mode, cmd, func(line string) (string, bool) {
+		addr, ok := strings.CutPrefix(line, "ADDR ")
+		return addr, ok
+	})
+	if err == nil {
+		b.procs = append(b.procs, p)
+	}
+	return p, err
 }
 
 var endpointLine = regexp.MustCompile(`API endpoint\s+http://(\S+)`)
