@@ -357,8 +357,8 @@ func (s *Store) liveTaskOfApp(tx *gorm.DB, sdkAppId uint64, taskId string) (*Rec
 // RecordingStatus is DescribeCloudRecording's answer.
 type RecordingStatus struct {
 	Task    RecordingTask
-	Status  string // Idle, InProgress, Exited
-	Streams []RecordingStream
+	Status  string            // Idle, InProgress, Exited
+	Streams []RecordingStream // without their Segments
 }
 
 // DescribeRecording reports a live task: Exited once stopped, InProgress while a
@@ -391,7 +391,9 @@ func (s *Store) DescribeRecording(ctx context.Context, uin string, sdkAppId uint
 			st.Status = "InProgress"
 		}
 	}
-	err = db.Where("task_ref = ? AND length(segments) > 2 AND playlist LIKE '%.m3u8'", t.ID).Order("begin_at_ms, id").Find(&st.Streams).Error
+	// Without segments: a long recording's list is large, and the answer names only files.
+	err = db.Select("id, task_ref, generation, user_id, media_id, track_type, playlist, begin_at_ms, width, height").
+		Where("task_ref = ? AND length(segments) > 2 AND playlist LIKE '%.m3u8'", t.ID).Order("begin_at_ms, id").Find(&st.Streams).Error
 	return st, err
 }
 
