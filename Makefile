@@ -3,7 +3,7 @@ GO       ?= go
 FUZZTIME ?= 10s
 NPM_DIR  := tools/npm
 
-.PHONY: run build deps test test-short vet generate check-generated fuzz bench clean
+.PHONY: run build deps test test-short vet generate check-generated fuzz bench bench-go clean
 
 ## run: serve with the embedded defaults (SQLite in ./.trtc-emulator, default app and keys)
 run:
@@ -45,8 +45,15 @@ fuzz:
 	  done; \
 	done
 
-## bench: benchmarks (API throughput vs a bare echo TC3 handler, signature, decoding)
-bench:
+## bench: the API against its reference servers (ratios to the read and write ceilings, CPU
+## per request, history cost; every answer checked). BENCH_FLAGS e.g. "-rounds 9" or
+## "-baseline /path/to/an/older/trtc-emulator".
+BENCH_FLAGS ?=
+bench: build
+	$(GO) run ./cmd/bench -emulator bin/trtc-emulator $(BENCH_FLAGS)
+
+## bench-go: the Go benchmarks (API throughput, signature, decoding, policies, recorder)
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -73,7 +75,9 @@ func (h *Handlers) serveAPI(c echo.Context) error {
 			h.log.Error("internal error", "action", action, "request_id", requestId, "err", err)
 		}
 	}
-	h.log.Debug("api call", "action", action, "code", code, "request_id", requestId, "duration", time.Since(start))
+	if h.log.Enabled(r.Context(), slog.LevelDebug) { // spares the arguments' allocations
+		h.log.Debug("api call", "action", action, "code", code, "request_id", requestId, "duration", time.Since(start))
+	}
 	return c.JSONBlob(http.StatusOK, body)
 }
 
@@ -223,10 +227,17 @@ func (h *Handlers) call(r *http.Request, requestId string, req *apiRequest) (any
 	}
 	call := &Call{Ctx: r.Context(), RequestId: requestId, Action: req.action, Region: req.region, Caller: caller}
 	resp, err := act.run(h, call, body)
-	if err == nil {
+	if err == nil && !readOnly(req.action) {
 		h.notify()
 	}
 	return resp, err
+}
+
+// readOnly reports whether an action only reads (TRTC Describe*, CAM Get* and List*):
+// after it there is nothing for the dispatcher or the recorder to pick up, so they are not
+// woken.
+func readOnly(action string) bool {
+	return strings.HasPrefix(action, "Describe") || strings.HasPrefix(action, "Get") || strings.HasPrefix(action, "List")
 }
 
 func (h *Handlers) authenticate(ctx context.Context, req *apiRequest) (cam.Key, error) {

@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/trtc-emulator/trtc-emulator/cam"
+	"github.com/trtc-emulator/trtc-emulator/cam/usersig"
 	"github.com/trtc-emulator/trtc-emulator/internal/clock"
 	"github.com/trtc-emulator/trtc-emulator/models"
 )
@@ -73,10 +74,13 @@ func send(b *testing.B, client *http.Client, url string, header http.Header, bod
 		b.Error(err)
 		return
 	}
-	io.Copy(io.Discard, resp.Body)
+	answer, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		b.Errorf("status %d", resp.StatusCode)
+	}
+	if wantError := strings.HasPrefix(b.Name(), "BenchmarkAPIThroughput/error-"); wantError != bytes.Contains(answer, []byte(`"Error":`)) {
+		b.Errorf("answer %.200s", answer)
 	}
 }
 
@@ -90,7 +94,20 @@ func BenchmarkAPIThroughput(b *testing.B) {
 	}
 	now := time.Now().Unix()
 	roomInfo := []byte(`{"SdkAppId":1400000001,"StartTime":` + strconv.FormatInt(now-3600, 10) + `,"EndTime":` + strconv.FormatInt(now+600, 10) + `}`)
-	describeRec := []byte(`{"SdkAppId":1400000001,"TaskId":"task-abc"}`)
+	// A real task (its robot in room-0, idle), so the benchmark measures the answer, not an
+	// error path.
+	sig, err := usersig.Gen(usersig.Params{SdkAppId: testSdkAppId, Key: testSdkSecretKey, UserId: "bench-recorder", Expire: time.Hour, Now: time.Now()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	task, err := e.store.CreateRecording(ctx, testUin, &models.RecordingSpec{SdkAppId: testSdkAppId, RoomId: "room-0",
+		RoomIdType: models.RoomIdString, RobotUserId: "bench-recorder", RecordMode: 1, MaxIdleTime: 86400,
+		MaxMediaFileMinutes: 1440, ResourceExpiredHour: 72,
+		Storage: models.StorageTarget{Region: "ap-guangzhou", Bucket: "bench-1250000000", AccessKey: "a", SecretKey: "s"}}, sig, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	describeRec := []byte(`{"SdkAppId":1400000001,"TaskId":"` + task.TaskId + `"}`)
 	dismiss := []byte(`{"SdkAppId":1400000001,"RoomId":4242}`)
 
 	bare := startBareTC3(b)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -91,6 +92,7 @@ func (s *Store) Seed(ctx context.Context, seed Seed) error {
 		return fmt.Errorf("default application settings: %w", err)
 	}
 	defer s.keys.Clear()
+	defer s.appGen.Add(1)
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&Account{Uin: seed.Uin, CreatedAt: now}).Error; err != nil {
 			return err
@@ -139,10 +141,17 @@ func (s *Store) APIKey(ctx context.Context, secretId string) (APIKey, bool, erro
 	return k, true, nil
 }
 
-// App returns an application with its callbacks.
+// App returns an application with its callbacks. Applications are cached (an entry reads
+// its application twice): an entry is valid while appGen, raised after every change of an
+// application, is the one it was read under.
 func (s *Store) App(ctx context.Context, sdkAppId uint64) (*App, error) {
+	gen := s.appGen.Load()
+	if c, ok := s.apps.Load(sdkAppId); ok && c.(cachedApp).gen == gen {
+		return c.(cachedApp).app.clone(), nil
+	}
 	var app App
-	err := s.db.WithContext(ctx).Preload("Callbacks", func(db *gorm.DB) *gorm.DB {
+	// On the read pool: an entry and every recording read it outside their transaction.
+	err := s.reader(ctx).Preload("Callbacks", func(db *gorm.DB) *gorm.DB {
 		return db.Order("event_group_id")
 	}).Where("sdk_app_id = ?", sdkAppId).Take(&app).Error
 	if isNotFound(err) {
@@ -151,7 +160,19 @@ func (s *Store) App(ctx context.Context, sdkAppId uint64) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.apps.Store(sdkAppId, cachedApp{gen: gen, app: app.clone()})
 	return &app, nil
+}
+
+type cachedApp struct {
+	gen uint64
+	app *App
+}
+
+func (a *App) clone() *App {
+	c := *a
+	c.Callbacks = slices.Clone(a.Callbacks)
+	return &c
 }
 
 // OwnedApp returns the application if the account owns it: the check every TRTC action
@@ -177,6 +198,26 @@ func checkAppOwner(db *gorm.DB, uin string, sdkAppId uint64) error {
 	case len(owners) == 0:
 		return tcerr.New(tcerr.CodeSdkAppIdNotExist, "The SdkAppId %d does not exist.", sdkAppId)
 	case owners[0] != uin:
+		return tcerr.New(tcerr.CodeUnauthorizedSdkAppId, "The SdkAppId %d does not belong to account %s.", sdkAppId, uin)
+	}
+	return nil
+}
+
+// checkOwner is checkAppOwner answered from the owners cache once the application was
+// seen (an application's owner never changes): no SQL on the API's read paths.
+func (s *Store) checkOwner(ctx context.Context, uin string, sdkAppId uint64) error {
+	owner, ok := s.owners.Load(sdkAppId)
+	if !ok {
+		var owners []string
+		if err := s.reader(ctx).Model(&App{}).Where("sdk_app_id = ?", sdkAppId).Limit(1).Pluck("uin", &owners).Error; err != nil {
+			return err
+		}
+		if len(owners) == 0 {
+			return tcerr.New(tcerr.CodeSdkAppIdNotExist, "The SdkAppId %d does not exist.", sdkAppId)
+		}
+		owner, _ = s.owners.LoadOrStore(sdkAppId, owners[0])
+	}
+	if owner.(string) != uin {
 		return tcerr.New(tcerr.CodeUnauthorizedSdkAppId, "The SdkAppId %d does not belong to account %s.", sdkAppId, uin)
 	}
 	return nil
@@ -245,6 +286,7 @@ func (s *Store) PutApp(ctx context.Context, uin string, sdkAppId uint64, setting
 		}
 		return putApp(tx, uin, sdkAppId, settings, s.now().UTC())
 	})
+	s.appGen.Add(1) // after the commit: no entry read before it stays valid
 	if err != nil {
 		return nil, false, err
 	}

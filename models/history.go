@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -295,8 +296,8 @@ func (p *presence) stateAt(t int64) (pub Publish, blocked int) {
 	return pub, blocked
 }
 
-// loadPresences attaches to members of room their recorded changes, in order. The changes
-// are read for the whole room: one statement shape, whatever the number of members.
+// loadPresences attaches to members of room their recorded changes, in order: only theirs,
+// by member_events_by_member, in one statement shape whatever the number of members.
 func loadPresences(tx *gorm.DB, room *Room, members []Member, nowMs int64) ([]presence, error) {
 	out := make([]presence, len(members))
 	byId := make(map[int64]*presence, len(members))
@@ -310,8 +311,13 @@ func loadPresences(tx *gorm.DB, room *Room, members []Member, nowMs int64) ([]pr
 	if len(members) == 0 {
 		return out, nil
 	}
+	ids := make([]int64, len(members))
+	for i := range members {
+		ids[i] = members[i].ID
+	}
+	list, _ := json.Marshal(ids)
 	var events []MemberEvent
-	err := tx.Where("member_ref IN (SELECT id FROM members WHERE room_ref = ?)", room.ID).Order("at_ms, id").Find(&events).Error
+	err := tx.Where("member_ref IN (SELECT value FROM json_each(?))", string(list)).Order("at_ms, id").Find(&events).Error
 	if err != nil {
 		return nil, err
 	}
@@ -339,8 +345,8 @@ type call struct {
 
 // callPresences checks a CallQuery and reads its presences.
 func (s *Store) callPresences(ctx context.Context, q CallQuery, quality bool) (*call, error) {
-	db := s.db.WithContext(ctx)
-	if err := checkAppOwner(db, q.Uin, q.SdkAppId); err != nil {
+	db := s.reader(ctx) // reads outside a transaction: never wait for the writer
+	if err := s.checkOwner(ctx, q.Uin, q.SdkAppId); err != nil {
 		return nil, err
 	}
 	if _, _, _, err := parseCommId(q.CommId); err != nil {
@@ -371,8 +377,7 @@ func (s *Store) callPresences(ctx context.Context, q CallQuery, quality bool) (*
 	if err != nil {
 		return nil, err
 	}
-	inWindow := db.Model(&Member{}).Where("room_ref = ? AND joined_at_ms <= ? AND (left_at_ms IS NULL OR left_at_ms >= ?)",
-		room.ID, c.win.endMs, c.win.startMs)
+	inWindow := db.Model(&Member{}).Where("id IN ("+membersInWindow+")", room.ID, c.win.endMs, room.ID, c.win.startMs, c.win.endMs)
 	matching := inWindow.Session(&gorm.Session{})
 	if len(q.UserIds) > 0 {
 		matching = matching.Where("user_id IN ?", q.UserIds)
@@ -396,6 +401,13 @@ func (s *Store) callPresences(ctx context.Context, q CallQuery, quality bool) (*
 	c.all, err = loadPresences(db, room, allRows, nowMs)
 	return c, err
 }
+
+// membersInWindow selects the presences of a call (room_ref, end, room_ref, start, end)
+// that overlap a window: those still present that entered before its end, and those that
+// left in or after it (by members_by_end: a long call's presences that ended before the
+// window are never read).
+const membersInWindow = `SELECT id FROM members WHERE room_ref = ? AND left_at_ms IS NULL AND joined_at_ms <= ?
+	UNION ALL SELECT id FROM members WHERE room_ref = ? AND left_at_ms >= ? AND joined_at_ms <= ?`
 
 // EventQuery selects the events of one user in one call (DescribeUserEvent).
 type EventQuery struct {
@@ -453,8 +465,8 @@ const userTypeWebRTC = 1
 // room's end if it is later ("the room end time will be used"), oldest first. A user with
 // no event there has none (Data is then an empty array), not an error.
 func (s *Store) UserEvents(ctx context.Context, q EventQuery) ([]UserEvent, error) {
-	db := s.db.WithContext(ctx)
-	if err := checkAppOwner(db, q.Uin, q.SdkAppId); err != nil {
+	db := s.reader(ctx) // reads outside a transaction: never wait for the writer
+	if err := s.checkOwner(ctx, q.Uin, q.SdkAppId); err != nil {
 		return nil, err
 	}
 	if _, _, _, err := parseCommId(q.CommId); err != nil {

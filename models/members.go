@@ -245,7 +245,7 @@ func (s *Store) Enter(ctx context.Context, p EnterParams) (*Member, error) {
 	}
 	var m *Member
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		room, err := openRoom(tx, p.Identity)
+		room, presentId, presentRobot, err := openRoomFor(tx, p.Identity)
 		if err != nil {
 			return err
 		}
@@ -269,14 +269,16 @@ func (s *Store) Enter(ctx context.Context, p EnterParams) (*Member, error) {
 			if err := emit.room(room, EventCreateRoom, roomEventInfo{UserId: p.UserId}); err != nil {
 				return err
 			}
-		} else if present, err := presentMember(tx, room, p.UserId); err != nil {
-			return err
-		} else if present != nil && present.Robot {
+		} else if presentId != 0 && presentRobot {
 			// seed 302 LeaveCode 101: the same user id entering again takes the robot out.
+			present, err := presentMember(tx, room, p.UserId)
+			if err != nil {
+				return err
+			}
 			if err := s.robotReplaced(tx, emit, room, present); err != nil {
 				return err
 			}
-		} else if present != nil {
+		} else if presentId != 0 {
 			return tcerr.New(CodeUserExist, "The user %q is already in room %s.", p.UserId, p.RoomId)
 		}
 		m = &Member{RoomRef: room.ID, UserId: p.UserId, Role: p.Role, TerminalType: p.TerminalType, UserType: p.UserType,
@@ -342,6 +344,26 @@ func openRoom(tx *gorm.DB, id Identity) (*Room, error) {
 		return nil, nil
 	}
 	return &room, err
+}
+
+// openRoomFor is openRoom and, in the same statement, whether id's user is present in it
+// (its member id, 0 if not, and whether that member is a robot): an entry's one read.
+func openRoomFor(tx *gorm.DB, id Identity) (room *Room, presentId int64, presentRobot bool, err error) {
+	rows, err := tx.Raw(`SELECT r.id, r.sdk_app_id, r.room_id, r.room_id_type, r.creator_user_id, r.created_at_ms, r.destroyed_at_ms,
+			COALESCE(m.id, 0), COALESCE(m.robot, 0)
+		FROM rooms r LEFT JOIN members m ON m.room_ref = r.id AND m.user_id = ? AND m.left_at_ms IS NULL
+		WHERE r.sdk_app_id = ? AND r.room_id_type = ? AND r.room_id = ? AND r.destroyed_at_ms IS NULL`,
+		id.UserId, id.SdkAppId, id.RoomIdType, id.RoomId).Rows()
+	if err != nil {
+		return nil, 0, false, err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		room = &Room{}
+		err = rows.Scan(&room.ID, &room.SdkAppId, &room.RoomId, &room.RoomIdType, &room.CreatorUserId, &room.CreatedAtMs,
+			&room.DestroyedAtMs, &presentId, &presentRobot)
+	}
+	return room, presentId, presentRobot, errors.Join(err, rows.Err())
 }
 
 func presentMember(tx *gorm.DB, room *Room, userId string) (*Member, error) {

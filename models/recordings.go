@@ -386,6 +386,11 @@ func (s *Store) liveTask(tx *gorm.DB, uin string, sdkAppId uint64, taskId string
 	if err := checkAppOwner(tx, uin, sdkAppId); err != nil {
 		return nil, err
 	}
+	return s.liveTaskOfApp(tx, sdkAppId, taskId)
+}
+
+// liveTaskOfApp is liveTask once the caller's ownership of the application is checked.
+func (s *Store) liveTaskOfApp(tx *gorm.DB, sdkAppId uint64, taskId string) (*RecordingTask, error) {
 	var t RecordingTask
 	err := tx.Where("task_id = ? AND sdk_app_id = ?", taskId, sdkAppId).Take(&t).Error
 	if isNotFound(err) {
@@ -406,15 +411,18 @@ func (s *Store) liveTask(tx *gorm.DB, uin string, sdkAppId uint64, taskId string
 // RecordingStatus is DescribeCloudRecording's answer.
 type RecordingStatus struct {
 	Task    RecordingTask
-	Status  string // Idle, InProgress, Exited
-	Streams []RecordingStream
+	Status  string            // Idle, InProgress, Exited
+	Streams []RecordingStream // without their Segments
 }
 
 // DescribeRecording reports a live task: Exited once stopped, InProgress while a
 // subscribed anchor publishes, Idle otherwise, with the playlists written so far.
 func (s *Store) DescribeRecording(ctx context.Context, uin string, sdkAppId uint64, taskId string) (*RecordingStatus, error) {
-	db := s.db.WithContext(ctx)
-	t, err := s.liveTask(db, uin, sdkAppId, taskId)
+	if err := s.checkOwner(ctx, uin, sdkAppId); err != nil {
+		return nil, err
+	}
+	db := s.reader(ctx) // a read outside a transaction: never waits for the writer
+	t, err := s.liveTaskOfApp(db, sdkAppId, taskId)
 	if err != nil {
 		return nil, err
 	}
@@ -437,7 +445,9 @@ func (s *Store) DescribeRecording(ctx context.Context, uin string, sdkAppId uint
 			st.Status = "InProgress"
 		}
 	}
-	err = db.Where("task_ref = ? AND length(segments) > 2 AND playlist LIKE '%.m3u8'", t.ID).Order("begin_at_ms, id").Find(&st.Streams).Error
+	// Without segments: a long recording's list is large, and the answer names only files.
+	err = db.Select("id, task_ref, generation, user_id, media_id, track_type, playlist, begin_at_ms, width, height").
+		Where("task_ref = ? AND length(segments) > 2 AND playlist LIKE '%.m3u8'", t.ID).Order("begin_at_ms, id").Find(&st.Streams).Error
 	return st, err
 }
 

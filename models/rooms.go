@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -152,7 +153,7 @@ const (
 
 // Rooms returns the total of matching room lifetimes and one page of them, oldest first.
 func (s *Store) Rooms(ctx context.Context, q RoomQuery) (int64, []Room, error) {
-	if err := checkAppOwner(s.db.WithContext(ctx), q.Uin, q.SdkAppId); err != nil {
+	if err := s.checkOwner(ctx, q.Uin, q.SdkAppId); err != nil {
 		return 0, nil, err
 	}
 	now := s.now()
@@ -170,17 +171,55 @@ func (s *Store) Rooms(ctx context.Context, q RoomQuery) (int64, []Room, error) {
 	case q.PageNumber < 0:
 		return 0, nil, tcerr.New(tcerr.CodeInvalidPageNumber, "The PageNumber %d is invalid.", q.PageNumber)
 	}
-	db := s.db.WithContext(ctx).Model(&Room{}).
-		Where("sdk_app_id = ? AND created_at_ms <= ? AND (destroyed_at_ms IS NULL OR destroyed_at_ms >= ?)",
-			q.SdkAppId, q.EndTime*1000+999, q.StartTime*1000)
-	if q.RoomId != "" {
-		db = db.Where("room_id = ?", q.RoomId)
-	}
-	var total int64
-	if err := db.Count(&total).Error; err != nil {
+	args := roomsWindowArgs(q)
+	st, err := s.readStmt(ctx, roomsInWindowSQL)
+	if err != nil {
 		return 0, nil, err
 	}
-	var rooms []Room
-	err := db.Order("created_at_ms, id").Offset(q.PageNumber * q.PageSize).Limit(q.PageSize).Find(&rooms).Error
-	return total, rooms, err
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer rows.Close()
+	var total int64
+	rooms := make([]Room, 0, q.PageSize)
+	for rows.Next() {
+		var r Room
+		if err := rows.Scan(&r.ID, &r.SdkAppId, &r.RoomId, &r.RoomIdType, &r.CreatorUserId, &r.CreatedAtMs, &r.DestroyedAtMs, &total); err != nil {
+			return 0, nil, err
+		}
+		rooms = append(rooms, r)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, nil, err
+	}
+	if len(rooms) == 0 && q.PageNumber > 0 { // a page past the end: the total still counts
+		if err := s.reader(ctx).Raw(roomsInWindowCountSQL, args...).Scan(&total).Error; err != nil {
+			return 0, nil, err
+		}
+	}
+	return total, rooms, nil
+}
+
+// roomsInWindow selects the room lifetimes of an application that overlap a window: those
+// still open that began before its end, and those that ended in or after it (by
+// rooms_by_end, so the rooms that ended before the window are never read, however many).
+// The page and the total come from one statement.
+const roomsInWindow = `
+	SELECT ` + roomColumns + ` FROM rooms WHERE sdk_app_id = @app AND destroyed_at_ms IS NULL AND created_at_ms <= @end
+		AND (@room = '' OR room_id = @room)
+	UNION ALL
+	SELECT ` + roomColumns + ` FROM rooms WHERE sdk_app_id = @app AND destroyed_at_ms >= @start AND created_at_ms <= @end
+		AND (@room = '' OR room_id = @room)`
+
+const (
+	roomColumns      = `id, sdk_app_id, room_id, room_id_type, creator_user_id, created_at_ms, destroyed_at_ms`
+	roomsInWindowSQL = `SELECT ` + roomColumns + `, COUNT(*) OVER () AS total FROM (` + roomsInWindow + `)
+		ORDER BY created_at_ms, id LIMIT @limit OFFSET @offset`
+	roomsInWindowCountSQL = `SELECT COUNT(*) FROM (` + roomsInWindow + `)`
+)
+
+func roomsWindowArgs(q RoomQuery) []any {
+	return []any{sql.Named("app", q.SdkAppId), sql.Named("start", q.StartTime*1000), sql.Named("end", q.EndTime*1000+999),
+		sql.Named("room", q.RoomId), sql.Named("limit", q.PageSize), sql.Named("offset", q.PageNumber*q.PageSize)}
 }

@@ -82,6 +82,11 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	if err := handlers.SeedPresets(ctx, store); err != nil {
 		return fmt.Errorf("seed CAM presets: %w", err)
 	}
+	stopSweep, err := startHistorySweep(store, cfg.HistoryRetention, log)
+	if err != nil {
+		return err
+	}
+	defer stopSweep()
 	objects, err := embedded.Open(filepath.Join(cfg.DataDir, "objects"), embedded.Options{})
 	if err != nil {
 		return fmt.Errorf("object store: %w", err)

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/trtc-emulator/trtc-emulator/cam/usersig"
+	"github.com/trtc-emulator/trtc-emulator/models"
+)
+
+func TestHistoryRetentionSetting(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	for _, c := range []struct {
+		env  map[string]string
+		args []string
+		want time.Duration
+	}{
+		{nil, nil, 30 * 24 * time.Hour},
+		{map[string]string{"TRTC_EMULATOR_HISTORY_RETENTION": "7"}, nil, 7 * 24 * time.Hour},
+		{map[string]string{"TRTC_EMULATOR_HISTORY_RETENTION": "7"}, []string{"-history-retention", "0"}, 0},
+	} {
+		cfg, err := parseConfig(c.args, env(c.env))
+		if err != nil || cfg.HistoryRetention != c.want {
+			t.Errorf("%v %v: %v %v, want %v", c.env, c.args, cfg, err, c.want)
+		}
+	}
+	for _, bad := range []string{"-1", "30d", "x"} {
+		if _, err := parseConfig([]string{"-history-retention", bad}, env(nil)); err == nil {
+			t.Errorf("-history-retention %q accepted", bad)
+		}
+	}
+}
+
+// TestHistorySweptAtStart: a room closed 40 days ago is gone shortly after the emulator
+// starts with the default retention; one closed 10 days ago stays.
+func TestHistorySweptAtStart(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "emulator.db")
+	ctx := context.Background()
+	now := time.Now().Add(-40 * 24 * time.Hour)
+	store, err := models.Open(ctx, models.Options{Database: "sqlite://" + db, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = store.Seed(ctx, models.Seed{Uin: defaultUin, SecretId: defaultSecretId, SecretKey: defaultSecretKey,
+		SdkAppId: defaultSdkAppId, SdkSecretKey: defaultSdkSecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	visit := func(room string) {
+		t.Helper()
+		id := models.Identity{SdkAppId: defaultSdkAppId, RoomId: room, RoomIdType: models.RoomIdString, UserId: "alice"}
+		sig, err := usersig.Gen(usersig.Params{SdkAppId: defaultSdkAppId, Key: defaultSdkSecretKey, UserId: "alice", Expire: time.Hour, Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Enter(ctx, models.EnterParams{Identity: id, UserSig: sig}); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Leave(ctx, id, models.ExitVoluntary); err != nil {
+			t.Fatal(err)
+		}
+	}
+	visit("forty-days-ago")
+	now = time.Now().Add(-10 * 24 * time.Hour)
+	visit("ten-days-ago")
+	store.Close()
+
+	start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + dir})
+	peek, err := gorm.Open(sqlite.Open("file:"+db+"?mode=ro&_busy_timeout=5000"), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sqlDB, err := peek.DB(); err == nil {
+		defer sqlDB.Close()
+	}
+	var rooms []string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		rooms = nil
+		if err := peek.Table("rooms").Order("room_id").Pluck("room_id", &rooms).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(rooms) == 1 {
+			break
+		}
+	}
+	if len(rooms) != 1 || rooms[0] != "ten-days-ago" {
+		t.Fatalf("rooms after the start's sweep: %v", rooms)
+	}
+}
