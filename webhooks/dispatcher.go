@@ -107,8 +107,14 @@ func (d *Dispatcher) Notify() {
 	}
 }
 
-// maxBatch bounds the outcomes recorded in one outbox transaction.
-const maxBatch = 256
+// maxBatch bounds the outcomes recorded in one outbox transaction; maxUnrecorded the events
+// in flight (attempting, or attempted and waiting for their outcome to be recorded). An
+// attempt's HTTP exchange ends its worker's share: the next attempt does not wait for the
+// outbox's writer, which the API's writes keep busy in bursts.
+const (
+	maxBatch      = 256
+	maxUnrecorded = 1024
+)
 
 // recorded is what the recorder reports to the loop: a batch and whether it was stored.
 type recorded struct {
@@ -132,7 +138,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	inFlight := map[int64]bool{} // events handed out, outcome not recorded yet
 	lanes := map[int64]string{}  // their lanes, when not ""
 	busyLanes := map[string]bool{}
-	outcomes := make(chan Outcome, d.workers)
+	attempting := 0 // HTTP exchanges running, at most d.workers
+	attempted := make(chan struct{}, d.workers)
+	outcomes := make(chan Outcome, maxUnrecorded)
 	finished := make(chan recorded, 1)
 	var wg sync.WaitGroup
 	recorderDone := make(chan struct{})
@@ -165,29 +173,37 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	)
 	for {
 		now := d.clock.Now()
-		if !now.Before(holdUntil) && len(inFlight) < d.workers {
-			events, err := d.outbox.Due(ctx, now, inFlight, d.workers-len(inFlight))
+		free := min(d.workers-attempting, maxUnrecorded-len(inFlight))
+		full := free <= 0 // no room for another attempt: a worker or a batch finishing wakes us
+		if !now.Before(holdUntil) && free > 0 {
+			events, err := d.outbox.Due(ctx, now, inFlight, free)
 			if err != nil && ctx.Err() == nil {
 				d.log.Error("webhooks: outbox Due", "err", err)
 				holdUntil = now.Add(PollInterval)
 			}
+			full = len(events) == free // more may be due: a worker finishing wakes us
 			for _, ev := range events {
-				if inFlight[ev.ID] || busyLanes[ev.Lane] || len(inFlight) >= d.workers {
+				if inFlight[ev.ID] || busyLanes[ev.Lane] || attempting >= d.workers {
 					continue // the outbox broke its contract; keep lanes in order and the pool bounded
 				}
 				inFlight[ev.ID] = true
 				if ev.Lane != "" {
 					busyLanes[ev.Lane], lanes[ev.ID] = true, ev.Lane
 				}
-				wg.Go(func() { outcomes <- d.attempt(workCtx, ev) })
+				attempting++
+				wg.Go(func() {
+					o := d.attempt(workCtx, ev)
+					attempted <- struct{}{}
+					outcomes <- o
+				})
 			}
 		}
 
 		wake := now.Add(PollInterval)
 		if holdUntil.After(now) {
 			wake = holdUntil
-		} else if len(inFlight) >= d.workers {
-			// Every worker is busy: a batch being recorded wakes us.
+		} else if full {
+			// A worker or a batch finishing wakes us.
 		} else if next, ok, err := d.outbox.NextDue(ctx, now); err != nil {
 			if ctx.Err() == nil {
 				d.log.Error("webhooks: outbox NextDue", "err", err)
@@ -209,9 +225,15 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			for len(inFlight) > 0 {
-				release(<-finished)
+				select {
+				case r := <-finished:
+					release(r)
+				case <-attempted:
+				}
 			}
 			return nil
+		case <-attempted:
+			attempting--
 		case <-d.notify:
 		case r := <-finished:
 			release(r)
