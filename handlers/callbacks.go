@@ -13,7 +13,9 @@ import (
 	"github.com/trtc-emulator/trtc-emulator/webhooks"
 )
 
-// callbackView is one outbox event in the delivery log.
+// callbackView is one outbox event in the delivery log. Body and Sign are those of the
+// latest attempt (each attempt stamps its own CallbackTs), or of the stored template
+// before the first.
 type callbackView struct {
 	Id             int64           `json:"Id"`
 	SdkAppId       uint64          `json:"SdkAppId"`
@@ -32,11 +34,15 @@ type callbackView struct {
 	Attempts       []attemptView   `json:"Attempts"`
 }
 
+// attemptView is one attempt: its send time (= the CallbackTs it carried), the exact body
+// and Sign sent, the answer and the latency.
 type attemptView struct {
-	At         time.Time `json:"At"`
-	DurationMs int64     `json:"DurationMs"`
-	StatusCode int       `json:"StatusCode"`
-	Error      string    `json:"Error"`
+	At         time.Time       `json:"At"`
+	DurationMs int64           `json:"DurationMs"`
+	Body       json.RawMessage `json:"Body"`
+	Sign       string          `json:"Sign"`
+	StatusCode int             `json:"StatusCode"`
+	Error      string          `json:"Error"`
 }
 
 func msTime(ms *int64) *time.Time {
@@ -59,7 +65,14 @@ func newCallbackView(e *models.CallbackEvent) callbackView {
 		v.NextAttemptAt = msTime(&e.NextAttemptAtMs)
 	}
 	for _, a := range e.AttemptLog {
-		v.Attempts = append(v.Attempts, attemptView{At: time.UnixMilli(a.AtMs).UTC(), DurationMs: a.DurationMs, StatusCode: a.StatusCode, Error: a.Error})
+		av := attemptView{At: time.UnixMilli(a.AtMs).UTC(), DurationMs: a.DurationMs, Body: json.RawMessage(a.Body),
+			Sign: a.Sign, StatusCode: a.StatusCode, Error: a.Error}
+		if len(a.Body) == 0 { // an attempt recorded before bodies were kept (migration 0007)
+			av.Body = json.RawMessage("null")
+		} else {
+			v.Body, v.Sign = av.Body, a.Sign
+		}
+		v.Attempts = append(v.Attempts, av)
 	}
 	return v
 }

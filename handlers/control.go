@@ -80,9 +80,10 @@ type appView struct {
 }
 
 type callbackTarget struct {
-	EventGroupId int    `json:"EventGroupId"`
-	Url          string `json:"Url"`
-	Key          string `json:"Key,omitempty"`
+	EventGroupId  int    `json:"EventGroupId"`
+	Url           string `json:"Url"`
+	Key           string `json:"Key,omitempty"`
+	CallbackOrder string `json:"CallbackOrder,omitempty"`
 }
 
 // appSettingsBody is the body of PUT /_emulator/v1/apps/{SdkAppId}.
@@ -98,7 +99,8 @@ func newAppView(a *models.App) appView {
 		AdvancedPermissionControl: a.AdvancedPermissionControl, Callbacks: []callbackTarget{},
 		CreatedAt: a.CreatedAt.UTC(), UpdatedAt: a.UpdatedAt.UTC()}
 	for _, cb := range a.Callbacks {
-		v.Callbacks = append(v.Callbacks, callbackTarget{EventGroupId: cb.EventGroupId, Url: cb.Url, Key: cb.Key})
+		v.Callbacks = append(v.Callbacks, callbackTarget{EventGroupId: cb.EventGroupId, Url: cb.Url, Key: cb.Key,
+			CallbackOrder: cb.CallbackOrder})
 	}
 	return v
 }
@@ -131,7 +133,8 @@ func (h *Handlers) putApp(c echo.Context) error {
 			if err := webhooks.ValidateURL(cb.Url); err != nil {
 				return tcerr.InvalidParameterValue("Callbacks."+strconv.Itoa(i)+".Url", err.Error())
 			}
-			settings.Callbacks = append(settings.Callbacks, models.AppCallback{EventGroupId: cb.EventGroupId, Url: cb.Url, Key: cb.Key})
+			settings.Callbacks = append(settings.Callbacks, models.AppCallback{EventGroupId: cb.EventGroupId, Url: cb.Url, Key: cb.Key,
+				CallbackOrder: cb.CallbackOrder})
 		}
 	}
 	app, _, err := h.store.PutApp(c.Request().Context(), h.settings.Uin, id, settings)

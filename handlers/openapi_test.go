@@ -393,6 +393,16 @@ func TestOpenAPITrafficControl(t *testing.T) {
 					t.Errorf("app after PUT = %v", r)
 				}
 			}},
+		{"put a strict callback order", "PUT", "/_emulator/v1/apps/1400000001",
+			`{"Callbacks":[{"EventGroupId":3,"Url":"http://127.0.0.1:9/rec","CallbackOrder":"strict"}]}`, true, 200,
+			func(t *testing.T, r map[string]any) {
+				cbs, _ := r["Callbacks"].([]any)
+				if len(cbs) != 1 || cbs[0].(map[string]any)["CallbackOrder"] != "strict" {
+					t.Errorf("app after PUT = %v", r)
+				}
+			}},
+		{"put an unknown callback order", "PUT", "/_emulator/v1/apps/1400000001",
+			`{"Callbacks":[{"EventGroupId":1,"Url":"http://127.0.0.1:9/room","CallbackOrder":"fifo"}]}`, false, 400, nil},
 		{"put creates an app", "PUT", "/_emulator/v1/apps/1400000002", `{"Name":"second"}`, true, 200,
 			func(t *testing.T, r map[string]any) {
 				if r["SdkAppId"] != 1400000002.0 || r["SdkSecretKey"] == "" {

@@ -14,7 +14,14 @@ import (
 // configureCallbacks points groups 1 and 2 of the test app at url with key.
 func configureCallbacks(t *testing.T, e *emulator, url, key string) {
 	t.Helper()
-	body := fmt.Sprintf(`{"Callbacks":[{"EventGroupId":1,"Url":%q,"Key":%q},{"EventGroupId":2,"Url":%q,"Key":%q}]}`, url, key, url, key)
+	configureCallbacksOrdered(t, e, url, key, "")
+}
+
+// configureCallbacksOrdered is configureCallbacks with a CallbackOrder for both groups.
+func configureCallbacksOrdered(t *testing.T, e *emulator, url, key, order string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"Callbacks":[{"EventGroupId":1,"Url":%q,"Key":%q,"CallbackOrder":%q},{"EventGroupId":2,"Url":%q,"Key":%q,"CallbackOrder":%q}]}`,
+		url, key, order, url, key, order)
 	if status, resp := controlDo(t, e, "PUT", "/_emulator/v1/apps/1400000001", body); status != 200 {
 		t.Fatalf("configure callbacks: %d %v", status, resp)
 	}
@@ -30,6 +37,9 @@ type loggedEvent struct {
 	Body         json.RawMessage
 	Attempts     []struct {
 		At         time.Time
+		DurationMs int64
+		Body       json.RawMessage
+		Sign       string
 		StatusCode int
 		Error      string
 	}

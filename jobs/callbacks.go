@@ -15,15 +15,15 @@ type CallbackOutbox struct {
 
 var _ webhooks.Outbox = CallbackOutbox{}
 
-func (o CallbackOutbox) Due(ctx context.Context, now time.Time, busy map[string]bool, limit int) ([]webhooks.Event, error) {
-	rows, err := o.Store.DueCallbacks(ctx, now, busy, limit)
+func (o CallbackOutbox) Due(ctx context.Context, now time.Time, inFlight map[int64]bool, limit int) ([]webhooks.Event, error) {
+	rows, err := o.Store.DueCallbacks(ctx, now, inFlight, limit)
 	if err != nil {
 		return nil, err
 	}
 	events := make([]webhooks.Event, len(rows))
 	for i, r := range rows {
 		events[i] = webhooks.Event{ID: r.ID, Lane: r.Lane, SdkAppId: r.SdkAppId, URL: r.Url, Key: r.Key,
-			Body: r.Body, Attempts: r.Attempts}
+			Body: r.Body, TimestampField: models.TimestampField(r.EventGroupId), Attempts: r.Attempts}
 		if r.FirstAttemptAtMs != nil {
 			events[i].FirstAttemptAt = time.UnixMilli(*r.FirstAttemptAtMs)
 		}
@@ -31,12 +31,16 @@ func (o CallbackOutbox) Due(ctx context.Context, now time.Time, busy map[string]
 	return events, nil
 }
 
-func (o CallbackOutbox) Record(ctx context.Context, out webhooks.Outcome) error {
-	return o.Store.RecordCallbackAttempt(ctx, models.CallbackOutcome{EventId: out.EventID, At: out.At,
-		Duration: out.Duration, StatusCode: out.StatusCode, Error: out.Error, State: string(out.State),
-		NextAttemptAt: out.NextAttemptAt})
+func (o CallbackOutbox) Record(ctx context.Context, batch []webhooks.Outcome) error {
+	rows := make([]models.CallbackOutcome, len(batch))
+	for i, out := range batch {
+		rows[i] = models.CallbackOutcome{EventId: out.EventID, At: out.At, Duration: out.Duration,
+			Body: out.Body, Sign: out.Sign, StatusCode: out.StatusCode, Error: out.Error,
+			State: string(out.State), NextAttemptAt: out.NextAttemptAt}
+	}
+	return o.Store.RecordCallbackAttempts(ctx, rows)
 }
 
-func (o CallbackOutbox) NextDue(ctx context.Context) (time.Time, bool, error) {
-	return o.Store.NextCallbackDue(ctx)
+func (o CallbackOutbox) NextDue(ctx context.Context, after time.Time) (time.Time, bool, error) {
+	return o.Store.NextCallbackDue(ctx, after)
 }

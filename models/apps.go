@@ -47,13 +47,21 @@ type App struct {
 	Callbacks                 []AppCallback `gorm:"foreignKey:SdkAppId"`
 }
 
-// AppCallback is where one event group of an application is delivered.
+// AppCallback is where one event group of an application is delivered, and how.
 type AppCallback struct {
 	SdkAppId     uint64 `gorm:"primaryKey"`
 	EventGroupId int    `gorm:"primaryKey"`
 	Url          string
 	Key          string
+	// CallbackOrder is "" (each event delivered on its own, TRTC's way: receivers reorder
+	// by EventMsTs) or CallbackOrderStrict.
+	CallbackOrder string
 }
+
+// CallbackOrderStrict delivers a group's events of one room (groups 1 and 2 share the
+// room's order) or of one recording task one at a time, in order: an event waits until the
+// one before it is delivered or has failed for good.
+const CallbackOrderStrict = "strict"
 
 // Event groups of TRTC callbacks (seed: "Event Callbacks").
 const (
@@ -260,6 +268,9 @@ func (a AppSettings) validate() error {
 		}
 		if !callbackKeyPattern.MatchString(cb.Key) {
 			return tcerr.InvalidParameterValue(field+".Key", "it must be at most 32 letters and digits")
+		}
+		if cb.CallbackOrder != "" && cb.CallbackOrder != CallbackOrderStrict {
+			return tcerr.InvalidParameterValue(field+".CallbackOrder", `it must be "" (each event on its own) or "strict"`)
 		}
 	}
 	return nil

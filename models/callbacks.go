@@ -56,14 +56,26 @@ type CallbackEvent struct {
 	AttemptLog       []CallbackAttempt `gorm:"foreignKey:EventId"`
 }
 
-// CallbackAttempt is one delivery attempt of an event.
+// CallbackAttempt is one delivery attempt of an event: when it started (its CallbackTs),
+// the exact body and Sign sent, the answer and how long it took.
 type CallbackAttempt struct {
 	ID         int64 `gorm:"primaryKey"`
 	EventId    int64
 	AtMs       int64
 	DurationMs int64
+	Body       []byte
+	Sign       string
 	StatusCode int
 	Error      string
+}
+
+// TimestampField is the body field each attempt stamps with its send time: CallbackMsTs
+// for stream ingest (group 7), CallbackTs for every other group.
+func TimestampField(eventGroupId int) string {
+	if eventGroupId == EventGroupIngest {
+		return "CallbackMsTs"
+	}
+	return "CallbackTs"
 }
 
 // roomEventInfo is EventInfo of groups 1 and 2, fields in the seed's order; RoomId is a
@@ -95,9 +107,19 @@ func roomIdJSON(r *Room) json.RawMessage {
 	return b
 }
 
-// roomLane orders the events of one room (both id kinds are separate rooms).
+// roomLane orders the events of one room (both id kinds are separate rooms) for targets
+// with the strict order option.
 func roomLane(r *Room) string {
 	return fmt.Sprintf("room/%d/%d/%s", r.SdkAppId, r.RoomIdType, r.RoomId)
+}
+
+// laneOf is the lane of an event to target: "" (delivered on its own, TRTC's way) unless the
+// target asks for strict order, then lane.
+func laneOf(target AppCallback, lane string) string {
+	if target.CallbackOrder == CallbackOrderStrict {
+		return lane
+	}
+	return ""
 }
 
 // emitter collects the callbacks one operation causes and writes them in its transaction.
@@ -131,47 +153,51 @@ func (e *emitter) room(r *Room, eventType int, info roomEventInfo) error {
 	}
 	info.RoomId = roomIdJSON(r)
 	info.EventTs, info.EventMsTs = e.nowMs/1000, e.nowMs
+	// The stored body is a template: each attempt replaces CallbackTs with its send time.
 	body, err := json.Marshal(callbackBody{EventGroupId: group, EventType: eventType, CallbackTs: e.nowMs, EventInfo: info})
 	if err != nil {
 		return err
 	}
 	return e.tx.Create(&CallbackEvent{SdkAppId: r.SdkAppId, EventGroupId: group, EventType: eventType,
-		Lane: roomLane(r), RoomId: r.RoomId, Url: target.Url, Key: target.Key, Body: body,
+		Lane: laneOf(target, roomLane(r)), RoomId: r.RoomId, Url: target.Url, Key: target.Key, Body: body,
 		EventMsTs: e.nowMs, CreatedAtMs: e.nowMs, State: CallbackPending, NextAttemptAtMs: e.nowMs}).Error
 }
 
 func reason(r int) *int { return &r }
 
-// laneHeads selects, for each lane, its first pending event in order.
-const laneHeads = `state = 'pending' AND id = (SELECT h.id FROM callback_events h
-	WHERE h.lane = callback_events.lane AND h.state = 'pending' ORDER BY h.event_ms_ts, h.id LIMIT 1)`
+// dueOrder keeps strict lanes in order: an event with a lane qualifies only as its lane's
+// first pending event (a lookup in callback_events_pending).
+const dueOrder = `(lane = '' OR id = (SELECT h.id FROM callback_events h
+	WHERE h.lane = callback_events.lane AND h.state = 'pending' ORDER BY h.event_ms_ts, h.id LIMIT 1))`
 
-// DueCallbacks returns the first pending event of each lane not in busy whose next
-// attempt is due at now, at most limit, earliest first.
-func (s *Store) DueCallbacks(ctx context.Context, now time.Time, busy map[string]bool, limit int) ([]CallbackEvent, error) {
-	var heads []CallbackEvent
-	err := s.db.WithContext(ctx).Where(laneHeads).Where("next_attempt_at_ms <= ?", now.UnixMilli()).
-		Order("next_attempt_at_ms, id").Limit(limit + len(busy)).Find(&heads).Error
-	if err != nil {
-		return nil, err
-	}
-	out := heads[:0]
-	for _, h := range heads {
-		if !busy[h.Lane] && len(out) < limit {
-			out = append(out, h)
+// DueCallbacks returns pending events due at now, earliest first, at most limit, without
+// those in inFlight and without any event of a strict lane but its first pending one. It
+// reads from the read pool (a scan of callback_events_next, in its order, bounded by limit, plus the
+// events of strict lanes waiting behind their head), so it never waits for the writer.
+func (s *Store) DueCallbacks(ctx context.Context, now time.Time, inFlight map[int64]bool, limit int) ([]CallbackEvent, error) {
+	db := s.reader(ctx).Where("state = 'pending' AND next_attempt_at_ms <= ?", now.UnixMilli()).Where(dueOrder)
+	if len(inFlight) > 0 {
+		ids := make([]int64, 0, len(inFlight))
+		for id := range inFlight {
+			ids = append(ids, id)
 		}
+		db = db.Where("id NOT IN ?", ids)
 	}
-	return out, nil
+	var due []CallbackEvent
+	err := db.Order("next_attempt_at_ms, id").Limit(limit).Find(&due).Error
+	return due, err
 }
 
-// NextCallbackDue is the earliest next attempt of any lane's first pending event.
-func (s *Store) NextCallbackDue(ctx context.Context) (time.Time, bool, error) {
-	var next *int64
-	err := s.db.WithContext(ctx).Model(&CallbackEvent{}).Where(laneHeads).Select("MIN(next_attempt_at_ms)").Scan(&next).Error
-	if err != nil || next == nil {
+// NextCallbackDue is the earliest next attempt later than after of an event DueCallbacks
+// could return.
+func (s *Store) NextCallbackDue(ctx context.Context, after time.Time) (time.Time, bool, error) {
+	var next []int64
+	err := s.reader(ctx).Model(&CallbackEvent{}).Where("state = 'pending' AND next_attempt_at_ms > ?", after.UnixMilli()).
+		Where(dueOrder).Order("next_attempt_at_ms, id").Limit(1).Pluck("next_attempt_at_ms", &next).Error
+	if err != nil || len(next) == 0 {
 		return time.Time{}, false, err
 	}
-	return time.UnixMilli(*next), true, nil
+	return time.UnixMilli(next[0]), true, nil
 }
 
 // CallbackOutcome is the result of one delivery attempt and the event's state after it.
@@ -179,40 +205,52 @@ type CallbackOutcome struct {
 	EventId       int64
 	At            time.Time
 	Duration      time.Duration
+	Body          []byte // the exact bytes sent
+	Sign          string
 	StatusCode    int
 	Error         string
 	State         string
 	NextAttemptAt time.Time
 }
 
-// RecordCallbackAttempt stores an attempt and the event's new state in one transaction.
-func (s *Store) RecordCallbackAttempt(ctx context.Context, o CallbackOutcome) error {
-	switch o.State {
-	case CallbackPending, CallbackDelivered, CallbackFailed:
-	default:
-		return fmt.Errorf("record callback %d: unknown state %q", o.EventId, o.State)
-	}
-	at := o.At.UnixMilli()
-	updates := map[string]any{
-		"attempts":            gorm.Expr("attempts + 1"),
-		"first_attempt_at_ms": gorm.Expr("COALESCE(first_attempt_at_ms, ?)", at),
-		"state":               o.State,
-	}
-	if o.State == CallbackPending {
-		updates["next_attempt_at_ms"] = o.NextAttemptAt.UnixMilli()
-	} else {
-		updates["finished_at_ms"] = at + o.Duration.Milliseconds()
+// RecordCallbackAttempts stores a batch of attempts and their events' new states in one
+// transaction, so that the dispatcher's writes queue once per batch behind the API's, not
+// once per attempt. An outcome whose event is no longer pending is skipped.
+func (s *Store) RecordCallbackAttempts(ctx context.Context, batch []CallbackOutcome) error {
+	for _, o := range batch {
+		switch o.State {
+		case CallbackPending, CallbackDelivered, CallbackFailed:
+		default:
+			return fmt.Errorf("record callback %d: unknown state %q", o.EventId, o.State)
+		}
 	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&CallbackEvent{}).Where("id = ? AND state = 'pending'", o.EventId).Updates(updates)
-		if res.Error != nil {
-			return res.Error
+		for _, o := range batch {
+			at := o.At.UnixMilli()
+			var res *gorm.DB
+			if o.State == CallbackPending {
+				res = tx.Exec(`UPDATE callback_events SET attempts = attempts + 1,
+					first_attempt_at_ms = COALESCE(first_attempt_at_ms, ?), state = ?, next_attempt_at_ms = ?
+					WHERE id = ? AND state = 'pending'`, at, o.State, o.NextAttemptAt.UnixMilli(), o.EventId)
+			} else {
+				res = tx.Exec(`UPDATE callback_events SET attempts = attempts + 1,
+					first_attempt_at_ms = COALESCE(first_attempt_at_ms, ?), state = ?, finished_at_ms = ?
+					WHERE id = ? AND state = 'pending'`, at, o.State, at+o.Duration.Milliseconds(), o.EventId)
+			}
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				s.log.Warn("callback outcome of an event no longer pending: skipped", "event", o.EventId)
+				continue
+			}
+			err := tx.Exec(`INSERT INTO callback_attempts (event_id, at_ms, duration_ms, body, sign, status_code, error)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, o.EventId, at, o.Duration.Milliseconds(), o.Body, o.Sign, o.StatusCode, o.Error).Error
+			if err != nil {
+				return err
+			}
 		}
-		if res.RowsAffected == 0 {
-			return fmt.Errorf("record callback %d: no pending event", o.EventId)
-		}
-		return tx.Create(&CallbackAttempt{EventId: o.EventId, AtMs: at, DurationMs: o.Duration.Milliseconds(),
-			StatusCode: o.StatusCode, Error: o.Error}).Error
+		return nil
 	})
 }
 
@@ -228,7 +266,7 @@ type CallbackQuery struct {
 
 // Callbacks lists outbox events with their attempts, newest first.
 func (s *Store) Callbacks(ctx context.Context, q CallbackQuery) ([]CallbackEvent, error) {
-	db := s.db.WithContext(ctx).Preload("AttemptLog", func(db *gorm.DB) *gorm.DB { return db.Order("id") })
+	db := s.reader(ctx).Preload("AttemptLog", func(db *gorm.DB) *gorm.DB { return db.Order("id") })
 	if q.SdkAppId != 0 {
 		db = db.Where("sdk_app_id = ?", q.SdkAppId)
 	}

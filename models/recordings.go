@@ -915,7 +915,8 @@ type recordingEventInfo struct {
 	Payload   any             `json:"Payload"`
 }
 
-// task writes an event of group 3; a task's events share one lane, in order.
+// task writes an event of group 3; with the strict order option a task's events share one
+// lane, in order.
 func (e *emitter) task(t *RecordingTask, eventType int, payload any) error {
 	target, ok := e.targets[EventGroupRecording]
 	if !ok {
@@ -929,6 +930,6 @@ func (e *emitter) task(t *RecordingTask, eventType int, payload any) error {
 		return err
 	}
 	return e.tx.Create(&CallbackEvent{SdkAppId: t.SdkAppId, EventGroupId: EventGroupRecording, EventType: eventType,
-		Lane: "task/" + t.TaskId, RoomId: t.RoomId, TaskId: t.TaskId, Url: target.Url, Key: target.Key, Body: body,
+		Lane: laneOf(target, "task/"+t.TaskId), RoomId: t.RoomId, TaskId: t.TaskId, Url: target.Url, Key: target.Key, Body: body,
 		EventMsTs: e.nowMs, CreatedAtMs: e.nowMs, State: CallbackPending, NextAttemptAtMs: e.nowMs}).Error
 }

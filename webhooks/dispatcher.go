@@ -40,15 +40,20 @@ type Config struct {
 }
 
 // Dispatcher delivers the outbox's events. A scheduler loop asks the outbox for due events
-// of lanes with nothing in flight and hands each to a worker, which makes ONE attempt and
-// records its Outcome; no goroutine sleeps between retries. The loop otherwise waits for
-// the earliest next attempt (at most PollInterval), Notify, or a worker finishing.
+// not in flight and hands each to a worker, which makes ONE attempt; a recorder stores the
+// workers' outcomes in batches (one outbox transaction per batch, so that deliveries do
+// not queue once per attempt behind the API's writes). No goroutine sleeps between
+// retries. The loop otherwise waits for the earliest next attempt (at most PollInterval),
+// Notify, or a batch being recorded.
 //
-// An attempt is a POST of Event.Body with Content-Type: application/json, SdkAppId and,
-// when Event.Key is set, Sign. Only HTTP 200 within Config.Timeout is a success; any other
-// status (a 3xx too: redirects are not followed), a timeout, a transport error, an invalid
-// URL or an address the client's Guard refuses is a failure, retried by NextAttempt.
-// An attempt whose Outcome cannot be recorded is made again later (at least once).
+// An attempt is a POST with Content-Type: application/json, SdkAppId and, when Event.Key
+// is set, Sign. Its body is Event.Body stamped with the attempt's send time (Stamp), and
+// Sign is computed over those bytes, so every attempt carries its own CallbackTs and a
+// Sign that verifies. Only HTTP 200 within Config.Timeout is a success; any other status
+// (a 3xx too: redirects are not followed), a timeout, a transport error, an invalid URL
+// or an address the client's Guard refuses is a failure, retried by NextAttempt. An event
+// stays in flight until its outcome is recorded; an attempt whose outcome cannot be
+// recorded is made again later (at least once).
 type Dispatcher struct {
 	outbox  Outbox
 	clock   clock.Clock
@@ -102,10 +107,19 @@ func (d *Dispatcher) Notify() {
 	}
 }
 
-// done is what a worker reports to the loop.
-type done struct {
-	lane      string
-	recordErr error
+// maxBatch bounds the outcomes recorded in one outbox transaction; maxUnrecorded the events
+// in flight (attempting, or attempted and waiting for their outcome to be recorded). An
+// attempt's HTTP exchange ends its worker's share: the next attempt does not wait for the
+// outbox's writer, which the API's writes keep busy in bursts.
+const (
+	maxBatch      = 256
+	maxUnrecorded = 1024
+)
+
+// recorded is what the recorder reports to the loop: a batch and whether it was stored.
+type recorded struct {
+	batch []Outcome
+	err   error
 }
 
 // Run delivers events until ctx ends, then waits for the attempts in flight to finish and
@@ -121,10 +135,36 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	// Attempts in flight outlive ctx: cutting them off would count our shutdown as the
 	// receiver's failure.
 	workCtx := context.WithoutCancel(ctx)
-	busy := map[string]bool{} // lanes with an attempt in flight
-	finished := make(chan done, d.workers)
+	inFlight := map[int64]bool{} // events handed out, outcome not recorded yet
+	lanes := map[int64]string{}  // their lanes, when not ""
+	busyLanes := map[string]bool{}
+	attempting := 0 // HTTP exchanges running, at most d.workers
+	attempted := make(chan struct{}, d.workers)
+	outcomes := make(chan Outcome, maxUnrecorded)
+	finished := make(chan recorded, 1)
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	recorderDone := make(chan struct{})
+	go func() {
+		defer close(recorderDone)
+		d.record(workCtx, outcomes, finished)
+	}()
+	defer func() {
+		wg.Wait()
+		close(outcomes)
+		<-recorderDone
+	}()
+	release := func(r recorded) {
+		for _, o := range r.batch {
+			delete(inFlight, o.EventID)
+			if lane, ok := lanes[o.EventID]; ok {
+				delete(busyLanes, lane)
+				delete(lanes, o.EventID)
+			}
+		}
+		if r.err != nil {
+			d.log.Error("webhooks: outbox Record", "err", r.err, "outcomes", len(r.batch))
+		}
+	}
 
 	var (
 		timer     <-chan time.Time // armed wake-up, nil if none
@@ -133,19 +173,28 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	)
 	for {
 		now := d.clock.Now()
-		if !now.Before(holdUntil) && len(busy) < d.workers {
-			events, err := d.outbox.Due(ctx, now, busy, d.workers-len(busy))
+		free := min(d.workers-attempting, maxUnrecorded-len(inFlight))
+		full := free <= 0 // no room for another attempt: a worker or a batch finishing wakes us
+		if !now.Before(holdUntil) && free > 0 {
+			events, err := d.outbox.Due(ctx, now, inFlight, free)
 			if err != nil && ctx.Err() == nil {
 				d.log.Error("webhooks: outbox Due", "err", err)
 				holdUntil = now.Add(PollInterval)
 			}
+			full = len(events) == free // more may be due: a worker finishing wakes us
 			for _, ev := range events {
-				if busy[ev.Lane] || len(busy) >= d.workers {
+				if inFlight[ev.ID] || busyLanes[ev.Lane] || attempting >= d.workers {
 					continue // the outbox broke its contract; keep lanes in order and the pool bounded
 				}
-				busy[ev.Lane] = true
+				inFlight[ev.ID] = true
+				if ev.Lane != "" {
+					busyLanes[ev.Lane], lanes[ev.ID] = true, ev.Lane
+				}
+				attempting++
 				wg.Go(func() {
-					finished <- done{lane: ev.Lane, recordErr: d.attempt(workCtx, ev)}
+					o := d.attempt(workCtx, ev)
+					attempted <- struct{}{}
+					outcomes <- o
 				})
 			}
 		}
@@ -153,15 +202,13 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		wake := now.Add(PollInterval)
 		if holdUntil.After(now) {
 			wake = holdUntil
-		} else if len(busy) >= d.workers {
-			// Every worker is busy: one finishing wakes us.
-		} else if next, ok, err := d.outbox.NextDue(ctx); err != nil {
+		} else if full {
+			// A worker or a batch finishing wakes us.
+		} else if next, ok, err := d.outbox.NextDue(ctx, now); err != nil {
 			if ctx.Err() == nil {
 				d.log.Error("webhooks: outbox NextDue", "err", err)
 			}
-		} else if ok && next.After(now) && next.Before(wake) {
-			// A due time already past means a lane is busy or its head is not due: a worker
-			// finishing wakes us, or the poll does.
+		} else if ok && next.Before(wake) {
 			wake = next
 		}
 		if timer == nil || timerAt.After(wake) {
@@ -177,19 +224,20 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 
 		select {
 		case <-ctx.Done():
-			for len(busy) > 0 {
-				r := <-finished
-				delete(busy, r.lane)
-				if r.recordErr != nil {
-					d.log.Error("webhooks: outbox Record", "err", r.recordErr)
+			for len(inFlight) > 0 {
+				select {
+				case r := <-finished:
+					release(r)
+				case <-attempted:
 				}
 			}
 			return nil
+		case <-attempted:
+			attempting--
 		case <-d.notify:
 		case r := <-finished:
-			delete(busy, r.lane)
-			if r.recordErr != nil {
-				d.log.Error("webhooks: outbox Record", "err", r.recordErr)
+			release(r)
+			if r.err != nil {
 				holdUntil = d.clock.Now().Add(PollInterval)
 			}
 		case <-timer:
@@ -198,22 +246,54 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 }
 
-// attempt makes one delivery attempt of ev and records its outcome.
-func (d *Dispatcher) attempt(ctx context.Context, ev Event) error {
+// record stores outcomes in batches until outcomes is closed: it takes one, adds whatever
+// else is already waiting, and records them in one outbox call.
+func (d *Dispatcher) record(ctx context.Context, outcomes <-chan Outcome, finished chan<- recorded) {
+	for o := range outcomes {
+		batch := []Outcome{o}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case o, ok := <-outcomes:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, o)
+			default:
+				break drain
+			}
+		}
+		finished <- recorded{batch: batch, err: d.outbox.Record(ctx, batch)}
+	}
+}
+
+// attempt makes one delivery attempt of ev and returns its outcome.
+func (d *Dispatcher) attempt(ctx context.Context, ev Event) Outcome {
 	at := d.clock.Now()
 	first := ev.FirstAttemptAt
 	if first.IsZero() {
 		first = at
 	}
+	body := ev.Body
+	if ev.TimestampField != "" {
+		var ok bool
+		if body, ok = Stamp(ev.Body, ev.TimestampField, at); !ok {
+			d.log.Warn("webhooks: callback body has no top-level timestamp field; sent as stored",
+				"event", ev.ID, "field", ev.TimestampField)
+		}
+	}
+	o := Outcome{EventID: ev.ID, At: at, Body: body}
+	if ev.Key != "" {
+		o.Sign = Sign(ev.Key, body)
+	}
 	start := time.Now()
-	status, err := d.send(ctx, ev)
-	o := Outcome{EventID: ev.ID, At: at, Duration: time.Since(start), StatusCode: status}
+	status, err := d.send(ctx, ev, body, o.Sign)
+	o.Duration, o.StatusCode = time.Since(start), status
 	if err == nil {
 		o.State = Delivered
 	} else {
 		o.Error = err.Error()
-		failedAt := d.clock.Now()
-		if next, ok := NextAttempt(first, failedAt, ev.Attempts+1); ok {
+		if next, ok := NextAttempt(first, at, d.clock.Now(), ev.Attempts+1); ok {
 			o.State, o.NextAttemptAt = Pending, next
 		} else {
 			o.State = Failed
@@ -225,24 +305,24 @@ func (d *Dispatcher) attempt(ctx context.Context, ev Event) error {
 		d.log.Warn("webhooks: callback failed for good", "event", ev.ID, "lane", ev.Lane,
 			"url", ev.URL, "attempts", ev.Attempts+1, "err", o.Error)
 	}
-	return d.outbox.Record(ctx, o)
+	return o
 }
 
-// send POSTs ev.Body to ev.URL and returns the status and nil for a 200.
-func (d *Dispatcher) send(ctx context.Context, ev Event) (status int, err error) {
+// send POSTs body to ev.URL and returns the status and nil for a 200.
+func (d *Dispatcher) send(ctx context.Context, ev Event, body []byte, sign string) (status int, err error) {
 	if err := ValidateURL(ev.URL); err != nil {
 		return 0, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ev.URL, bytes.NewReader(ev.Body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ev.URL, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("SdkAppId", strconv.FormatUint(ev.SdkAppId, 10))
-	if ev.Key != "" {
-		req.Header.Set("Sign", Sign(ev.Key, ev.Body))
+	if sign != "" {
+		req.Header.Set("Sign", sign)
 	}
 	resp, err := d.client.Do(req)
 	if err != nil {

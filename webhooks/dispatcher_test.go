@@ -531,25 +531,23 @@ type flakyOutbox struct {
 	dueFailed, recordFailed atomic.Bool
 }
 
-func (f *flakyOutbox) Due(ctx context.Context, now time.Time, busy map[string]bool, limit int) ([]Event, error) {
+func (f *flakyOutbox) Due(ctx context.Context, now time.Time, inFlight map[int64]bool, limit int) ([]Event, error) {
 	if f.dueFailed.CompareAndSwap(false, true) {
 		return nil, errors.New("database is locked")
 	}
-	return f.memOutbox.Due(ctx, now, busy, limit)
+	return f.memOutbox.Due(ctx, now, inFlight, limit)
 }
 
-func (f *flakyOutbox) Record(ctx context.Context, o Outcome) error {
+func (f *flakyOutbox) Record(ctx context.Context, batch []Outcome) error {
 	if f.recordFailed.CompareAndSwap(false, true) {
 		f.memOutbox.mu.Lock()
-		for lane, id := range f.out { // hand the event back, as a rolled-back transaction would
-			if id == o.EventID {
-				delete(f.out, lane)
-			}
+		for _, o := range batch { // hand the events back, as a rolled-back transaction would
+			delete(f.out, o.EventID)
 		}
 		f.memOutbox.mu.Unlock()
 		return errors.New("database is locked")
 	}
-	return f.memOutbox.Record(ctx, o)
+	return f.memOutbox.Record(ctx, batch)
 }
 
 // Outbox errors are retried after the poll interval; an attempt that could not be recorded

@@ -3,7 +3,6 @@ package webhooks
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -11,17 +10,19 @@ import (
 )
 
 // memOutbox is an in-memory Outbox that honours the interface exactly and checks that the
-// Dispatcher honours it too: no lane handed out twice before its attempt is recorded, no
-// record of an event that is not pending or was not handed out.
+// Dispatcher honours it too: no record of an event that is not pending or was not handed
+// out.
 type memOutbox struct {
 	t testing.TB
 
 	mu       sync.Mutex
+	events   []*memEvent // in id order
 	lanes    map[string]*memLane
 	byID     map[int64]*memEvent
 	nextID   int64
-	out      map[string]int64 // lane → event handed out by Due and not recorded yet
+	out      map[int64]bool // handed out by Due and not recorded yet
 	outcomes []Outcome
+	batches  int
 	changed  chan struct{} // closed and replaced on every Record
 }
 
@@ -38,7 +39,7 @@ type memEvent struct {
 
 func newMemOutbox(t testing.TB) *memOutbox {
 	return &memOutbox{t: t, lanes: map[string]*memLane{}, byID: map[int64]*memEvent{},
-		out: map[string]int64{}, changed: make(chan struct{})}
+		out: map[int64]bool{}, changed: make(chan struct{})}
 }
 
 // add stores a new pending event due at at and returns its id.
@@ -48,78 +49,94 @@ func (m *memOutbox) add(at time.Time, ev Event) int64 {
 	m.nextID++
 	ev.ID = m.nextID
 	e := &memEvent{Event: ev, state: Pending, next: at}
-	l := m.lanes[ev.Lane]
-	if l == nil {
-		l = &memLane{}
-		m.lanes[ev.Lane] = l
+	m.events = append(m.events, e)
+	if ev.Lane != "" {
+		l := m.lanes[ev.Lane]
+		if l == nil {
+			l = &memLane{}
+			m.lanes[ev.Lane] = l
+		}
+		l.events = append(l.events, e)
 	}
-	l.events = append(l.events, e)
 	m.byID[ev.ID] = e
 	return ev.ID
 }
 
-func (m *memOutbox) Due(ctx context.Context, now time.Time, busy map[string]bool, limit int) ([]Event, error) {
+// eligible says whether e may be handed out: pending, and its lane's head if it has one.
+func (m *memOutbox) eligible(e *memEvent) bool {
+	if e.state != Pending {
+		return false
+	}
+	if e.Lane == "" {
+		return true
+	}
+	l := m.lanes[e.Lane]
+	return l.events[l.head] == e
+}
+
+func (m *memOutbox) Due(ctx context.Context, now time.Time, inFlight map[int64]bool, limit int) ([]Event, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var heads []*memEvent
-	for name, l := range m.lanes {
-		if busy[name] || l.head == len(l.events) {
-			continue
-		}
-		if h := l.events[l.head]; !h.next.After(now) {
-			heads = append(heads, h)
+	var due []*memEvent
+	for _, e := range m.events {
+		if m.eligible(e) && !inFlight[e.ID] && !e.next.After(now) {
+			due = append(due, e)
 		}
 	}
-	slices.SortFunc(heads, func(a, b *memEvent) int {
+	slices.SortStableFunc(due, func(a, b *memEvent) int {
 		if c := a.next.Compare(b.next); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.ID, b.ID)
 	})
 	var evs []Event
-	for _, h := range heads[:min(limit, len(heads))] {
-		if id, ok := m.out[h.Lane]; ok {
-			m.t.Errorf("Due: lane %s not in busy while event %d is in flight", h.Lane, id)
-		}
-		m.out[h.Lane] = h.ID
-		evs = append(evs, h.Event)
+	for _, e := range due[:min(limit, len(due))] {
+		// An event handed out again before the Dispatcher released it is refused by the
+		// Dispatcher (a lane still busy in its books); the receivers' exactly-once checks
+		// catch a double attempt.
+		m.out[e.ID] = true
+		evs = append(evs, e.Event)
 	}
 	return evs, nil
 }
 
-func (m *memOutbox) Record(ctx context.Context, o Outcome) error {
+func (m *memOutbox) Record(ctx context.Context, batch []Outcome) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e := m.byID[o.EventID]
-	switch {
-	case e == nil:
-		m.t.Errorf("Record: unknown event %d", o.EventID)
-		return fmt.Errorf("unknown event %d", o.EventID)
-	case e.state != Pending:
-		m.t.Errorf("Record: event %d is %s", o.EventID, e.state)
-	case m.out[e.Lane] != e.ID:
-		m.t.Errorf("Record: event %d was not handed out", o.EventID)
+	m.batches++
+	for _, o := range batch {
+		e := m.byID[o.EventID]
+		switch {
+		case e == nil:
+			m.t.Errorf("Record: unknown event %d", o.EventID)
+			continue
+		case e.state != Pending:
+			m.t.Errorf("Record: event %d is %s", o.EventID, e.state)
+		case !m.out[e.ID]:
+			m.t.Errorf("Record: event %d was not handed out", o.EventID)
+		}
+		delete(m.out, e.ID)
+		e.Attempts++
+		if e.FirstAttemptAt.IsZero() {
+			e.FirstAttemptAt = o.At
+		}
+		e.state, e.next = o.State, o.NextAttemptAt
+		if l := m.lanes[e.Lane]; l != nil {
+			for l.head < len(l.events)-1 && l.events[l.head].state != Pending {
+				l.head++
+			}
+		}
+		m.outcomes = append(m.outcomes, o)
 	}
-	delete(m.out, e.Lane)
-	e.Attempts++
-	if e.FirstAttemptAt.IsZero() {
-		e.FirstAttemptAt = o.At
-	}
-	e.state, e.next = o.State, o.NextAttemptAt
-	l := m.lanes[e.Lane]
-	for l.head < len(l.events) && l.events[l.head].state != Pending {
-		l.head++
-	}
-	m.outcomes = append(m.outcomes, o)
 	close(m.changed)
 	m.changed = make(chan struct{})
 	return nil
 }
 
-func (m *memOutbox) NextDue(ctx context.Context) (time.Time, bool, error) {
+func (m *memOutbox) NextDue(ctx context.Context, after time.Time) (time.Time, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return time.Time{}, false, err
 	}
@@ -127,11 +144,9 @@ func (m *memOutbox) NextDue(ctx context.Context) (time.Time, bool, error) {
 	defer m.mu.Unlock()
 	var next time.Time
 	found := false
-	for _, l := range m.lanes {
-		if l.head < len(l.events) {
-			if h := l.events[l.head]; !found || h.next.Before(next) {
-				next, found = h.next, true
-			}
+	for _, e := range m.events {
+		if m.eligible(e) && e.next.After(after) && (!found || e.next.Before(next)) {
+			next, found = e.next, true
 		}
 	}
 	return next, found, nil

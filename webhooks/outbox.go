@@ -7,13 +7,21 @@ import (
 
 // Event is one callback to deliver, as the outbox stores it.
 type Event struct {
-	ID       int64
-	Lane     string // events of one lane (one room) are delivered one at a time, in order
+	ID int64
+	// Lane is "" for an event delivered on its own (TRTC's way: receivers reorder by
+	// EventMsTs). Events sharing a non-empty lane are delivered one at a time, in order
+	// (the strict ordering an application may ask for).
+	Lane     string
 	SdkAppId uint64
 	URL, Key string // target and signing key ("" = send unsigned, no Sign header)
-	Body     []byte // the exact bytes to send
-	// FirstAttemptAt is zero before the first attempt; the one-minute retry window is
-	// measured from it.
+	// Body is the template of what is sent: each attempt sends it with TimestampField set
+	// to the attempt's send time (ms), and signs those exact bytes.
+	Body []byte
+	// TimestampField is the top-level body field stamped per attempt ("CallbackTs";
+	// "CallbackMsTs" for stream ingest); "" sends Body as it is.
+	TimestampField string
+	// FirstAttemptAt is zero before the first attempt; the one-minute retry window and
+	// the retry grid are measured from it.
 	FirstAttemptAt time.Time
 	Attempts       int // attempts made so far
 }
@@ -21,8 +29,10 @@ type Event struct {
 // Outcome is the result of one attempt and the event's state after it.
 type Outcome struct {
 	EventID  int64
-	At       time.Time     // when the attempt started, by the Dispatcher's clock
+	At       time.Time     // when the attempt started, by the Dispatcher's clock: its CallbackTs
 	Duration time.Duration // wall time of the HTTP exchange
+	Body     []byte        // the exact bytes sent
+	Sign     string        // the Sign header sent ("" when unsigned)
 	// StatusCode is the receiver's HTTP status, 0 when there was no HTTP answer.
 	StatusCode int
 	// Error is "" on success; else why the attempt failed: the status, a timeout, a
@@ -47,18 +57,17 @@ const (
 // A new event is Pending with its next-attempt time at its creation, Attempts 0 and a zero
 // FirstAttemptAt.
 type Outbox interface {
-	// Due returns, for each lane not in busy, the lane's first undelivered (pending) event
-	// in order if its next attempt time is <= now; at most limit events, earliest due
-	// first. A lane whose first pending event is not due yet returns nothing: later events
-	// of a lane never overtake earlier ones. Due must not keep or change busy.
-	Due(ctx context.Context, now time.Time, busy map[string]bool, limit int) ([]Event, error)
-	// Record stores an attempt and the event's new state, atomically: it appends the
-	// attempt, increments Attempts, sets FirstAttemptAt to o.At if it was zero, and sets
-	// the state and next-attempt time from o.
-	Record(ctx context.Context, o Outcome) error
-	// NextDue is the earliest next-attempt time of any pending event (ok=false if none).
-	// An implementation may consider only the first pending event of each lane. A time
-	// already past while Due returns nothing is not an error: the Dispatcher then waits
-	// for a lane to finish, Notify or its poll interval.
-	NextDue(ctx context.Context) (t time.Time, ok bool, err error)
+	// Due returns pending events whose next attempt time is <= now, earliest due first, at
+	// most limit, leaving out the events in inFlight (handed out, outcome not recorded
+	// yet) and every event of a lane but the lane's first pending one in order: later
+	// events of a lane never overtake earlier ones. Due must not keep or change inFlight.
+	Due(ctx context.Context, now time.Time, inFlight map[int64]bool, limit int) ([]Event, error)
+	// Record stores a batch of attempts and their events' new states in one transaction:
+	// for each it appends the attempt, increments Attempts, sets FirstAttemptAt to o.At if
+	// it was zero, and sets the state and next-attempt time from o. An outcome whose event
+	// is no longer pending is skipped. An error means none was recorded.
+	Record(ctx context.Context, batch []Outcome) error
+	// NextDue is the earliest next-attempt time later than after of an event Due could
+	// return then (ok=false if none).
+	NextDue(ctx context.Context, after time.Time) (t time.Time, ok bool, err error)
 }

@@ -75,7 +75,8 @@ func TestPendingCallbacksSurviveSIGKILL(t *testing.T) {
 	p.exited <- nil
 
 	var mu sync.Mutex
-	got := map[string]int{}
+	got := map[string]int{} // by body without CallbackTs (each attempt stamps its own)
+	var restartedAt time.Time
 	rcvLn, err := net.Listen("tcp", rcvAddr)
 	if err != nil {
 		t.Fatal(err)
@@ -85,13 +86,19 @@ func TestPendingCallbacksSurviveSIGKILL(t *testing.T) {
 		if !webhooks.Verify("crashKey1", body, r.Header.Get("Sign")) {
 			t.Errorf("bad Sign after restart")
 		}
+		var b struct{ CallbackTs int64 }
+		json.Unmarshal(body, &b)
+		if b.CallbackTs < restartedAt.UnixMilli() {
+			t.Errorf("CallbackTs %d is before the restart (%d): not stamped at sending", b.CallbackTs, restartedAt.UnixMilli())
+		}
 		mu.Lock()
-		got[string(body)]++
+		got[withoutCallbackTs(t, body)]++
 		mu.Unlock()
 	})}
 	go rcv.Serve(rcvLn)
 	defer rcv.Close()
 
+	restartedAt = time.Now()
 	p = start(t, env)
 	deadline = time.Now().Add(30 * time.Second)
 	var after []logEntry
@@ -117,7 +124,7 @@ func TestPendingCallbacksSurviveSIGKILL(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	for _, ev := range before {
-		if n := got[string(ev.Body)]; n != 1 {
+		if n := got[withoutCallbackTs(t, ev.Body)]; n != 1 {
 			t.Fatalf("event %d delivered %d times", ev.Id, n)
 		}
 	}
@@ -125,4 +132,15 @@ func TestPendingCallbacksSurviveSIGKILL(t *testing.T) {
 		t.Fatalf("the receiver got %d distinct bodies, want %d", len(got), len(before))
 	}
 	p.stop(t)
+}
+
+// withoutCallbackTs is a callback body without its per-attempt CallbackTs, re-encoded.
+func withoutCallbackTs(t *testing.T, body []byte) string {
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Errorf("callback body %s: %v", body, err)
+	}
+	delete(m, "CallbackTs")
+	out, _ := json.Marshal(m)
+	return string(out)
 }
