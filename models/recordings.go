@@ -837,6 +837,7 @@ func (s *Store) SettleUploads(ctx context.Context, taskRef int64) (bool, error) 
 		if status < 0 {
 			return nil
 		}
+		said := t.UploadStopStatus != nil
 		updates := map[string]any{"upload_stop_status": status}
 		if spooled == 0 {
 			updates["state"], updates["ended_at_ms"] = TaskEnded, emit.nowMs
@@ -846,7 +847,7 @@ func (s *Store) SettleUploads(ctx context.Context, taskRef int64) (bool, error) 
 		if err := tx.Model(t).Updates(updates).Error; err != nil {
 			return err
 		}
-		if lost > 0 && t.UploadStopStatus != nil {
+		if lost > 0 && said {
 			return nil // 305 Status 1 was sent when the upload failed; the lost file keeps it
 		}
 		return emit.task(t, EventUploadStop, map[string]int{"Status": status})
