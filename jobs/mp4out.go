@@ -111,7 +111,7 @@ func (o *mp4Out) flush(pts time.Duration) error {
 
 func (o *mp4Out) writeVideo(pts time.Duration, key bool, annexB []byte) error {
 	if o.open() && key && o.full() {
-		if err := o.finish(); err != nil {
+		if err := o.finishAt(pts); err != nil {
 			return err
 		}
 	}
@@ -158,7 +158,7 @@ func (o *mp4Out) writeAudio(pts time.Duration, adts []byte) error {
 			return err
 		}
 	} else if !o.w.tracks.video && o.full() {
-		if err := o.finish(); err != nil {
+		if err := o.finishAt(pts); err != nil {
 			return err
 		}
 		if err := o.start(pts); err != nil {
@@ -174,7 +174,12 @@ func (o *mp4Out) writeAudio(pts time.Duration, adts []byte) error {
 
 // finish completes the open file, if any, into the spool: the AAC file is renamed into
 // place, the fragmented MP4 becomes a progressive one.
-func (o *mp4Out) finish() error {
+func (o *mp4Out) finish() error { return o.finishAt(-1) }
+
+// finishAt is finish for a file split at media time end, where the next one starts: the
+// MP4's presentation (and its 310 EndTimeStamp) ends there, so consecutive files are
+// continuous.
+func (o *mp4Out) finishAt(end time.Duration) error {
 	if o.aac {
 		if o.aacFile == nil {
 			return nil
@@ -195,16 +200,16 @@ func (o *mp4Out) finish() error {
 	if err := file.Close(); err != nil {
 		return err
 	}
-	_, err := o.w.t.defragment(o.name+".frag", o.name, func(size int64, rec mp4.Recovered) error {
+	_, err := o.w.t.defragment(o.name+".frag", o.name, end, func(size int64, rec mp4.Recovered) error {
 		o.tracks = tracks{video: rec.Video, audio: rec.Audio}
-		return o.spooled(o.name, "mp4", size, o.startMs+(rec.End-rec.Start).Milliseconds())
+		return o.spooled(o.name, "mp4", size, o.w.start.Add(o.first+rec.End-rec.Start).UnixMilli())
 	})
 	return err
 }
 
 // defragment turns the fragmented spool file frag into the progressive MP4 name, committed by
 // done, and removes frag.
-func (t *taskRun) defragment(frag, name string, done func(size int64, rec mp4.Recovered) error) (mp4.Recovered, error) {
+func (t *taskRun) defragment(frag, name string, end time.Duration, done func(size int64, rec mp4.Recovered) error) (mp4.Recovered, error) {
 	var rec mp4.Recovered
 	src, err := t.spool.Open(frag)
 	if err != nil {
@@ -229,7 +234,7 @@ func (t *taskRun) defragment(frag, name string, done func(size int64, rec mp4.Re
 		return rec, err
 	}
 	sf := w.(*spoolFile)
-	rec, err = mp4.Defragment(src, info.Size(), sf, scratch)
+	rec, err = mp4.DefragmentUntil(src, info.Size(), sf, scratch, end)
 	if err != nil {
 		sf.f.Close()
 		t.spool.Remove(sf.tmp)
@@ -268,7 +273,7 @@ func (t *taskRun) recoverWriting(ctx context.Context) error {
 				return commit(size, startMs+d.Milliseconds(), "audio")
 			})
 		} else {
-			_, rerr = t.defragment(f.Spool, name, func(size int64, rec mp4.Recovered) error {
+			_, rerr = t.defragment(f.Spool, name, -1, func(size int64, rec mp4.Recovered) error {
 				return commit(size, startMs+(rec.End-rec.Start).Milliseconds(), tracks{video: rec.Video, audio: rec.Audio}.trackType())
 			})
 		}

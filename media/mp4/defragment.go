@@ -37,6 +37,12 @@ type Recovered struct {
 // ends the file as a cut would. Without a header and one complete fragment it returns
 // ErrNothingRecovered and writes nothing.
 func Defragment(src io.ReaderAt, size int64, dst io.Writer, scratch io.ReadWriteSeeker) (Recovered, error) {
+	return DefragmentUntil(src, size, dst, scratch, -1)
+}
+
+// DefragmentUntil is Defragment with the presentation ending at end (Muxer.EndAt) when end
+// is not negative.
+func DefragmentUntil(src io.ReaderAt, size int64, dst io.Writer, scratch io.ReadWriteSeeker, end time.Duration) (Recovered, error) {
 	var rec Recovered
 	var pos int64
 	next := func(limit int64) (typ string, body []byte, ok bool) {
@@ -107,6 +113,9 @@ func Defragment(src io.ReaderAt, size int64, dst io.Writer, scratch io.ReadWrite
 	}
 	rec.Video = c.video != nil && len(c.m.video.samples) > 0
 	rec.Audio = c.audio != nil && len(c.m.audio.samples) > 0
+	if end >= 0 {
+		c.m.EndAt(end)
+	}
 	rec.Start, rec.End, _ = c.m.span()
 	if err := c.m.Finish(dst); err != nil {
 		return rec, err

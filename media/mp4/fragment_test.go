@@ -260,3 +260,24 @@ func otherKeyframe(t *testing.T) []byte {
 	}
 	return v.Next().AnnexB()
 }
+
+// EndAt cuts the track that goes on past the end (the audio frame straddling a split) by its
+// edit list: ffprobe and Duration say the file ends there.
+func TestEndAtCutsTheStraddlingFrame(t *testing.T) {
+	units := source(t, 2, true, true, 0, 0)
+	var keep []unit
+	for _, u := range units { // the video ends at 1 s, the audio frame starting at 0.9813 s at 1.0027 s
+		if u.pts < time.Second {
+			keep = append(keep, u)
+		}
+	}
+	dir := t.TempDir()
+	plain := ffprobe(t, mux(t, dir, "plain.mp4", Tracks{Video: true, Audio: true}, keep, nil), false)
+	if d := seconds(t, plain.Format.Duration); d <= time.Second {
+		t.Fatalf("without EndAt the file lasts %v: the test needs audio past the video", d)
+	}
+	cut := ffprobe(t, mux(t, dir, "cut.mp4", Tracks{Video: true, Audio: true}, keep, func(m *Muxer) { m.EndAt(time.Second) }), false)
+	if d := seconds(t, cut.Format.Duration); absDur(d-time.Second) > 2*time.Millisecond {
+		t.Fatalf("EndAt(1 s): the file lasts %v", d)
+	}
+}

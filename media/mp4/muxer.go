@@ -65,7 +65,14 @@ type Muxer struct {
 	audioConfig *aac.AudioSpecificConfig // given or from the first ADTS header
 	configGiven bool                     // audioConfig came from Tracks
 	wide        bool                     // tests: co64 and a 64-bit mdat size even for small files
+	end         time.Duration            // EndAt
+	endSet      bool
 }
+
+// EndAt makes the presentation end at end (caller's clock): a track that goes on past it is
+// cut there by its edit list. A recording split at a keyframe ends each file where the next
+// begins, though the audio frame that straddles the split is in the earlier file.
+func (m *Muxer) EndAt(end time.Duration) { m.end, m.endSet = end, true }
 
 // NewMuxer returns a muxer for tracks that writes sample data to scratch from its current
 // position on (a temporary file, say, which the caller removes after Finish).
@@ -338,6 +345,11 @@ func (m *Muxer) Duration() time.Duration {
 }
 
 func (m *Muxer) span() (start, end time.Duration, ok bool) {
+	defer func() {
+		if ok && m.endSet && m.end > start {
+			end = min(end, m.end)
+		}
+	}()
 	for _, t := range m.tracks {
 		if len(t.samples) == 0 {
 			continue
