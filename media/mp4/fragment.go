@@ -46,6 +46,7 @@ type FragmentWriter struct {
 	seq          uint32
 	written      int64
 	pending      int64 // bytes of the samples not yet written
+	samples      int64 // received
 	buf          seekablebuffer.Buffer
 	err          error
 	closed       bool
@@ -261,6 +262,7 @@ func (f *FragmentWriter) add(t *fragTrack, pts time.Duration, dts int64, cto int
 		t.end = max(t.end, pts+duration(dts-t.samples[n-2].dts, t.timescale))
 	}
 	f.pending += int64(len(payload))
+	f.samples++
 }
 
 // Flush writes the samples received so far as one fragment, each track's last one excepted
@@ -398,9 +400,10 @@ func (f *FragmentWriter) out(b []byte) error {
 	return f.err
 }
 
-// Size is the bytes written plus those of the samples waiting: about the size of the
-// progressive file Defragment makes of it.
-func (f *FragmentWriter) Size() int64 { return f.written + f.pending }
+// Size is an upper bound of the progressive file Defragment makes of what was received: the
+// sample data written and waiting plus the fragments' headers, which outweigh the moov tables
+// (at most 20 bytes a sample, Muxer's tableEstimate).
+func (f *FragmentWriter) Size() int64 { return f.written + f.pending + 20*f.samples }
 
 // Duration is the presentation time of the samples received: from the earliest presentation
 // time to the end of the track that ends last.
