@@ -11,16 +11,19 @@ import (
 )
 
 // TestRecordingMP4SurvivesSIGKILL: kill -9 mid-recording with MP4 output (OutputFormat 3, MP4
-// only; and 1, HLS + MP4), restart, stop. The MP4 of the part before the crash is recovered
+// only; and 1, HLS + MP4) or AAC output (4), restart, stop. The MP4 of the part before the crash is recovered
 // from its fragmented spool file and uploaded beside the ha1_ one of the part after: each is
 // downloaded with aws-sdk-go-v2 and read by ffprobe, the first covers the recording up to the
-// kill within about a second, one 310 per file, 305 Status 0.
+// kill within about a second, one 310 per file, 305 Status 0. The AAC file before the crash is
+// cut after its last complete ADTS frame.
 func TestRecordingMP4SurvivesSIGKILL(t *testing.T) {
 	testpeer.FFprobe(t) // the judge of the files, or a clear failure without it
 	for _, c := range []struct {
-		name   string
-		format int
-	}{{"mp4", 3}, {"hls+mp4", 1}} {
+		name     string
+		format   int
+		ext      string // the file's, and its spool name while written
+		spooling string
+	}{{"mp4", 3, ".mp4", ".mp4.frag"}, {"hls+mp4", 1, ".mp4", ".mp4.frag"}, {"aac", 4, ".aac", ".aac.part"}} {
 		t.Run(c.name, func(t *testing.T) {
 			rcv := startReceiver(t, "mp4KillKey")
 			env := []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
@@ -28,16 +31,20 @@ func TestRecordingMP4SurvivesSIGKILL(t *testing.T) {
 			p := start(t, env)
 			enterAnchor(t, p.addr, "6060", "alice", 320, 180)
 			storage := map[string]any{"Vendor": 0, "Region": "ap-guangzhou", "Bucket": recordingBucket, "AccessKey": "a", "SecretKey": "b"}
+			record := map[string]any{"RecordMode": 1, "OutputFormat": c.format}
+			if c.format == 4 {
+				record["StreamType"] = 1 // aac: audio only
+			}
 			resp, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "CreateCloudRecording",
-				recordingParams("6060", "rec_mp4kill", robotSig(t, "rec_mp4kill"), storage, map[string]any{"RecordMode": 1, "OutputFormat": c.format}))
+				recordingParams("6060", "rec_mp4kill", robotSig(t, "rec_mp4kill"), storage, record))
 			if err != nil {
 				t.Fatal(err)
 			}
 			taskId := resp["TaskId"].(string)
 			created := time.Now()
 			spool := filepath.Join(dataDirOf(t, p), "spool", taskId)
-			waitFor(t, "6 s of fragmented MP4 in the spool", 30*time.Second, func() bool {
-				frags, _ := filepath.Glob(filepath.Join(spool, "*.mp4.frag"))
+			waitFor(t, "6 s of "+c.name+" in the spool", 30*time.Second, func() bool {
+				frags, _ := filepath.Glob(filepath.Join(spool, "*"+c.spooling))
 				return len(frags) == 1 && time.Since(created) > 6*time.Second
 			})
 			p.cmd.Process.Kill()
@@ -60,10 +67,10 @@ func TestRecordingMP4SurvivesSIGKILL(t *testing.T) {
 
 			dir := t.TempDir()
 			keys := download(t, s3Client("http://"+p.addr+"/storage"), recordingBucket, taskId+"/", dir)
-			base := "1400000001_6060__UserId_s_" + encodeForTest("alice") + "__UserId_e_main_1.mp4"
+			base := "1400000001_6060__UserId_s_" + encodeForTest("alice") + "__UserId_e_main_1" + c.ext
 			var mp4s []string
 			for _, k := range keys {
-				if strings.HasSuffix(k, ".mp4") {
+				if strings.HasSuffix(k, c.ext) {
 					mp4s = append(mp4s, filepath.Base(k))
 				}
 			}
@@ -78,7 +85,7 @@ func TestRecordingMP4SurvivesSIGKILL(t *testing.T) {
 			for _, e := range stops {
 				msg := e.EventInfo.Payload["FileMessage"].([]any)[0].(map[string]any)
 				ends[msg["FileName"].(string)] = [2]float64{msg["StartTimeStamp"].(float64), msg["EndTimeStamp"].(float64)}
-				if e.EventInfo.Payload["Status"] != 0.0 || msg["TrackType"] != "audio_video" {
+				if want := map[bool]string{true: "audio", false: "audio_video"}[c.format == 4]; e.EventInfo.Payload["Status"] != 0.0 || msg["TrackType"] != want {
 					t.Fatalf("310 %v", e.EventInfo.Payload)
 				}
 			}
@@ -86,7 +93,7 @@ func TestRecordingMP4SurvivesSIGKILL(t *testing.T) {
 				r := testpeer.ProbeFile(t, filepath.Join(dir, name))
 				codecs := r.Codecs()
 				span, ok := ends[name]
-				if !codecs["h264"] || !codecs["aac"] || !ok {
+				if codecs["h264"] != (c.format != 4) || !codecs["aac"] || !ok {
 					t.Fatalf("%s: %+v, 310 %v", name, r.Streams, ends)
 				}
 				if d := (span[1] - span[0]) / 1000; d < r.Seconds()-0.2 || d > r.Seconds()+0.2 {
