@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -190,7 +191,7 @@ func TestMP4SplitByMaxMediaFileDuration(t *testing.T) {
 	rig.run(130 * time.Second)
 	files, _ := rig.store.TaskFiles(context.Background(), task.TaskId)
 	for _, f := range files {
-		if f.State != models.FileInternal {
+		if f.State != models.FileInternal && f.State != models.FileWriting {
 			t.Fatalf("%s is %s before the task ended: MP4s wait for the end", f.ObjectKey, f.State)
 		}
 	}
@@ -217,10 +218,24 @@ func TestMP4SplitByMaxMediaFileDuration(t *testing.T) {
 		t.Fatalf("MP4 files hold %.2f s of 130", total)
 	}
 	var mp4Stops int
+	spans := map[string][2]int64{}
 	events, _ := rig.store.Callbacks(context.Background(), models.CallbackQuery{TaskId: task.TaskId})
 	for _, e := range events {
 		if e.EventType == models.EventMP4Stop {
 			mp4Stops++
+			var body struct {
+				EventInfo struct {
+					Payload struct {
+						FileMessage []struct {
+							FileName                     string
+							StartTimeStamp, EndTimeStamp int64
+						}
+					}
+				}
+			}
+			json.Unmarshal(e.Body, &body)
+			m := body.EventInfo.Payload.FileMessage[0]
+			spans[m.FileName] = [2]int64{m.StartTimeStamp, m.EndTimeStamp}
 		}
 		if e.EventType == models.EventFileSlice || e.EventType == models.EventFileInfo {
 			t.Fatalf("HLS callback %d for an mp4-only task", e.EventType)
@@ -228,6 +243,12 @@ func TestMP4SplitByMaxMediaFileDuration(t *testing.T) {
 	}
 	if mp4Stops != 3 {
 		t.Fatalf("%d 310 callbacks for 3 files", mp4Stops)
+	}
+	// Consecutive files of a stream are continuous: each starts where the one before ended.
+	for i := 0; i+1 < len(keys); i++ {
+		if a, b := spans[keys[i]], spans[keys[i+1]]; a[1] != b[0] {
+			t.Errorf("%s ends at %d, %s starts at %d: %d ms apart", keys[i], a[1], keys[i+1], b[0], b[0]-a[1])
+		}
 	}
 }
 

@@ -370,6 +370,9 @@ func (t *taskRun) finish(ctx context.Context) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	if err := t.recoverWriting(ctx); err != nil {
+		return err
+	}
 	rows, err := t.r.cfg.Store.TaskStreams(ctx, t.task.ID)
 	if err != nil {
 		return err

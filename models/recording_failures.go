@@ -29,7 +29,7 @@ func (s *Store) FailRecording(ctx context.Context, taskRef int64, reason string)
 				return err
 			}
 		}
-		if err := tx.Model(&RecordingFile{}).Where("task_ref = ? AND state IN ?", t.ID, []string{FileSpooled, FileInternal}).
+		if err := tx.Model(&RecordingFile{}).Where("task_ref = ? AND state IN ?", t.ID, []string{FileSpooled, FileInternal, FileWriting}).
 			Update("state", FileKept).Error; err != nil {
 			return err
 		}

@@ -55,6 +55,10 @@ const (
 	FileUploaded = "uploaded"
 	FileInternal = "internal" // kept in the spool for MP4 conversion, never uploaded (OutputFormat mp4)
 	FileKept     = "kept"     // left in the spool of a task the recorder gave up on (FailRecording)
+	// An MP4 (fragmented) or AAC file being written in the spool: after a crash it is recovered
+	// up to its last complete fragment or frame when the task ends, or lost (305 Status 1).
+	FileWriting = "writing"
+	FileLost    = "lost"
 )
 
 // Recording limits (seed: "On-Cloud Recording"; api-protocol §4).
@@ -677,6 +681,7 @@ type SpooledFile struct {
 	Spool     string
 	Bytes     int64
 	Internal  bool   // not to be uploaded (kept for MP4 conversion)
+	Writing   bool   // an MP4 or AAC file just opened (FileWriting)
 	Segments  []byte // a playlist: the stream's segments it lists (JSON)
 	StartMs   *int64 // an MP4: the media it covers
 	EndMs     *int64
@@ -691,6 +696,8 @@ func (s *Store) SpoolFile(ctx context.Context, f SpooledFile) error {
 		switch {
 		case t.Failure != "":
 			state = FileKept // the task failed while this file was written: it stays in the spool
+		case f.Writing:
+			state = FileWriting
 		case f.Internal:
 			state = FileInternal
 		}
@@ -829,6 +836,21 @@ func (s *Store) FinishWriting(ctx context.Context, taskRef int64) error {
 	})
 }
 
+// WritingFiles lists a task's MP4 and AAC files left in FileWriting (by a recorder that
+// crashed, or still open).
+func (s *Store) WritingFiles(ctx context.Context, taskRef int64) ([]RecordingFile, error) {
+	var out []RecordingFile
+	err := s.db.WithContext(ctx).Where("task_ref = ? AND state = ?", taskRef, FileWriting).Order("id").Find(&out).Error
+	return out, err
+}
+
+// LoseFile records that a file being written could not be recovered: no 310, and the task's
+// 305 says Status 1.
+func (s *Store) LoseFile(ctx context.Context, fileRef int64, why string) error {
+	return s.db.WithContext(ctx).Model(&RecordingFile{}).Where("id = ?", fileRef).
+		Updates(map[string]any{"state": FileLost, "last_error": why}).Error
+}
+
 // TaskStreams lists a task's stream rows.
 func (s *Store) TaskStreams(ctx context.Context, taskRef int64) ([]RecordingStream, error) {
 	var out []RecordingStream
@@ -861,8 +883,16 @@ func (s *Store) SettleUploads(ctx context.Context, taskRef int64) (bool, error) 
 		if err := tx.Model(&RecordingFile{}).Where("task_ref = ? AND state = ? AND attempts > 0", t.ID, FileSpooled).Count(&failing).Error; err != nil {
 			return err
 		}
+		var lost int64
+		if err := tx.Model(&RecordingFile{}).Where("task_ref = ? AND state = ?", t.ID, FileLost).Count(&lost).Error; err != nil {
+			return err
+		}
 		status := -1
 		switch {
+		case spooled == 0 && lost > 0 && t.UploadStopStatus == nil:
+			status = 1 // a file was lost: not everything recorded reached the storage
+		case spooled == 0 && lost > 0:
+			status = *t.UploadStopStatus // said already; the task ends
 		case spooled == 0 && t.UploadStopStatus == nil:
 			status = 0
 		case spooled == 0:
@@ -873,6 +903,7 @@ func (s *Store) SettleUploads(ctx context.Context, taskRef int64) (bool, error) 
 		if status < 0 {
 			return nil
 		}
+		said := t.UploadStopStatus != nil
 		updates := map[string]any{"upload_stop_status": status}
 		if spooled == 0 {
 			updates["state"], updates["ended_at_ms"] = TaskEnded, emit.nowMs
@@ -881,6 +912,9 @@ func (s *Store) SettleUploads(ctx context.Context, taskRef int64) (bool, error) 
 		}
 		if err := tx.Model(t).Updates(updates).Error; err != nil {
 			return err
+		}
+		if lost > 0 && said {
+			return nil // 305 Status 1 was sent when the upload failed; the lost file keeps it
 		}
 		return emit.task(t, EventUploadStop, uploadStopPayload(status))
 	})

@@ -6,6 +6,11 @@
 // per track; only the sample tables stay in memory. Finish writes ftyp, moov and mdat to the final
 // writer, copying the scratch data after the tables.
 //
-// It reads no MP4 and imports nothing of ours but media/h264 and media/aac: no database, no HTTP,
-// no storage. Splitting a recording into files by size or duration is the caller's job.
+// FragmentWriter writes the same input as a fragmented MP4 (through mediacommon's fmp4 boxes),
+// valid up to its last complete fragment whatever follows; Defragment reads such a file, cut
+// anywhere by a crash, and writes the progressive MP4 of its complete fragments with the Muxer.
+// The recorder spools fragmented files and converts them when each file ends.
+//
+// It imports nothing of ours but media/h264 and media/aac: no database, no HTTP, no storage.
+// Splitting a recording into files by size or duration is the caller's job.
 package mp4

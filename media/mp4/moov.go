@@ -93,7 +93,7 @@ func (m *Muxer) moov(tracks []*track, start time.Duration, dataStart int64, co64
 	moov := b.open("moov")
 	var movieDur int64
 	for _, t := range tracks {
-		movieDur = max(movieDur, t.edit(start).total())
+		movieDur = max(movieDur, m.edit(t, start).total())
 	}
 	v := version(movieDur)
 	i := b.openFull("mvhd", v, 0)
@@ -108,7 +108,7 @@ func (m *Muxer) moov(tracks []*track, start time.Duration, dataStart int64, co64
 	b.u32(uint32(len(tracks) + 1))
 	b.close(i)
 	for n, t := range tracks {
-		b.trak(t, uint32(n+1), start, dataStart, co64)
+		b.trak(m, t, uint32(n+1), start, dataStart, co64)
 	}
 	b.close(moov)
 	return b.b
@@ -122,17 +122,21 @@ type edit struct {
 
 func (e edit) total() int64 { return e.empty + e.segment }
 
-func (t *track) edit(start time.Duration) edit {
-	return edit{
+func (m *Muxer) edit(t *track, start time.Duration) edit {
+	e := edit{
 		empty:     ticks(t.minPTS-start, MovieTimescale),
 		mediaTime: t.mediaStart(),
 		segment:   rescale(t.mediaDuration(), t.timescale, MovieTimescale),
 	}
+	if m.endSet && m.end > t.minPTS {
+		e.segment = min(e.segment, ticks(m.end-t.minPTS, MovieTimescale))
+	}
+	return e
 }
 
-func (b *boxes) trak(t *track, id uint32, start time.Duration, dataStart int64, co64 bool) {
+func (b *boxes) trak(m *Muxer, t *track, id uint32, start time.Duration, dataStart int64, co64 bool) {
 	trak := b.open("trak")
-	e := t.edit(start)
+	e := m.edit(t, start)
 	v := version(e.total())
 	i := b.openFull("tkhd", v, 3) // enabled, in movie
 	b.times(v, 0, 0)

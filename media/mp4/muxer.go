@@ -65,7 +65,14 @@ type Muxer struct {
 	audioConfig *aac.AudioSpecificConfig // given or from the first ADTS header
 	configGiven bool                     // audioConfig came from Tracks
 	wide        bool                     // tests: co64 and a 64-bit mdat size even for small files
+	end         time.Duration            // EndAt
+	endSet      bool
 }
+
+// EndAt makes the presentation end at end (caller's clock): a track that goes on past it is
+// cut there by its edit list. A recording split at a keyframe ends each file where the next
+// begins, though the audio frame that straddles the split is in the earlier file.
+func (m *Muxer) EndAt(end time.Duration) { m.end, m.endSet = end, true }
 
 // NewMuxer returns a muxer for tracks that writes sample data to scratch from its current
 // position on (a temporary file, say, which the caller removes after Finish).
@@ -108,10 +115,19 @@ func (m *Muxer) WriteVideo(pts, dts time.Duration, key bool, annexB []byte) erro
 	if err := m.usable(); err != nil {
 		return err
 	}
-	t := m.video
-	if t == nil {
+	if m.video == nil {
 		return errors.New("mp4: no video track")
 	}
+	nalus, err := h264.SplitAnnexB(annexB)
+	if err != nil {
+		return fmt.Errorf("mp4: video: %w", err)
+	}
+	return m.writeVideoNALUs(pts, dts, key, nalus)
+}
+
+// writeVideoNALUs is WriteVideo on the access unit's NAL units.
+func (m *Muxer) writeVideoNALUs(pts, dts time.Duration, key bool, nalus [][]byte) error {
+	t := m.video
 	if pts < dts {
 		return fmt.Errorf("mp4: video pts %v before dts %v", pts, dts)
 	}
@@ -119,10 +135,7 @@ func (m *Muxer) WriteVideo(pts, dts time.Duration, key bool, annexB []byte) erro
 	if len(t.samples) > 0 && dtsTicks <= t.lastDTS() {
 		return fmt.Errorf("mp4: video dts %v does not follow the previous one", dts)
 	}
-	nalus, err := h264.SplitAnnexB(annexB)
-	if err != nil {
-		return fmt.Errorf("mp4: video: %w", err)
-	}
+	var err error
 	var sps, pps [][]byte
 	m.avcc = m.avcc[:0]
 	for _, n := range nalus {
@@ -226,6 +239,12 @@ func (m *Muxer) WriteAudio(pts time.Duration, adts []byte) error {
 		}
 		samples = h.Samples()
 	}
+	return m.addAudio(pts, cfg, samples, payloads)
+}
+
+// addAudio stores AAC frames of samples samples each (raw, without ADTS headers) from pts on.
+func (m *Muxer) addAudio(pts time.Duration, cfg *aac.AudioSpecificConfig, samples int, payloads [][]byte) error {
+	t := m.audio
 	if len(t.entries) == 0 {
 		asc, err := cfg.Marshal()
 		if err != nil {
@@ -326,6 +345,11 @@ func (m *Muxer) Duration() time.Duration {
 }
 
 func (m *Muxer) span() (start, end time.Duration, ok bool) {
+	defer func() {
+		if ok && m.endSet && m.end > start {
+			end = min(end, m.end)
+		}
+	}()
 	for _, t := range m.tracks {
 		if len(t.samples) == 0 {
 			continue
