@@ -100,6 +100,8 @@ func (s *Store) Seed(ctx context.Context, seed Seed) error {
 		return fmt.Errorf("default application settings: %w", err)
 	}
 	defer s.keys.Clear()
+	s.appsMu.Lock()
+	defer s.appsMu.Unlock()
 	defer s.appGen.Add(1)
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&Account{Uin: seed.Uin, CreatedAt: now}).Error; err != nil {
@@ -282,6 +284,7 @@ func (s *Store) PutApp(ctx context.Context, uin string, sdkAppId uint64, setting
 	if sdkAppId == 0 || sdkAppId > 1<<32-1 {
 		return nil, false, tcerr.New(tcerr.CodeInvalidSdkAppId, "The SdkAppId %d is invalid: it must be 1 to 4294967295.", sdkAppId)
 	}
+	s.appsMu.Lock()
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var existing App
 		err := tx.Where("sdk_app_id = ?", sdkAppId).Take(&existing).Error
@@ -298,6 +301,7 @@ func (s *Store) PutApp(ctx context.Context, uin string, sdkAppId uint64, setting
 		return putApp(tx, uin, sdkAppId, settings, s.now().UTC())
 	})
 	s.appGen.Add(1) // after the commit: no entry read before it stays valid
+	s.appsMu.Unlock()
 	if err != nil {
 		return nil, false, err
 	}
