@@ -199,12 +199,36 @@ func (s *Store) DueCallbacks(ctx context.Context, now time.Time, inFlight map[in
 		ids = strconv.AppendInt(ids, id, 10)
 	}
 	ids = append(ids, ']')
-	var due []CallbackEvent
-	err := s.reader(ctx).Where("state = 'pending' AND next_attempt_at_ms <= ?", now.UnixMilli()).Where(dueOrder).
-		Where("id NOT IN (SELECT value FROM json_each(?))", string(ids)).
-		Order("next_attempt_at_ms, id").Limit(limit).Find(&due).Error
-	return due, err
+	st, err := s.readStmt(ctx, dueCallbacksSQL)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, now.UnixMilli(), string(ids), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	due := make([]CallbackEvent, 0, limit)
+	for rows.Next() {
+		var ev CallbackEvent
+		if err := rows.Scan(&ev.ID, &ev.SdkAppId, &ev.EventGroupId, &ev.EventType, &ev.Lane, &ev.RoomId, &ev.TaskId, &ev.Url,
+			&ev.Key, &ev.Body, &ev.EventMsTs, &ev.CreatedAtMs, &ev.State, &ev.Attempts, &ev.FirstAttemptAtMs,
+			&ev.NextAttemptAtMs, &ev.FinishedAtMs); err != nil {
+			return nil, err
+		}
+		due = append(due, ev)
+	}
+	return due, rows.Err()
 }
+
+// dueCallbacksSQL is DueCallbacks' statement, prepared once on the read pool and scanned
+// without gorm (the dispatcher runs it after every entry's notification).
+const dueCallbacksSQL = `SELECT id, sdk_app_id, event_group_id, event_type, lane, room_id, task_id, url, key, body,
+		event_ms_ts, created_at_ms, state, attempts, first_attempt_at_ms, next_attempt_at_ms, finished_at_ms
+	FROM callback_events
+	WHERE state = 'pending' AND next_attempt_at_ms <= ? AND ` + dueOrder + `
+		AND id NOT IN (SELECT value FROM json_each(?))
+	ORDER BY next_attempt_at_ms, id LIMIT ?`
 
 // NextCallbackDue is the earliest next attempt later than after of an event DueCallbacks
 // could return.
@@ -242,29 +266,28 @@ func (s *Store) RecordCallbackAttempts(ctx context.Context, batch []CallbackOutc
 			return fmt.Errorf("record callback %d: unknown state %q", o.EventId, o.State)
 		}
 	}
+	w := &s.writeStmts
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		for _, o := range batch {
 			at := o.At.UnixMilli()
-			var res *gorm.DB
+			var res sql.Result
+			var err error
 			if o.State == CallbackPending {
-				res = tx.Exec(`UPDATE callback_events SET attempts = attempts + 1,
-					first_attempt_at_ms = COALESCE(first_attempt_at_ms, ?), state = ?, next_attempt_at_ms = ?
-					WHERE id = ? AND state = 'pending'`, at, o.State, o.NextAttemptAt.UnixMilli(), o.EventId)
+				res, err = execIn(tx, w.attemptRetry, sqlAttemptRetry, at, o.State, o.NextAttemptAt.UnixMilli(), o.EventId)
 			} else {
-				res = tx.Exec(`UPDATE callback_events SET attempts = attempts + 1,
-					first_attempt_at_ms = COALESCE(first_attempt_at_ms, ?), state = ?, finished_at_ms = ?
-					WHERE id = ? AND state = 'pending'`, at, o.State, at+o.Duration.Milliseconds(), o.EventId)
+				res, err = execIn(tx, w.attemptFinal, sqlAttemptFinal, at, o.State, at+o.Duration.Milliseconds(), o.EventId)
 			}
-			if res.Error != nil {
-				return res.Error
+			if err != nil {
+				return err
 			}
-			if res.RowsAffected == 0 {
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
 				s.log.Warn("callback outcome of an event no longer pending: skipped", "event", o.EventId)
 				continue
 			}
-			err := tx.Exec(`INSERT INTO callback_attempts (event_id, at_ms, duration_ms, body, sign, status_code, error)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`, o.EventId, at, o.Duration.Milliseconds(), o.Body, o.Sign, o.StatusCode, o.Error).Error
-			if err != nil {
+			if _, err := execIn(tx, w.insertAttempt, sqlInsertAttempt, o.EventId, at, o.Duration.Milliseconds(), o.Body,
+				o.Sign, o.StatusCode, o.Error); err != nil {
 				return err
 			}
 		}

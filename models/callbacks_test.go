@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // The dispatcher's due-queue query is a bounded scan of callback_events_next in its order
@@ -15,21 +13,7 @@ import (
 func TestDueCallbacksQueryPlan(t *testing.T) {
 	s := openTestStore(t, filepath.Join(t.TempDir(), "e.db"))
 	t.Cleanup(func() { s.Close() })
-	var plan []struct {
-		ID, Parent, Notused int
-		Detail              string
-	}
-	stmt := s.rdb.Session(&gorm.Session{DryRun: true}).Where("state = 'pending' AND next_attempt_at_ms <= ?", 5).Where(dueOrder).
-		Order("next_attempt_at_ms, id").Limit(16).Find(&[]CallbackEvent{}).Statement
-	err := s.rdb.Raw("EXPLAIN QUERY PLAN "+stmt.SQL.String(), stmt.Vars...).Scan(&plan).Error
-	if err != nil {
-		t.Fatal(err)
-	}
-	var details []string
-	for _, p := range plan {
-		details = append(details, p.Detail)
-	}
-	all := strings.Join(details, "\n")
+	all := queryPlan(t, s, dueCallbacksSQL, 5, "[1,2]", 16)
 	t.Log(all)
 	if !strings.Contains(all, "callback_events_next") || strings.Contains(all, "TEMP B-TREE") {
 		t.Fatalf("due query plan does not scan callback_events_next in order:\n%s", all)

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // TestEntryRowsAsStored: the room, member and callback rows an entry writes through its
@@ -168,5 +170,22 @@ func TestDueCallbacksSkipsInFlight(t *testing.T) {
 	}
 	if due, err := h.DueCallbacks(ctx, time.UnixMilli(h.now+10), nil, 10); err != nil || len(due) != 5 {
 		t.Errorf("nothing in flight: %d due (%v), want 5", len(due), err)
+	}
+}
+
+// TestWriteStatementsBindInTransactions: inside a writer transaction the prepared entry and
+// attempt statements bind to its connection (not the plain-SQL fallback).
+func TestWriteStatementsBindInTransactions(t *testing.T) {
+	h := newHistoryStore(t)
+	err := h.db.Transaction(func(tx *gorm.DB) error {
+		for _, p := range h.writeStmts.all() {
+			if *p.st == nil || inTx(tx, *p.st) == nil {
+				t.Errorf("statement %.40q is not prepared or does not bind", p.query)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -25,20 +25,41 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
+// Statements recording the dispatcher's delivery attempts (RecordCallbackAttempts).
+const (
+	sqlAttemptRetry = `UPDATE callback_events SET attempts = attempts + 1,
+		first_attempt_at_ms = COALESCE(first_attempt_at_ms, ?), state = ?, next_attempt_at_ms = ?
+		WHERE id = ? AND state = 'pending'`
+	sqlAttemptFinal = `UPDATE callback_events SET attempts = attempts + 1,
+		first_attempt_at_ms = COALESCE(first_attempt_at_ms, ?), state = ?, finished_at_ms = ?
+		WHERE id = ? AND state = 'pending'`
+	sqlInsertAttempt = `INSERT INTO callback_attempts (event_id, at_ms, duration_ms, body, sign, status_code, error)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`
+)
+
 // writeStmts are prepared on the writer pool when the store opens (preparing later, from
 // outside a transaction, would wait for the one connection a transaction holds).
 type writeStmts struct {
 	openRoomFor, insertRoom, insertMember, insertCallbackEvent *sql.Stmt
+	attemptRetry, attemptFinal, insertAttempt                  *sql.Stmt
 }
 
-func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
-	for _, p := range []struct {
+func (w *writeStmts) all() []struct {
+	st    **sql.Stmt
+	query string
+} {
+	return []struct {
 		st    **sql.Stmt
 		query string
 	}{
 		{&w.openRoomFor, sqlOpenRoomFor}, {&w.insertRoom, sqlInsertRoom},
 		{&w.insertMember, sqlInsertMember}, {&w.insertCallbackEvent, sqlInsertCallbackEvent},
-	} {
+		{&w.attemptRetry, sqlAttemptRetry}, {&w.attemptFinal, sqlAttemptFinal}, {&w.insertAttempt, sqlInsertAttempt},
+	}
+}
+
+func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
+	for _, p := range w.all() {
 		st, err := db.PrepareContext(ctx, p.query)
 		if err != nil {
 			return errors.Join(err, w.close())
@@ -50,9 +71,10 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 
 func (w *writeStmts) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{w.openRoomFor, w.insertRoom, w.insertMember, w.insertCallbackEvent} {
-		if st != nil {
-			errs = append(errs, st.Close())
+	for _, p := range w.all() {
+		if *p.st != nil {
+			errs = append(errs, (*p.st).Close())
+			*p.st = nil
 		}
 	}
 	return errors.Join(errs...)
