@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -233,14 +234,23 @@ const dueCallbacksSQL = `SELECT id, sdk_app_id, event_group_id, event_type, lane
 // NextCallbackDue is the earliest next attempt later than after of an event DueCallbacks
 // could return.
 func (s *Store) NextCallbackDue(ctx context.Context, after time.Time) (time.Time, bool, error) {
-	var next []int64
-	err := s.reader(ctx).Model(&CallbackEvent{}).Where("state = 'pending' AND next_attempt_at_ms > ?", after.UnixMilli()).
-		Where(dueOrder).Order("next_attempt_at_ms, id").Limit(1).Pluck("next_attempt_at_ms", &next).Error
-	if err != nil || len(next) == 0 {
+	st, err := s.readStmt(ctx, nextCallbackDueSQL)
+	if err != nil {
 		return time.Time{}, false, err
 	}
-	return time.UnixMilli(next[0]), true, nil
+	var next int64
+	switch err := st.QueryRowContext(ctx, after.UnixMilli()).Scan(&next); {
+	case errors.Is(err, sql.ErrNoRows):
+		return time.Time{}, false, nil
+	case err != nil:
+		return time.Time{}, false, err
+	}
+	return time.UnixMilli(next), true, nil
 }
+
+const nextCallbackDueSQL = `SELECT next_attempt_at_ms FROM callback_events
+	WHERE state = 'pending' AND next_attempt_at_ms > ? AND ` + dueOrder + `
+	ORDER BY next_attempt_at_ms, id LIMIT 1`
 
 // CallbackOutcome is the result of one delivery attempt and the event's state after it.
 type CallbackOutcome struct {

@@ -141,7 +141,7 @@ func TestEntryTargetsFollowAppChanges(t *testing.T) {
 }
 
 // TestDueCallbacksSkipsInFlight: the events in flight, passed as one JSON array, are left
-// out before the limit applies.
+// out before the limit applies; NextCallbackDue is the earliest later attempt.
 func TestDueCallbacksSkipsInFlight(t *testing.T) {
 	h := newHistoryStore(t)
 	ctx := context.Background()
@@ -170,6 +170,12 @@ func TestDueCallbacksSkipsInFlight(t *testing.T) {
 	}
 	if due, err := h.DueCallbacks(ctx, time.UnixMilli(h.now+10), nil, 10); err != nil || len(due) != 5 {
 		t.Errorf("nothing in flight: %d due (%v), want 5", len(due), err)
+	}
+	if next, ok, err := h.NextCallbackDue(ctx, time.UnixMilli(h.now+1)); err != nil || !ok || next.UnixMilli() != h.now+2 {
+		t.Errorf("next due after +1 ms: %v %v %v, want +2 ms", next, ok, err)
+	}
+	if next, ok, err := h.NextCallbackDue(ctx, time.UnixMilli(h.now+4)); err != nil || ok {
+		t.Errorf("next due after the last: %v %v %v, want none", next, ok, err)
 	}
 }
 
