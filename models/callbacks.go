@@ -186,25 +186,68 @@ const dueOrder = `(lane = '' OR id = (SELECT h.id FROM callback_events h
 
 // DueCallbacks returns pending events due at now, earliest first, at most limit, without
 // those in inFlight and without any event of a strict lane but its first pending one. It
-// reads from the read pool (a scan of callback_events_next, in its order, bounded by limit, plus the
-// events of strict lanes waiting behind their head), so it never waits for the writer.
+// reads from the read pool, so it never waits for the writer: first the ids in due order
+// but those in flight, from callback_events_next alone (a covering scan: skipping the
+// events in flight, most of the earliest ones under load, reads no rows), then the rows of
+// those ids, with the strict-lane check.
 func (s *Store) DueCallbacks(ctx context.Context, now time.Time, inFlight map[int64]bool, limit int) ([]CallbackEvent, error) {
+	idsSt, err := s.readStmt(ctx, dueIdsSQL)
+	if err != nil {
+		return nil, err
+	}
+	rowsSt, err := s.readStmt(ctx, dueRowsSQL)
+	if err != nil {
+		return nil, err
+	}
 	// The events in flight go in as one JSON array: an "id NOT IN (...)" of varying length
-	// would be a new statement each time, prepared again (it was most of this read's CPU).
-	ids := make([]byte, 0, 2+12*len(inFlight))
-	ids = append(ids, '[')
+	// would be a new statement each time, prepared again.
+	skip := append(make([]byte, 0, 2+12*len(inFlight)), '[')
 	for id := range inFlight {
-		if len(ids) > 1 {
+		if len(skip) > 1 {
+			skip = append(skip, ',')
+		}
+		skip = strconv.AppendInt(skip, id, 10)
+	}
+	skip = append(skip, ']')
+	for scan := limit; ; scan *= 2 {
+		candidates, scanned, err := dueCandidates(ctx, idsSt, now, string(skip), scan)
+		if err != nil {
+			return nil, err
+		}
+		due, err := dueRows(ctx, rowsSt, now, candidates, limit)
+		// Fewer than limit because strict lanes held some back, with more due beyond the
+		// scan: look further.
+		if err != nil || len(due) == limit || scanned < scan {
+			return due, err
+		}
+	}
+}
+
+// dueCandidates are the ids of the first scan due events not in skip, as a JSON array, and
+// how many there were.
+func dueCandidates(ctx context.Context, st *sql.Stmt, now time.Time, skip string, scan int) ([]byte, int, error) {
+	rows, err := st.QueryContext(ctx, now.UnixMilli(), skip, scan)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	ids, scanned := append(make([]byte, 0, 12*scan+2), '['), 0
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, 0, err
+		}
+		if scanned++; scanned > 1 {
 			ids = append(ids, ',')
 		}
 		ids = strconv.AppendInt(ids, id, 10)
 	}
-	ids = append(ids, ']')
-	st, err := s.readStmt(ctx, dueCallbacksSQL)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.QueryContext(ctx, now.UnixMilli(), string(ids), limit)
+	return append(ids, ']'), scanned, rows.Err()
+}
+
+// dueRows reads the candidates that are still due, in due order, at most limit.
+func dueRows(ctx context.Context, st *sql.Stmt, now time.Time, candidates []byte, limit int) ([]CallbackEvent, error) {
+	rows, err := st.QueryContext(ctx, string(candidates), now.UnixMilli(), limit)
 	if err != nil {
 		return nil, err
 	}
@@ -222,14 +265,18 @@ func (s *Store) DueCallbacks(ctx context.Context, now time.Time, inFlight map[in
 	return due, rows.Err()
 }
 
-// dueCallbacksSQL is DueCallbacks' statement, prepared once on the read pool and scanned
-// without gorm (the dispatcher runs it after every entry's notification).
-const dueCallbacksSQL = `SELECT id, sdk_app_id, event_group_id, event_type, lane, room_id, task_id, url, key, body,
+// DueCallbacks' statements, prepared once on the read pool and scanned without gorm (the
+// dispatcher runs them after every entry's notification).
+const (
+	dueIdsSQL = `SELECT id FROM callback_events
+	WHERE state = 'pending' AND next_attempt_at_ms <= ? AND id NOT IN (SELECT value FROM json_each(?))
+	ORDER BY next_attempt_at_ms, id LIMIT ?`
+	dueRowsSQL = `SELECT id, sdk_app_id, event_group_id, event_type, lane, room_id, task_id, url, key, body,
 		event_ms_ts, created_at_ms, state, attempts, first_attempt_at_ms, next_attempt_at_ms, finished_at_ms
 	FROM callback_events
-	WHERE state = 'pending' AND next_attempt_at_ms <= ? AND ` + dueOrder + `
-		AND id NOT IN (SELECT value FROM json_each(?))
+	WHERE id IN (SELECT value FROM json_each(?)) AND state = 'pending' AND next_attempt_at_ms <= ? AND ` + dueOrder + `
 	ORDER BY next_attempt_at_ms, id LIMIT ?`
+)
 
 // NextCallbackDue is the earliest next attempt later than after of an event DueCallbacks
 // could return.

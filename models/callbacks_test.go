@@ -8,15 +8,19 @@ import (
 	"time"
 )
 
-// The dispatcher's due-queue query is a bounded scan of callback_events_next in its order
-// (no sort of all pending events), and the strict-lane check is an index lookup.
+// The dispatcher's due-queue query is a bounded covering scan of callback_events_next in its
+// order (no sort of all pending events), then reads of the rows by id, and the strict-lane check is an index lookup.
 func TestDueCallbacksQueryPlan(t *testing.T) {
 	s := openTestStore(t, filepath.Join(t.TempDir(), "e.db"))
 	t.Cleanup(func() { s.Close() })
-	all := queryPlan(t, s, dueCallbacksSQL, 5, "[1,2]", 16)
+	ids := queryPlan(t, s, dueIdsSQL, 5, "[1,2]", 16)
+	if !strings.Contains(ids, "COVERING INDEX callback_events_next") || strings.Contains(ids, "TEMP B-TREE") {
+		t.Fatalf("due ids plan is not a covering scan of callback_events_next in order:\n%s", ids)
+	}
+	all := queryPlan(t, s, dueRowsSQL, "[1,2]", 5, 16)
 	t.Log(all)
-	if !strings.Contains(all, "callback_events_next") || strings.Contains(all, "TEMP B-TREE") {
-		t.Fatalf("due query plan does not scan callback_events_next in order:\n%s", all)
+	if !strings.Contains(all, "INTEGER PRIMARY KEY") && !strings.Contains(all, "rowid=?") {
+		t.Fatalf("due rows are not read by id:\n%s", all)
 	}
 	if !strings.Contains(all, "callback_events_pending") {
 		t.Fatalf("the strict-lane head lookup does not use callback_events_pending:\n%s", all)

@@ -195,3 +195,25 @@ func TestWriteStatementsBindInTransactions(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDueCallbacksLooksPastHeldLanes: an event held back by its strict lane (its head in
+// flight) does not hide a due event after it, whatever the limit.
+func TestDueCallbacksLooksPastHeldLanes(t *testing.T) {
+	h := newHistoryStore(t)
+	ctx := context.Background()
+	var ids []int64
+	for i, lane := range []string{"room/x", "room/x", "room/x", ""} {
+		ev := CallbackEvent{SdkAppId: histApp, EventGroupId: 1, EventType: 103, Lane: lane, Url: "http://127.0.0.1:9/", Body: []byte(`{}`),
+			EventMsTs: h.now + int64(i), CreatedAtMs: h.now, State: CallbackPending, NextAttemptAtMs: h.now + int64(i)}
+		if err := h.db.Create(&ev).Error; err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, ev.ID)
+	}
+	for _, limit := range []int{1, 2, 16} {
+		due, err := h.DueCallbacks(ctx, time.UnixMilli(h.now+10), map[int64]bool{ids[0]: true}, limit)
+		if err != nil || len(due) != 1 || due[0].ID != ids[3] {
+			t.Errorf("limit %d: due %+v (%v), want only the lane-less event", limit, due, err)
+		}
+	}
+}
