@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -224,4 +225,43 @@ func BenchmarkCallbackLatency(b *testing.B) {
 	slices.Sort(delays)
 	b.ReportMetric(float64(delays[len(delays)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(delays[len(delays)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkEntryThroughput: participants entering through the control API from 64
+// connections, each a new user in one of 50 rooms, callbacks of groups 1 and 2 delivered
+// to a local receiver (the entry scenario of cmd/bench, in process, for profiling).
+func BenchmarkEntryThroughput(b *testing.B) {
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+	}))
+	defer rcv.Close()
+	e := startDelivering(b, clock.System)
+	body := `{"Callbacks":[{"EventGroupId":1,"Url":"` + rcv.URL + `","Key":"k"},{"EventGroupId":2,"Url":"` + rcv.URL + `","Key":"k"}]}`
+	req, _ := http.NewRequest("PUT", "http://"+e.addr+"/_emulator/v1/apps/1400000001", strings.NewReader(body))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		b.Fatal(resp, err)
+	}
+	tr := &http.Transport{MaxIdleConnsPerHost: loadConnections, MaxConnsPerHost: loadConnections}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	var next atomic.Int64
+	b.SetParallelism((loadConnections + 1) / 2)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1)
+			resp, err := client.Post("http://"+e.addr+"/_emulator/v1/participants", "application/json",
+				strings.NewReader(`{"RoomId":"entry-`+strconv.FormatInt(i%50, 10)+`","RoomIdType":0,"UserId":"user-`+strconv.FormatInt(i, 10)+`"}`))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			answer, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Errorf("entry: HTTP %d: %.200s", resp.StatusCode, answer)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }

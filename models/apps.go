@@ -100,6 +100,8 @@ func (s *Store) Seed(ctx context.Context, seed Seed) error {
 		return fmt.Errorf("default application settings: %w", err)
 	}
 	defer s.keys.Clear()
+	s.appsMu.Lock()
+	defer s.appsMu.Unlock()
 	defer s.appGen.Add(1)
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&Account{Uin: seed.Uin, CreatedAt: now}).Error; err != nil {
@@ -276,28 +278,39 @@ func (a AppSettings) validate() error {
 	return nil
 }
 
+// changeApps runs change, which changes applications, while no entry is between reading its
+// cached application and committing, then invalidates the cache (after the commit: no entry
+// read before it stays valid).
+func (s *Store) changeApps(change func() error) error {
+	s.appsMu.Lock()
+	defer s.appsMu.Unlock()
+	defer s.appGen.Add(1)
+	return change()
+}
+
 // PutApp creates the application (owned by uin) or replaces the given settings of an
 // existing one. created tells which.
 func (s *Store) PutApp(ctx context.Context, uin string, sdkAppId uint64, settings AppSettings) (app *App, created bool, err error) {
 	if sdkAppId == 0 || sdkAppId > 1<<32-1 {
 		return nil, false, tcerr.New(tcerr.CodeInvalidSdkAppId, "The SdkAppId %d is invalid: it must be 1 to 4294967295.", sdkAppId)
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var existing App
-		err := tx.Where("sdk_app_id = ?", sdkAppId).Take(&existing).Error
-		if err != nil && !isNotFound(err) {
-			return err
-		}
-		created = isNotFound(err)
-		if !created && existing.Uin != uin {
-			return tcerr.New(tcerr.CodeUnauthorizedSdkAppId, "The SdkAppId %d belongs to another account.", sdkAppId)
-		}
-		if err := settings.validate(); err != nil {
-			return err
-		}
-		return putApp(tx, uin, sdkAppId, settings, s.now().UTC())
+	err = s.changeApps(func() error {
+		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			var existing App
+			err := tx.Where("sdk_app_id = ?", sdkAppId).Take(&existing).Error
+			if err != nil && !isNotFound(err) {
+				return err
+			}
+			created = isNotFound(err)
+			if !created && existing.Uin != uin {
+				return tcerr.New(tcerr.CodeUnauthorizedSdkAppId, "The SdkAppId %d belongs to another account.", sdkAppId)
+			}
+			if err := settings.validate(); err != nil {
+				return err
+			}
+			return putApp(tx, uin, sdkAppId, settings, s.now().UTC())
+		})
 	})
-	s.appGen.Add(1) // after the commit: no entry read before it stays valid
 	if err != nil {
 		return nil, false, err
 	}

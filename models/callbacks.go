@@ -2,7 +2,9 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -127,6 +129,18 @@ type emitter struct {
 	tx      *gorm.DB
 	nowMs   int64
 	targets map[int]AppCallback // by event group
+	insert  *sql.Stmt           // sqlInsertCallbackEvent prepared on the writer, or nil
+}
+
+// newEmitterFor is newEmitter with the targets of app as read (from the cache) before the
+// transaction, and insert the prepared sqlInsertCallbackEvent (nil: prepared each time).
+// The caller holds Store.appsMu's read lock across the read and the transaction.
+func newEmitterFor(tx *gorm.DB, app *App, nowMs int64, insert *sql.Stmt) *emitter {
+	e := &emitter{tx: tx, nowMs: nowMs, targets: make(map[int]AppCallback, len(app.Callbacks)), insert: insert}
+	for _, cb := range app.Callbacks {
+		e.targets[cb.EventGroupId] = cb
+	}
+	return e
 }
 
 func newEmitter(tx *gorm.DB, sdkAppId uint64, nowMs int64) (*emitter, error) {
@@ -158,9 +172,9 @@ func (e *emitter) room(r *Room, eventType int, info roomEventInfo) error {
 	if err != nil {
 		return err
 	}
-	return e.tx.Create(&CallbackEvent{SdkAppId: r.SdkAppId, EventGroupId: group, EventType: eventType,
-		Lane: laneOf(target, roomLane(r)), RoomId: r.RoomId, Url: target.Url, Key: target.Key, Body: body,
-		EventMsTs: e.nowMs, CreatedAtMs: e.nowMs, State: CallbackPending, NextAttemptAtMs: e.nowMs}).Error
+	_, err = execIn(e.tx, e.insert, sqlInsertCallbackEvent, r.SdkAppId, group, eventType, laneOf(target, roomLane(r)),
+		r.RoomId, "", target.Url, target.Key, body, e.nowMs, e.nowMs, CallbackPending, 0, nil, e.nowMs, nil)
+	return err
 }
 
 func reason(r int) *int { return &r }
@@ -172,33 +186,118 @@ const dueOrder = `(lane = '' OR id = (SELECT h.id FROM callback_events h
 
 // DueCallbacks returns pending events due at now, earliest first, at most limit, without
 // those in inFlight and without any event of a strict lane but its first pending one. It
-// reads from the read pool (a scan of callback_events_next, in its order, bounded by limit, plus the
-// events of strict lanes waiting behind their head), so it never waits for the writer.
+// reads from the read pool, so it never waits for the writer: first the ids in due order
+// but those in flight, from callback_events_next alone (a covering scan: skipping the
+// events in flight, most of the earliest ones under load, reads no rows), then the rows of
+// those ids, with the strict-lane check.
 func (s *Store) DueCallbacks(ctx context.Context, now time.Time, inFlight map[int64]bool, limit int) ([]CallbackEvent, error) {
-	db := s.reader(ctx).Where("state = 'pending' AND next_attempt_at_ms <= ?", now.UnixMilli()).Where(dueOrder)
-	if len(inFlight) > 0 {
-		ids := make([]int64, 0, len(inFlight))
-		for id := range inFlight {
-			ids = append(ids, id)
-		}
-		db = db.Where("id NOT IN ?", ids)
+	idsSt, err := s.readStmt(ctx, dueIdsSQL)
+	if err != nil {
+		return nil, err
 	}
-	var due []CallbackEvent
-	err := db.Order("next_attempt_at_ms, id").Limit(limit).Find(&due).Error
-	return due, err
+	rowsSt, err := s.readStmt(ctx, dueRowsSQL)
+	if err != nil {
+		return nil, err
+	}
+	// The events in flight go in as one JSON array: an "id NOT IN (...)" of varying length
+	// would be a new statement each time, prepared again.
+	skip := append(make([]byte, 0, 2+12*len(inFlight)), '[')
+	for id := range inFlight {
+		if len(skip) > 1 {
+			skip = append(skip, ',')
+		}
+		skip = strconv.AppendInt(skip, id, 10)
+	}
+	skip = append(skip, ']')
+	for scan := limit; ; scan *= 2 {
+		candidates, scanned, err := dueCandidates(ctx, idsSt, now, string(skip), scan)
+		if err != nil {
+			return nil, err
+		}
+		due, err := dueRows(ctx, rowsSt, now, candidates, limit)
+		// Fewer than limit because strict lanes held some back, with more due beyond the
+		// scan: look further.
+		if err != nil || len(due) == limit || scanned < scan {
+			return due, err
+		}
+	}
 }
+
+// dueCandidates are the ids of the first scan due events not in skip, as a JSON array, and
+// how many there were.
+func dueCandidates(ctx context.Context, st *sql.Stmt, now time.Time, skip string, scan int) ([]byte, int, error) {
+	rows, err := st.QueryContext(ctx, now.UnixMilli(), skip, scan)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	ids, scanned := append(make([]byte, 0, 12*scan+2), '['), 0
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, 0, err
+		}
+		if scanned++; scanned > 1 {
+			ids = append(ids, ',')
+		}
+		ids = strconv.AppendInt(ids, id, 10)
+	}
+	return append(ids, ']'), scanned, rows.Err()
+}
+
+// dueRows reads the candidates that are still due, in due order, at most limit.
+func dueRows(ctx context.Context, st *sql.Stmt, now time.Time, candidates []byte, limit int) ([]CallbackEvent, error) {
+	rows, err := st.QueryContext(ctx, string(candidates), now.UnixMilli(), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	due := make([]CallbackEvent, 0, limit)
+	for rows.Next() {
+		var ev CallbackEvent
+		if err := rows.Scan(&ev.ID, &ev.SdkAppId, &ev.EventGroupId, &ev.EventType, &ev.Lane, &ev.RoomId, &ev.TaskId, &ev.Url,
+			&ev.Key, &ev.Body, &ev.EventMsTs, &ev.CreatedAtMs, &ev.State, &ev.Attempts, &ev.FirstAttemptAtMs,
+			&ev.NextAttemptAtMs, &ev.FinishedAtMs); err != nil {
+			return nil, err
+		}
+		due = append(due, ev)
+	}
+	return due, rows.Err()
+}
+
+// DueCallbacks' statements, prepared once on the read pool and scanned without gorm (the
+// dispatcher runs them after every entry's notification).
+const (
+	dueIdsSQL = `SELECT id FROM callback_events
+	WHERE state = 'pending' AND next_attempt_at_ms <= ? AND id NOT IN (SELECT value FROM json_each(?))
+	ORDER BY next_attempt_at_ms, id LIMIT ?`
+	dueRowsSQL = `SELECT id, sdk_app_id, event_group_id, event_type, lane, room_id, task_id, url, key, body,
+		event_ms_ts, created_at_ms, state, attempts, first_attempt_at_ms, next_attempt_at_ms, finished_at_ms
+	FROM callback_events
+	WHERE id IN (SELECT value FROM json_each(?)) AND state = 'pending' AND next_attempt_at_ms <= ? AND ` + dueOrder + `
+	ORDER BY next_attempt_at_ms, id LIMIT ?`
+)
 
 // NextCallbackDue is the earliest next attempt later than after of an event DueCallbacks
 // could return.
 func (s *Store) NextCallbackDue(ctx context.Context, after time.Time) (time.Time, bool, error) {
-	var next []int64
-	err := s.reader(ctx).Model(&CallbackEvent{}).Where("state = 'pending' AND next_attempt_at_ms > ?", after.UnixMilli()).
-		Where(dueOrder).Order("next_attempt_at_ms, id").Limit(1).Pluck("next_attempt_at_ms", &next).Error
-	if err != nil || len(next) == 0 {
+	st, err := s.readStmt(ctx, nextCallbackDueSQL)
+	if err != nil {
 		return time.Time{}, false, err
 	}
-	return time.UnixMilli(next[0]), true, nil
+	var next int64
+	switch err := st.QueryRowContext(ctx, after.UnixMilli()).Scan(&next); {
+	case errors.Is(err, sql.ErrNoRows):
+		return time.Time{}, false, nil
+	case err != nil:
+		return time.Time{}, false, err
+	}
+	return time.UnixMilli(next), true, nil
 }
+
+const nextCallbackDueSQL = `SELECT next_attempt_at_ms FROM callback_events
+	WHERE state = 'pending' AND next_attempt_at_ms > ? AND ` + dueOrder + `
+	ORDER BY next_attempt_at_ms, id LIMIT 1`
 
 // CallbackOutcome is the result of one delivery attempt and the event's state after it.
 type CallbackOutcome struct {
@@ -224,29 +323,28 @@ func (s *Store) RecordCallbackAttempts(ctx context.Context, batch []CallbackOutc
 			return fmt.Errorf("record callback %d: unknown state %q", o.EventId, o.State)
 		}
 	}
+	w := &s.writeStmts
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		for _, o := range batch {
 			at := o.At.UnixMilli()
-			var res *gorm.DB
+			var res sql.Result
+			var err error
 			if o.State == CallbackPending {
-				res = tx.Exec(`UPDATE callback_events SET attempts = attempts + 1,
-					first_attempt_at_ms = COALESCE(first_attempt_at_ms, ?), state = ?, next_attempt_at_ms = ?
-					WHERE id = ? AND state = 'pending'`, at, o.State, o.NextAttemptAt.UnixMilli(), o.EventId)
+				res, err = execIn(tx, w.attemptRetry, sqlAttemptRetry, at, o.State, o.NextAttemptAt.UnixMilli(), o.EventId)
 			} else {
-				res = tx.Exec(`UPDATE callback_events SET attempts = attempts + 1,
-					first_attempt_at_ms = COALESCE(first_attempt_at_ms, ?), state = ?, finished_at_ms = ?
-					WHERE id = ? AND state = 'pending'`, at, o.State, at+o.Duration.Milliseconds(), o.EventId)
+				res, err = execIn(tx, w.attemptFinal, sqlAttemptFinal, at, o.State, at+o.Duration.Milliseconds(), o.EventId)
 			}
-			if res.Error != nil {
-				return res.Error
+			if err != nil {
+				return err
 			}
-			if res.RowsAffected == 0 {
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
 				s.log.Warn("callback outcome of an event no longer pending: skipped", "event", o.EventId)
 				continue
 			}
-			err := tx.Exec(`INSERT INTO callback_attempts (event_id, at_ms, duration_ms, body, sign, status_code, error)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`, o.EventId, at, o.Duration.Milliseconds(), o.Body, o.Sign, o.StatusCode, o.Error).Error
-			if err != nil {
+			if _, err := execIn(tx, w.insertAttempt, sqlInsertAttempt, o.EventId, at, o.Duration.Milliseconds(), o.Body,
+				o.Sign, o.StatusCode, o.Error); err != nil {
 				return err
 			}
 		}

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 
@@ -239,13 +240,17 @@ func (s *Store) Enter(ctx context.Context, p EnterParams) (*Member, error) {
 	}
 	// What is shown is what is published: the stored format is the one the recorder encodes.
 	video := mainVideo(p.VideoWidth, p.VideoHeight, p.VideoFps)
+	// The application's callback targets come from its cache: no application change
+	// commits between this read and the transaction's end.
+	s.appsMu.RLock()
+	defer s.appsMu.RUnlock()
 	app, err := s.App(ctx, p.SdkAppId)
 	if err != nil {
 		return nil, err
 	}
 	var m *Member
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		room, presentId, presentRobot, err := openRoomFor(tx, p.Identity)
+		room, presentId, presentRobot, err := openRoomFor(tx, s.writeStmts.openRoomFor, p.Identity)
 		if err != nil {
 			return err
 		}
@@ -257,13 +262,11 @@ func (s *Store) Enter(ctx context.Context, p EnterParams) (*Member, error) {
 			return err
 		}
 		nowMs := s.now().UnixMilli()
-		emit, err := newEmitter(tx, p.SdkAppId, nowMs)
-		if err != nil {
-			return err
-		}
+		emit := newEmitterFor(tx, app, nowMs, s.writeStmts.insertCallbackEvent)
 		if room == nil {
 			room = &Room{SdkAppId: p.SdkAppId, RoomId: p.RoomId, RoomIdType: p.RoomIdType, CreatorUserId: p.UserId, CreatedAtMs: nowMs}
-			if err := tx.Create(room).Error; err != nil {
+			if room.ID, err = insertID(tx, s.writeStmts.insertRoom, sqlInsertRoom, room.SdkAppId, room.RoomId, room.RoomIdType,
+				room.CreatorUserId, room.CreatedAtMs, room.DestroyedAtMs); err != nil {
 				return err
 			}
 			if err := emit.room(room, EventCreateRoom, roomEventInfo{UserId: p.UserId}); err != nil {
@@ -283,7 +286,9 @@ func (s *Store) Enter(ctx context.Context, p EnterParams) (*Member, error) {
 		}
 		m = &Member{RoomRef: room.ID, UserId: p.UserId, Role: p.Role, TerminalType: p.TerminalType, UserType: p.UserType,
 			VideoWidth: video.Width, VideoHeight: video.Height, VideoFps: video.Fps, JoinedAtMs: nowMs}
-		if err := tx.Create(m).Error; err != nil {
+		if m.ID, err = insertID(tx, s.writeStmts.insertMember, sqlInsertMember, m.RoomRef, m.UserId, m.Role, m.TerminalType,
+			m.UserType, m.Robot, m.PubVideo, m.PubAudio, m.PubSubstream, m.VideoWidth, m.VideoHeight, m.VideoFps, m.Blocked,
+			m.JoinedAtMs, m.LeftAtMs, m.LeaveReason); err != nil {
 			return err
 		}
 		if err := emit.room(room, EventEnterRoom, roomEventInfo{UserId: p.UserId, Role: p.Role,
@@ -348,12 +353,9 @@ func openRoom(tx *gorm.DB, id Identity) (*Room, error) {
 
 // openRoomFor is openRoom and, in the same statement, whether id's user is present in it
 // (its member id, 0 if not, and whether that member is a robot): an entry's one read.
-func openRoomFor(tx *gorm.DB, id Identity) (room *Room, presentId int64, presentRobot bool, err error) {
-	rows, err := tx.Raw(`SELECT r.id, r.sdk_app_id, r.room_id, r.room_id_type, r.creator_user_id, r.created_at_ms, r.destroyed_at_ms,
-			COALESCE(m.id, 0), COALESCE(m.robot, 0)
-		FROM rooms r LEFT JOIN members m ON m.room_ref = r.id AND m.user_id = ? AND m.left_at_ms IS NULL
-		WHERE r.sdk_app_id = ? AND r.room_id_type = ? AND r.room_id = ? AND r.destroyed_at_ms IS NULL`,
-		id.UserId, id.SdkAppId, id.RoomIdType, id.RoomId).Rows()
+// st is sqlOpenRoomFor prepared on the writer (nil: prepare it now).
+func openRoomFor(tx *gorm.DB, st *sql.Stmt, id Identity) (room *Room, presentId int64, presentRobot bool, err error) {
+	rows, err := queryIn(tx, st, sqlOpenRoomFor, id.UserId, id.SdkAppId, id.RoomIdType, id.RoomId)
 	if err != nil {
 		return nil, 0, false, err
 	}

@@ -53,6 +53,11 @@ type Store struct {
 	// readStmts are statements of the hottest reads prepared on the read pool (by SQL text),
 	// scanned without gorm's reflection.
 	readStmts sync.Map
+	// appsMu orders changes of applications (Lock) against the operations that use a cached
+	// application's callback targets inside their transaction (RLock).
+	appsMu sync.RWMutex
+	// writeStmts are an entry's statements prepared once on the writer connection.
+	writeStmts writeStmts
 }
 
 // Options configure Open.
@@ -100,6 +105,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if err := s.migrate(ctx); err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	if err := s.writeStmts.prepare(ctx, sqlDB); err != nil {
 		sqlDB.Close()
 		return nil, err
 	}
@@ -158,6 +167,7 @@ func (s *Store) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
 func (s *Store) Close() error {
 	var errs []error
 	s.readStmts.Range(func(_, st any) bool { errs = append(errs, st.(*sql.Stmt).Close()); return true })
+	errs = append(errs, s.writeStmts.close())
 	for _, db := range []*gorm.DB{s.rdb, s.db} {
 		sqlDB, err := db.DB()
 		if err == nil {
