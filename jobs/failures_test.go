@@ -202,8 +202,15 @@ func TestUploadRefusedGivesUp(t *testing.T) {
 	if got, _ := rig.store.Recording(context.Background(), refused.TaskId); got.State != models.TaskRecording {
 		t.Fatalf("refused task is %s before UploadGiveUp passed", got.State)
 	}
-	if events := taskEvents(t, rig.store, refused.TaskId); !hasEvent(events, `308:{"Code":"AccessDenied","Message":"Access Denied"}`) {
-		t.Fatalf("no 308 AccessDenied: %v", events)
+	// The refusal is recorded when the uploader's real HTTP exchange ends: poll for it.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		events := taskEvents(t, rig.store, refused.TaskId)
+		if hasEvent(events, `308:{"Code":"AccessDenied","Message":"Access Denied"}`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no 308 AccessDenied: %v", events)
+		}
 	}
 	got := rig.waitTask(t, refused.TaskId, models.TaskEnded)
 	if !strings.Contains(got.Failure, "AccessDenied") || got.EndedAtMs == nil {
