@@ -11,13 +11,17 @@ import (
 	"time"
 
 	"github.com/trtc-emulator/trtc-emulator/media/aac"
+	"github.com/trtc-emulator/trtc-emulator/media/h264"
 	"github.com/trtc-emulator/trtc-emulator/media/mp4"
 	"github.com/trtc-emulator/trtc-emulator/models"
 )
 
 // mp4Out writes a stream's MP4 files (or, for the aac formats, ADTS .aac files), named
 // <base>_<Index>.mp4 with Index from 1, a new one above MaxMediaFileDuration or 2 GB and
-// at each new run of the stream. They stay in the spool until the task ends.
+// at each new run of the stream. They stay in the spool until the task ends. An MP4 file
+// has every track the stream may carry (may): a track change within the run (retrack)
+// leaves a gap in the track that stops and keeps the file; only video whose parameter sets
+// change (a new picture size) starts a new file, as an MP4 track has one sample description.
 //
 // Crash safety: an MP4 is written as a fragmented MP4 (<name>.frag) flushed to disk each
 // second, an AAC file is flushed each second; each is a FileWriting row from its start. A
@@ -31,7 +35,11 @@ type mp4Out struct {
 	aac         bool
 	maxDuration time.Duration
 
-	tracks    tracks // of the open file
+	may       tracks // the tracks the stream may carry
+	videoSPS  []byte // the video's parameter sets, announced in the header from the start
+	videoPPS  []byte
+	audioASC  *aac.AudioSpecificConfig
+	tracks    tracks // of the open file, as far as known
 	frag      *mp4.FragmentWriter
 	file      *os.File // the open .frag or .aac.part
 	name      string   // the open file's final name
@@ -80,7 +88,9 @@ func (o *mp4Out) start(pts time.Duration) error {
 		if o.file, err = o.w.t.spool.Create(spool); err != nil {
 			return err
 		}
-		if o.frag, err = mp4.NewFragmentWriter(o.file, mp4.Tracks{Video: o.tracks.video, Audio: o.tracks.audio}); err != nil {
+		o.tracks = o.may
+		if o.frag, err = mp4.NewFragmentWriter(o.file, mp4.Tracks{Video: o.may.video, Audio: o.may.audio,
+			VideoSPS: o.videoSPS, VideoPPS: o.videoPPS, AudioConfig: o.audioASC}); err != nil {
 			return err
 		}
 	}
@@ -124,10 +134,44 @@ func (o *mp4Out) writeVideo(pts time.Duration, key bool, annexB []byte) error {
 		}
 	}
 	o.last = max(o.last, pts+time.Second/time.Duration(o.w.fps))
-	if err := o.frag.WriteVideo(pts, pts, key, annexB); err != nil {
+	err := o.frag.WriteVideo(pts, pts, key, annexB)
+	if errors.Is(err, mp4.ErrParamsChanged) && key {
+		// A new picture size: an MP4 track has one sample description, so a new file.
+		if o.videoSPS, o.videoPPS, err = parameterSets(annexB); err != nil {
+			return err
+		}
+		if err := o.finishAt(pts); err != nil {
+			return err
+		}
+		if err := o.start(pts); err != nil {
+			return err
+		}
+		err = o.frag.WriteVideo(pts, pts, key, annexB)
+	}
+	if err != nil {
 		return err
 	}
 	return o.flush(pts)
+}
+
+// parameterSets returns the SPS and PPS of an Annex B access unit.
+func parameterSets(annexB []byte) (sps, pps []byte, err error) {
+	nalus, err := h264.SplitAnnexB(annexB)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, n := range nalus {
+		switch h264.TypeOf(n) {
+		case h264.NALUSPS:
+			sps = n
+		case h264.NALUPPS:
+			pps = n
+		}
+	}
+	if sps == nil || pps == nil {
+		return nil, nil, errors.New("a keyframe without SPS and PPS")
+	}
+	return sps, pps, nil
 }
 
 func (o *mp4Out) writeAudio(pts time.Duration, adts []byte) error {
@@ -151,9 +195,6 @@ func (o *mp4Out) writeAudio(pts time.Duration, adts []byte) error {
 		return o.flush(pts)
 	}
 	if !o.open() {
-		if o.w.tracks.video {
-			return nil // the file starts with the video's keyframe
-		}
 		if err := o.start(pts); err != nil {
 			return err
 		}

@@ -149,7 +149,7 @@ func videoSize(m *models.Member, mediaId string) (label string, width, height, f
 
 // retrack sets the tracks the stream records from now on: a source that starts gets its
 // own output (with AvMerge the merged output is reopened), one that stops has its output
-// suspended, and the MP4 file in progress ends (the next one has the new tracks).
+// suspended; the MP4 file in progress goes on (a stopped track has a gap in it).
 func (w *streamWriter) retrack(ctx context.Context, spec *models.RecordingSpec, tr tracks, now time.Time) error {
 	t := w.t
 	at := now.Sub(w.start)
@@ -177,11 +177,6 @@ func (w *streamWriter) retrack(ctx context.Context, spec *models.RecordingSpec, 
 	}
 	old := w.tracks
 	w.tracks = tr
-	if w.mp4 != nil {
-		if err := w.mp4.finish(); err != nil {
-			return err
-		}
-	}
 	if spec.OutputFormat == formatMP4 || spec.OutputFormat == formatAAC {
 		return w.openMP4(ctx, spec, now)
 	}
@@ -232,8 +227,26 @@ func (w *streamWriter) openMP4(ctx context.Context, spec *models.RecordingSpec, 
 		return err
 	}
 	aacOnly := spec.OutputFormat == formatHLSAndAAC || spec.OutputFormat == formatAAC
-	w.mp4 = &mp4Out{w: w, row: row, dir: w.dir, base: w.base, aac: aacOnly,
-		maxDuration: time.Duration(spec.MaxMediaFileMinutes) * time.Minute}
+	o := &mp4Out{w: w, row: row, dir: w.dir, base: w.base, aac: aacOnly,
+		maxDuration: time.Duration(spec.MaxMediaFileMinutes) * time.Minute,
+		may:         tracks{audio: spec.StreamType != 2 && w.mediaId == "main", video: spec.StreamType != 1}}
+	if o.may.video && !aacOnly {
+		label, width, height, fps := videoSize(&w.member, w.mediaId)
+		v, err := synth.NewVideo(synth.VideoConfig{UserId: label, Width: width, Height: height, Fps: fps})
+		if err != nil {
+			return err
+		}
+		o.videoSPS, o.videoPPS = v.SPS(), v.PPS()
+	}
+	if o.may.audio {
+		a, err := synth.NewAudio(synth.AudioConfig{UserId: w.userId, SampleRate: 48000, Channels: 1})
+		if err != nil {
+			return err
+		}
+		asc := a.AudioSpecificConfig()
+		o.audioASC = &asc
+	}
+	w.mp4 = o
 	return nil
 }
 

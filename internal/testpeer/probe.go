@@ -25,6 +25,7 @@ type ProbeStream struct {
 	Height       int    `json:"height"`
 	SampleRate   string `json:"sample_rate"`
 	NbReadFrames string `json:"nb_read_frames"`
+	Duration     string `json:"duration"`
 }
 
 // Seconds is the format's duration.

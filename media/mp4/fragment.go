@@ -34,7 +34,8 @@ const unconfiguredWait = 3 * time.Second
 // The input is that of Muxer (Annex B access units, ADTS frames, times on the caller's clock,
 // which must not be negative). A sample's duration is known when the next one of its track
 // comes, so each track's last sample waits for the next Flush; Close writes it with the
-// duration of the one before. Not safe for concurrent use.
+// duration of the one before. A track may pause: the sample before the gap lasts until the
+// next one. Not safe for concurrent use.
 type FragmentWriter struct {
 	w            io.Writer
 	video, audio *fragTrack
@@ -63,6 +64,7 @@ type fragTrack struct {
 	start     time.Duration // earliest presentation time
 	end       time.Duration // presentation end of the latest sample
 	dropped   bool          // left out of the header: no sample came in time
+	preset    bool          // configured by NewFragmentWriter: in the header without a sample
 }
 
 type fragSample struct {
@@ -81,6 +83,12 @@ func NewFragmentWriter(w io.Writer, tracks Tracks) (*FragmentWriter, error) {
 	if tracks.Video {
 		f.video = &fragTrack{timescale: VideoTimescale, video: true}
 		f.tracks = append(f.tracks, f.video)
+		if tracks.VideoSPS != nil || tracks.VideoPPS != nil {
+			if _, err := videoEntry([][]byte{tracks.VideoSPS}, [][]byte{tracks.VideoPPS}); err != nil {
+				return nil, err
+			}
+			f.sps, f.pps, f.video.preset = bytes.Clone(tracks.VideoSPS), bytes.Clone(tracks.VideoPPS), true
+		}
 	}
 	if tracks.Audio {
 		if c := tracks.AudioConfig; c != nil {
@@ -91,6 +99,9 @@ func NewFragmentWriter(w io.Writer, tracks Tracks) (*FragmentWriter, error) {
 			f.audioConfig, f.configGiven = &cc, true
 		}
 		f.audio = &fragTrack{}
+		if f.configGiven {
+			f.audio.timescale, f.audio.preset = uint32(f.audioConfig.SampleRate), true
+		}
 		f.tracks = append(f.tracks, f.audio)
 	}
 	for i, t := range f.tracks {
@@ -107,7 +118,7 @@ func (f *FragmentWriter) usable() error {
 }
 
 // WriteVideo adds one access unit, as Muxer.WriteVideo does; SPS and PPS other than the
-// first ones are refused with ErrParamsChanged.
+// first (or Tracks.VideoSPS and VideoPPS) are refused with ErrParamsChanged.
 func (f *FragmentWriter) WriteVideo(pts, dts time.Duration, key bool, annexB []byte) error {
 	if err := f.usable(); err != nil {
 		return err
@@ -147,7 +158,7 @@ func (f *FragmentWriter) WriteVideo(pts, dts time.Duration, key bool, annexB []b
 			rest = append(rest, n)
 		}
 	}
-	if t.started {
+	if t.started || t.preset {
 		if sps != nil && !bytes.Equal(sps, f.sps) || pps != nil && !bytes.Equal(pps, f.pps) {
 			return ErrParamsChanged
 		}
@@ -296,7 +307,7 @@ func (f *FragmentWriter) flush(all bool) error {
 		some := false
 		for _, t := range f.tracks {
 			if !t.started {
-				ready = false
+				ready = ready && t.preset
 				continue
 			}
 			if !some || t.start < first {
@@ -355,11 +366,12 @@ func (f *FragmentWriter) flush(all bool) error {
 	return nil
 }
 
-// writeHeader writes ftyp and moov with the tracks that have a sample; the others are dropped.
+// writeHeader writes ftyp and moov with the tracks that have a sample or were configured up
+// front; the others are dropped.
 func (f *FragmentWriter) writeHeader() error {
 	var init fmp4.Init
 	for _, t := range f.tracks {
-		if !t.started {
+		if !t.started && !t.preset {
 			t.dropped = true
 			continue
 		}

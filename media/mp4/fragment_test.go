@@ -286,3 +286,42 @@ func TestEndAtCutsTheStraddlingFrame(t *testing.T) {
 		t.Fatalf("EndAt(1 s): the file lasts %v", d)
 	}
 }
+
+// Tracks configured up front (VideoSPS and VideoPPS, AudioConfig) are in the header whatever
+// comes: video starting 5 s after the audio is kept, a track without samples is left out of
+// the file Defragment makes, and other in-band parameter sets are refused.
+func TestFragmentWriterConfiguredTracksWait(t *testing.T) {
+	v, err := synth.NewVideo(synth.VideoConfig{UserId: "alice", Width: 320, Height: 180, Fps: 15})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := synth.NewAudio(synth.AudioConfig{UserId: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asc := a.AudioSpecificConfig()
+	tracks := Tracks{Video: true, Audio: true, VideoSPS: v.SPS(), VideoPPS: v.PPS(), AudioConfig: &asc}
+
+	var late []unit
+	for _, u := range source(t, 10, true, true, 5*time.Second, 0) {
+		if !u.video || u.pts < 10*time.Second {
+			late = append(late, u)
+		}
+	}
+	frag, _ := fragmented(t, tracks, late)
+	_, rec, err := defragment(t, frag)
+	if err != nil || !rec.Video || !rec.Audio || rec.End-rec.Start < 9900*time.Millisecond {
+		t.Fatalf("video from 5 s: recovered %+v, %v", rec, err)
+	}
+
+	frag, _ = fragmented(t, tracks, source(t, 5, false, true, 0, 0))
+	if _, rec, err = defragment(t, frag); err != nil || rec.Video || !rec.Audio {
+		t.Fatalf("no video: recovered %+v, %v", rec, err)
+	}
+
+	var out bytes.Buffer
+	f, _ := NewFragmentWriter(&out, tracks)
+	if err := f.WriteVideo(0, 0, true, otherKeyframe(t)); !errors.Is(err, ErrParamsChanged) {
+		t.Fatalf("a keyframe of other parameter sets: %v", err)
+	}
+}

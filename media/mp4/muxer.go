@@ -41,6 +41,10 @@ type Tracks struct {
 	// otherwise the AudioSpecificConfig comes from the first ADTS header. The ADTS frames must
 	// have its SampleRate.
 	AudioConfig *aac.AudioSpecificConfig
+	// VideoSPS and VideoPPS, when set, are the video track's parameter sets from the start
+	// (FragmentWriter only: its header then holds a video track whose first sample may come
+	// at any time); in-band ones must be equal.
+	VideoSPS, VideoPPS []byte
 }
 
 // Muxer writes one H.264 and/or one AAC track as a progressive MP4. Timestamps are
