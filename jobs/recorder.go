@@ -284,6 +284,12 @@ func (t *taskRun) run(ctx context.Context, takenOver bool) error {
 		ended, err := t.pass(ctx)
 		if err != nil {
 			t.suspendAll()
+			if ctx.Err() != nil {
+				// Shutdown cut the pass short: still a graceful stop, so the lease goes back
+				// (otherwise the next start would take the task over: 306, ha1_ files).
+				r.notify()
+				return errors.Join(err, store.ReleaseRecording(context.Background(), t.task.ID, r.owner))
+			}
 			return err
 		}
 		if ended {

@@ -202,39 +202,9 @@ func (f *FragmentWriter) WriteAudio(pts time.Duration, adts []byte) error {
 	if pts < 0 {
 		return fmt.Errorf("mp4: audio pts %v is negative", pts)
 	}
-	frames, err := aac.SplitADTS(adts)
+	payloads, samples, cfg, err := adtsFrames(adts, f.audioConfig, f.configGiven)
 	if err != nil {
-		return fmt.Errorf("mp4: audio: %w", err)
-	}
-	if len(frames) == 0 {
-		return errors.New("mp4: audio: no ADTS frame")
-	}
-	cfg := f.audioConfig
-	payloads := make([][]byte, len(frames))
-	var samples int
-	for i, fr := range frames {
-		h, err := aac.ParseADTSHeader(fr)
-		if err != nil {
-			return fmt.Errorf("mp4: audio: %w", err)
-		}
-		if h.RawDataBlocks != 1 {
-			return fmt.Errorf("mp4: audio: %d raw data blocks in one ADTS frame; one is supported", h.RawDataBlocks)
-		}
-		if cfg == nil {
-			c := h.Config()
-			cfg = &c
-		}
-		if h.SampleRate != cfg.SampleRate {
-			return fmt.Errorf("mp4: audio: ADTS sample rate %d, the track's is %d", h.SampleRate, cfg.SampleRate)
-		}
-		if c := h.Config(); !f.configGiven && (c.ObjectType != cfg.ObjectType || c.ChannelConfig != cfg.ChannelConfig) {
-			return fmt.Errorf("mp4: audio: ADTS object type %d with channel configuration %d, the track has %d with %d",
-				c.ObjectType, c.ChannelConfig, cfg.ObjectType, cfg.ChannelConfig)
-		}
-		if payloads[i], err = aac.ADTSPayload(fr); err != nil {
-			return fmt.Errorf("mp4: audio: %w", err)
-		}
-		samples = h.Samples()
+		return err
 	}
 	if !t.started {
 		if _, err := cfg.Marshal(); err != nil {

@@ -212,36 +212,10 @@ func (m *Muxer) WriteAudio(pts time.Duration, adts []byte) error {
 	if t == nil {
 		return errors.New("mp4: no audio track")
 	}
-	frames, err := aac.SplitADTS(adts)
-	if err != nil {
-		return fmt.Errorf("mp4: audio: %w", err)
-	}
-	if len(frames) == 0 {
-		return errors.New("mp4: audio: no ADTS frame")
-	}
 	// Check every frame before storing any, so a rejected call stores nothing.
-	cfg := m.audioConfig
-	payloads := make([][]byte, len(frames))
-	var samples int
-	for i, f := range frames {
-		h, err := aac.ParseADTSHeader(f)
-		if err != nil {
-			return fmt.Errorf("mp4: audio: %w", err)
-		}
-		if h.RawDataBlocks != 1 {
-			return fmt.Errorf("mp4: audio: %d raw data blocks in one ADTS frame; one is supported", h.RawDataBlocks)
-		}
-		if cfg == nil {
-			c := h.Config()
-			cfg = &c
-		}
-		if err := m.checkAudio(h, cfg); err != nil {
-			return err
-		}
-		if payloads[i], err = aac.ADTSPayload(f); err != nil {
-			return fmt.Errorf("mp4: audio: %w", err)
-		}
-		samples = h.Samples()
+	payloads, samples, cfg, err := adtsFrames(adts, m.audioConfig, m.configGiven)
+	if err != nil {
+		return err
 	}
 	return m.addAudio(pts, cfg, samples, payloads)
 }
@@ -275,17 +249,44 @@ func (m *Muxer) addAudio(pts time.Duration, cfg *aac.AudioSpecificConfig, sample
 	return m.err
 }
 
-// checkAudio checks an ADTS header against the track's configuration: the sample rate always,
-// object type and channels when they come from the first header too.
-func (m *Muxer) checkAudio(h aac.ADTSHeader, c *aac.AudioSpecificConfig) error {
-	if h.SampleRate != c.SampleRate {
-		return fmt.Errorf("mp4: audio: ADTS sample rate %d, the track's is %d", h.SampleRate, c.SampleRate)
+// adtsFrames checks every ADTS frame of adts against the track's config cfg (nil: the first
+// frame's becomes it; configGiven: only the sample rate must match) and returns their raw
+// payloads, the samples per frame and the config.
+func adtsFrames(adts []byte, cfg *aac.AudioSpecificConfig, configGiven bool) ([][]byte, int, *aac.AudioSpecificConfig, error) {
+	frames, err := aac.SplitADTS(adts)
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("mp4: audio: %w", err)
 	}
-	if f := h.Config(); !m.configGiven && (f.ObjectType != c.ObjectType || f.ChannelConfig != c.ChannelConfig) {
-		return fmt.Errorf("mp4: audio: ADTS object type %d with channel configuration %d, the track has %d with %d",
-			f.ObjectType, f.ChannelConfig, c.ObjectType, c.ChannelConfig)
+	if len(frames) == 0 {
+		return nil, 0, nil, errors.New("mp4: audio: no ADTS frame")
 	}
-	return nil
+	payloads := make([][]byte, len(frames))
+	var samples int
+	for i, f := range frames {
+		h, err := aac.ParseADTSHeader(f)
+		if err != nil {
+			return nil, 0, nil, fmt.Errorf("mp4: audio: %w", err)
+		}
+		if h.RawDataBlocks != 1 {
+			return nil, 0, nil, fmt.Errorf("mp4: audio: %d raw data blocks in one ADTS frame; one is supported", h.RawDataBlocks)
+		}
+		if cfg == nil {
+			c := h.Config()
+			cfg = &c
+		}
+		if h.SampleRate != cfg.SampleRate {
+			return nil, 0, nil, fmt.Errorf("mp4: audio: ADTS sample rate %d, the track's is %d", h.SampleRate, cfg.SampleRate)
+		}
+		if c := h.Config(); !configGiven && (c.ObjectType != cfg.ObjectType || c.ChannelConfig != cfg.ChannelConfig) {
+			return nil, 0, nil, fmt.Errorf("mp4: audio: ADTS object type %d with channel configuration %d, the track has %d with %d",
+				c.ObjectType, c.ChannelConfig, cfg.ObjectType, cfg.ChannelConfig)
+		}
+		if payloads[i], err = aac.ADTSPayload(f); err != nil {
+			return nil, 0, nil, fmt.Errorf("mp4: audio: %w", err)
+		}
+		samples = h.Samples()
+	}
+	return payloads, samples, cfg, nil
 }
 
 func (m *Muxer) usable() error {
