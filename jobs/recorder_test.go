@@ -139,22 +139,7 @@ func (r *recorderRig) finish(t *testing.T, task *models.RecordingTask) {
 	if err := r.store.StopRecording(context.Background(), recUin, recApp, task.TaskId); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; ; i++ {
-		got, err := r.store.Recording(context.Background(), task.TaskId)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.State == models.TaskEnded {
-			return
-		}
-		if i > 2000 {
-			t.Fatalf("task still %s", got.State)
-		}
-		time.Sleep(time.Millisecond)
-		if r.clock.Waiters() > 1 {
-			r.clock.Advance(500 * time.Millisecond)
-		}
-	}
+	r.waitTask(t, task.TaskId, models.TaskEnded)
 }
 
 // objects returns the keys under the task's directory and writes the objects into dir.

@@ -137,7 +137,7 @@ func TestRetryGridWithSlowReceiver(t *testing.T) {
 			ob.waitAttempts(2 + s/10)
 		}
 	}
-	time.Sleep(50 * time.Millisecond) // give a wrong extra attempt the chance to show
+	clk.BlockUntil(1) // the loop looked at t0+90 s and waits again; stop waits for any attempt it began
 	stop()
 	var got []time.Duration
 	for _, o := range ob.attempts() {

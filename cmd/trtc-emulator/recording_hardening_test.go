@@ -36,11 +36,24 @@ func TestRecordingUserIdsWithSlash(t *testing.T) {
 	}
 	taskId := resp["TaskId"].(string)
 	waitFor(t, "a 307 per user", 20*time.Second, func() bool { return len(rcv.of(taskId, 307)) == 2 })
-	time.Sleep(3 * time.Second) // a few segments
-	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "DescribeCloudRecording",
-		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err != nil {
-		t.Fatalf("the emulator stopped answering: %v\n%s", err, p.stderr)
-	}
+	// Two segments of each user's merged stream are uploaded (over 3 s recorded), and the
+	// emulator keeps answering.
+	client := s3Client("http://" + p.addr + "/storage")
+	waitFor(t, "two segments per user in the bucket", 30*time.Second, func() bool {
+		if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "DescribeCloudRecording",
+			map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err != nil {
+			t.Fatalf("the emulator stopped answering: %v\n%s", err, p.stderr)
+		}
+		segments := map[string]int{}
+		for _, k := range listKeys(t, client, recordingBucket, taskId+"/") {
+			for _, u := range users {
+				if strings.Contains(k, "_UserId_s_"+encodeForTest(u)+"_") && strings.HasSuffix(k, ".ts") {
+					segments[u]++
+				}
+			}
+		}
+		return segments[users[0]] >= 2 && segments[users[1]] >= 2
+	})
 	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "DeleteCloudRecording",
 		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err != nil {
 		t.Fatal(err)

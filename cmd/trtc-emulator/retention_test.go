@@ -81,16 +81,14 @@ func TestHistorySweptAtStart(t *testing.T) {
 		defer sqlDB.Close()
 	}
 	var rooms []string
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	waitFor(t, "the start's sweep", 20*time.Second, func() bool {
 		rooms = nil
 		if err := peek.Table("rooms").Order("room_id").Pluck("room_id", &rooms).Error; err != nil {
 			t.Fatal(err)
 		}
-		if len(rooms) == 1 {
-			break
-		}
-	}
-	if len(rooms) != 1 || rooms[0] != "ten-days-ago" {
+		return len(rooms) == 1
+	})
+	if rooms[0] != "ten-days-ago" {
 		t.Fatalf("rooms after the start's sweep: %v", rooms)
 	}
 }
