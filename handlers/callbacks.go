@@ -124,6 +124,10 @@ func (h *Handlers) redeliverCallback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.notify()
+	if h.settings.Rescan != nil {
+		h.settings.Rescan()
+	} else {
+		h.notify()
+	}
 	return c.JSON(http.StatusOK, newCallbackView(ev))
 }

@@ -83,7 +83,7 @@ func startEmulatorWith(t testing.TB, clk clock.Clock, opts ...emuOption) *emulat
 	if clk != nil {
 		d := webhooks.NewDispatcher(webhooks.Config{Outbox: jobs.CallbackOutbox{Store: store}, Clock: clk,
 			Logger: slog.New(slog.DiscardHandler)})
-		settings.Notify = d.Notify
+		settings.Notify, settings.Rescan = d.Notify, d.Rescan
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { d.Run(ctx); close(done) }()

@@ -43,6 +43,9 @@ type Settings struct {
 	// Notify is called after a change that may have written callback events, to wake
 	// the dispatcher.
 	Notify func()
+	// Rescan is called after events already stored became due again (a redelivery), to
+	// wake the dispatcher for them; nil: Notify.
+	Rescan func()
 	// ObjectStore serves the embedded object store's S3 REST API under StoragePrefix
 	// (path-style); nil when there is none.
 	ObjectStore http.Handler

@@ -13,22 +13,33 @@ type CallbackOutbox struct {
 	Store *models.Store
 }
 
-var _ webhooks.Outbox = CallbackOutbox{}
+var _ webhooks.NewEventsOutbox = CallbackOutbox{}
 
 func (o CallbackOutbox) Due(ctx context.Context, now time.Time, inFlight map[int64]bool, limit int) ([]webhooks.Event, error) {
 	rows, err := o.Store.DueCallbacks(ctx, now, inFlight, limit)
-	if err != nil {
-		return nil, err
-	}
+	return toEvents(rows), err
+}
+
+func (o CallbackOutbox) LastID(ctx context.Context) (int64, error) {
+	return o.Store.LastCallbackID(ctx)
+}
+
+func (o CallbackOutbox) New(ctx context.Context, after int64, limit int) ([]webhooks.Event, error) {
+	rows, err := o.Store.NewCallbacks(ctx, after, limit)
+	return toEvents(rows), err
+}
+
+func toEvents(rows []models.CallbackEvent) []webhooks.Event {
 	events := make([]webhooks.Event, len(rows))
 	for i, r := range rows {
 		events[i] = webhooks.Event{ID: r.ID, Lane: r.Lane, SdkAppId: r.SdkAppId, URL: r.Url, Key: r.Key,
-			Body: r.Body, TimestampField: models.TimestampField(r.EventGroupId), Attempts: r.Attempts}
+			Body: r.Body, TimestampField: models.TimestampField(r.EventGroupId), Attempts: r.Attempts,
+			DueAt: time.UnixMilli(r.NextAttemptAtMs)}
 		if r.FirstAttemptAtMs != nil {
 			events[i].FirstAttemptAt = time.UnixMilli(*r.FirstAttemptAtMs)
 		}
 	}
-	return events, nil
+	return events
 }
 
 func (o CallbackOutbox) Record(ctx context.Context, batch []webhooks.Outcome) error {

@@ -226,7 +226,7 @@ func (s *Store) DueCallbacks(ctx context.Context, now time.Time, inFlight map[in
 // dueCandidates are the ids of the first scan due events not in skip, as a JSON array, and
 // how many there were.
 func dueCandidates(ctx context.Context, st *sql.Stmt, now time.Time, skip string, scan int) ([]byte, int, error) {
-	rows, err := st.QueryContext(ctx, now.UnixMilli(), skip, scan)
+	rows, err := st.QueryContext(statementContext(ctx), now.UnixMilli(), skip, scan)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -247,7 +247,31 @@ func dueCandidates(ctx context.Context, st *sql.Stmt, now time.Time, skip string
 
 // dueRows reads the candidates that are still due, in due order, at most limit.
 func dueRows(ctx context.Context, st *sql.Stmt, now time.Time, candidates []byte, limit int) ([]CallbackEvent, error) {
-	rows, err := st.QueryContext(ctx, string(candidates), now.UnixMilli(), limit)
+	return scanEvents(ctx, st, limit, string(candidates), now.UnixMilli(), limit)
+}
+
+// NewCallbacks returns the pending events with ids above after that were never attempted,
+// in id order, at most limit, whatever their lane or due time. Ids grow in commit order
+// (one writer), so a dispatcher that remembers the last id it saw finds each new event
+// once, by a range of the primary key, without skipping the events it has in flight.
+func (s *Store) NewCallbacks(ctx context.Context, after int64, limit int) ([]CallbackEvent, error) {
+	st, err := s.readStmt(ctx, newCallbacksSQL)
+	if err != nil {
+		return nil, err
+	}
+	return scanEvents(ctx, st, limit, after, limit)
+}
+
+// LastCallbackID is the highest callback event id stored, 0 if none.
+func (s *Store) LastCallbackID(ctx context.Context) (int64, error) {
+	var id int64
+	err := s.reader(ctx).Raw(`SELECT COALESCE(MAX(id), 0) FROM callback_events`).Scan(&id).Error
+	return id, err
+}
+
+// scanEvents runs st, which selects eventColumns, with args.
+func scanEvents(ctx context.Context, st *sql.Stmt, limit int, args ...any) ([]CallbackEvent, error) {
+	rows, err := st.QueryContext(statementContext(ctx), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -271,11 +295,13 @@ const (
 	dueIdsSQL = `SELECT id FROM callback_events
 	WHERE state = 'pending' AND next_attempt_at_ms <= ? AND id NOT IN (SELECT value FROM json_each(?))
 	ORDER BY next_attempt_at_ms, id LIMIT ?`
-	dueRowsSQL = `SELECT id, sdk_app_id, event_group_id, event_type, lane, room_id, task_id, url, key, body,
-		event_ms_ts, created_at_ms, state, attempts, first_attempt_at_ms, next_attempt_at_ms, finished_at_ms
-	FROM callback_events
+	eventColumns = `id, sdk_app_id, event_group_id, event_type, lane, room_id, task_id, url, key, body,
+		event_ms_ts, created_at_ms, state, attempts, first_attempt_at_ms, next_attempt_at_ms, finished_at_ms`
+	dueRowsSQL = `SELECT ` + eventColumns + ` FROM callback_events
 	WHERE id IN (SELECT value FROM json_each(?)) AND state = 'pending' AND next_attempt_at_ms <= ? AND ` + dueOrder + `
 	ORDER BY next_attempt_at_ms, id LIMIT ?`
+	newCallbacksSQL = `SELECT ` + eventColumns + ` FROM callback_events
+	WHERE id > ? AND state = 'pending' AND attempts = 0 ORDER BY id LIMIT ?`
 )
 
 // NextCallbackDue is the earliest next attempt later than after of an event DueCallbacks
@@ -286,7 +312,7 @@ func (s *Store) NextCallbackDue(ctx context.Context, after time.Time) (time.Time
 		return time.Time{}, false, err
 	}
 	var next int64
-	switch err := st.QueryRowContext(ctx, after.UnixMilli()).Scan(&next); {
+	switch err := st.QueryRowContext(statementContext(ctx), after.UnixMilli()).Scan(&next); {
 	case errors.Is(err, sql.ErrNoRows):
 		return time.Time{}, false, nil
 	case err != nil:
@@ -324,7 +350,7 @@ func (s *Store) RecordCallbackAttempts(ctx context.Context, batch []CallbackOutc
 		}
 	}
 	w := &s.writeStmts
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		for _, o := range batch {
 			at := o.At.UnixMilli()
 			var res sql.Result
@@ -391,7 +417,7 @@ func (s *Store) Callbacks(ctx context.Context, q CallbackQuery) ([]CallbackEvent
 // RedeliverCallback schedules an event again now, with a fresh retry window; its earlier
 // attempts stay in the log.
 func (s *Store) RedeliverCallback(ctx context.Context, id int64) (*CallbackEvent, error) {
-	res := s.db.WithContext(ctx).Model(&CallbackEvent{}).Where("id = ?", id).Updates(map[string]any{
+	res := s.writer(ctx).Model(&CallbackEvent{}).Where("id = ?", id).Updates(map[string]any{
 		"state": CallbackPending, "attempts": 0, "first_attempt_at_ms": nil, "finished_at_ms": nil,
 		"next_attempt_at_ms": s.now().UnixMilli(),
 	})
@@ -402,6 +428,6 @@ func (s *Store) RedeliverCallback(ctx context.Context, id int64) (*CallbackEvent
 		return nil, tcerr.New(tcerr.CodeResourceNotFound, "The callback event %s does not exist.", strconv.FormatInt(id, 10))
 	}
 	var ev CallbackEvent
-	err := s.db.WithContext(ctx).Preload("AttemptLog").Take(&ev, id).Error
+	err := s.writer(ctx).Preload("AttemptLog").Take(&ev, id).Error
 	return &ev, err
 }

@@ -78,7 +78,7 @@ type PresetPolicy struct {
 func (s *Store) SeedPresets(ctx context.Context, presets []PresetPolicy) error {
 	defer s.camChanged()
 	nowMs := s.now().UnixMilli()
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		for _, p := range presets {
 			res := tx.Model(&Policy{}).Where("owner_uin = '' AND name = ?", p.Name).
 				Updates(map[string]any{"description": p.Description, "document": p.Document})
@@ -131,7 +131,7 @@ func (s *Store) AddSubUser(ctx context.Context, owner string, in NewSubUser) (*S
 	now := s.now()
 	var user *SubUser
 	var key *APIKey
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		var n int64
 		if err := tx.Model(&SubUser{}).Where("owner_uin = ? AND name = ?", owner, in.Name).Count(&n).Error; err != nil {
 			return err
@@ -176,7 +176,7 @@ func newUin(tx *gorm.DB) (string, error) {
 // SubUserByName returns owner's sub-user with that name.
 func (s *Store) SubUserByName(ctx context.Context, owner, name string) (*SubUser, error) {
 	var u SubUser
-	err := s.db.WithContext(ctx).Where("owner_uin = ? AND name = ?", owner, name).Take(&u).Error
+	err := s.writer(ctx).Where("owner_uin = ? AND name = ?", owner, name).Take(&u).Error
 	if isNotFound(err) {
 		return nil, tcerr.New(CodeSubUserNotExist, "The sub-user %q does not exist.", name)
 	}
@@ -186,7 +186,7 @@ func (s *Store) SubUserByName(ctx context.Context, owner, name string) (*SubUser
 // SubUsers lists owner's sub-users by creation.
 func (s *Store) SubUsers(ctx context.Context, owner string) ([]SubUser, error) {
 	var out []SubUser
-	err := s.db.WithContext(ctx).Where("owner_uin = ?", owner).Order("created_at_ms, uin").Find(&out).Error
+	err := s.writer(ctx).Where("owner_uin = ?", owner).Order("created_at_ms, uin").Find(&out).Error
 	return out, err
 }
 
@@ -214,7 +214,7 @@ func (s *Store) UpdateSubUser(ctx context.Context, owner, name string, c SubUser
 	if len(updates) == 0 {
 		return nil
 	}
-	return s.db.WithContext(ctx).Model(u).Updates(updates).Error
+	return s.writer(ctx).Model(u).Updates(updates).Error
 }
 
 // DeleteSubUser removes a sub-user, its attachments and (with force) its API keys; without
@@ -222,7 +222,7 @@ func (s *Store) UpdateSubUser(ctx context.Context, owner, name string, c SubUser
 func (s *Store) DeleteSubUser(ctx context.Context, owner, name string, force bool) error {
 	defer s.keys.Clear()
 	defer s.camChanged()
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		var u SubUser
 		err := tx.Where("owner_uin = ? AND name = ?", owner, name).Take(&u).Error
 		if isNotFound(err) {
@@ -270,7 +270,7 @@ func targetUin(tx *gorm.DB, owner, caller, target string) (string, error) {
 // CreateAccessKey makes a key for target (the caller when empty): at most MaxKeysPerUser.
 func (s *Store) CreateAccessKey(ctx context.Context, owner, caller, target, description string) (*APIKey, error) {
 	var key APIKey
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		uin, err := targetUin(tx, owner, caller, target)
 		if err != nil {
 			return err
@@ -291,7 +291,7 @@ func (s *Store) CreateAccessKey(ctx context.Context, owner, caller, target, desc
 // AccessKeys lists target's keys (the caller's when empty).
 func (s *Store) AccessKeys(ctx context.Context, owner, caller, target string) ([]APIKey, error) {
 	var keys []APIKey
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		uin, err := targetUin(tx, owner, caller, target)
 		if err != nil {
 			return err
@@ -308,7 +308,7 @@ func (s *Store) SetAccessKey(ctx context.Context, owner, caller, target, secretI
 		return tcerr.New(CodeParamError, "Status %q is invalid: Active or Inactive.", status)
 	}
 	defer s.keys.Clear()
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		uin, err := targetUin(tx, owner, caller, target)
 		if err != nil {
 			return err
@@ -339,7 +339,7 @@ func (s *Store) CreatePolicy(ctx context.Context, owner, name, description, docu
 	}
 	nowMs := s.now().UnixMilli()
 	p := &Policy{OwnerUin: owner, Name: name, Description: description, Document: document, Type: PolicyCustom, CreatedAtMs: nowMs, UpdatedAtMs: nowMs}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		var n int64
 		if err := tx.Model(&Policy{}).Where("name = ? AND owner_uin IN ?", name, []string{owner, ""}).Count(&n).Error; err != nil {
 			return err
@@ -355,7 +355,7 @@ func (s *Store) CreatePolicy(ctx context.Context, owner, name, description, docu
 // PolicyByID returns a preset or one of owner's policies.
 func (s *Store) PolicyByID(ctx context.Context, owner string, id uint64) (*Policy, error) {
 	var p Policy
-	err := s.db.WithContext(ctx).Where("id = ? AND owner_uin IN ?", id, []string{owner, ""}).Take(&p).Error
+	err := s.writer(ctx).Where("id = ? AND owner_uin IN ?", id, []string{owner, ""}).Take(&p).Error
 	if isNotFound(err) {
 		return nil, tcerr.New(CodePolicyIdNotFound, "The policy %d does not exist.", id)
 	}
@@ -377,7 +377,7 @@ type PolicyQuery struct {
 
 // Policies pages through the policies owner sees.
 func (s *Store) Policies(ctx context.Context, owner string, q PolicyQuery) (int64, []PolicyListing, error) {
-	db := s.db.WithContext(ctx).Model(&Policy{})
+	db := s.writer(ctx).Model(&Policy{})
 	switch q.Scope {
 	case "", "All":
 		db = db.Where("owner_uin IN ?", []string{owner, ""})
@@ -405,7 +405,7 @@ func (s *Store) Policies(ctx context.Context, owner string, q PolicyQuery) (int6
 // unknown ids are refused and nothing is deleted.
 func (s *Store) DeletePolicies(ctx context.Context, owner string, ids []uint64) error {
 	defer s.camChanged()
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		for _, id := range ids {
 			var n int64
 			if err := tx.Model(&Policy{}).Where("id = ? AND owner_uin = ?", id, owner).Count(&n).Error; err != nil {
@@ -425,7 +425,7 @@ func (s *Store) DeletePolicies(ctx context.Context, owner string, ids []uint64) 
 // AttachPolicy attaches a policy to one of owner's sub-users (idempotent).
 func (s *Store) AttachPolicy(ctx context.Context, owner string, id uint64, uin string) error {
 	defer s.camChanged()
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := policyAndUser(tx, owner, id, uin); err != nil {
 			return err
 		}
@@ -436,7 +436,7 @@ func (s *Store) AttachPolicy(ctx context.Context, owner string, id uint64, uin s
 // DetachPolicy removes an attachment.
 func (s *Store) DetachPolicy(ctx context.Context, owner string, id uint64, uin string) error {
 	defer s.camChanged()
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := policyAndUser(tx, owner, id, uin); err != nil {
 			return err
 		}
@@ -476,7 +476,7 @@ func (s *Store) AttachedPolicies(ctx context.Context, owner, uin string) ([]Atta
 		return e.(attachedEntry).policies, nil
 	}
 	var out []AttachedPolicy
-	err := s.db.WithContext(ctx).Table("policy_attachments a").
+	err := s.writer(ctx).Table("policy_attachments a").
 		Select("p.*, a.attached_at_ms").Joins("JOIN policies p ON p.id = a.policy_id").
 		Joins("JOIN sub_users u ON u.uin = a.uin AND u.owner_uin = ?", owner).
 		Where("a.uin = ?", uin).Order("a.attached_at_ms, p.id").Scan(&out).Error
@@ -497,7 +497,7 @@ func (s *Store) camChanged() { s.camGen.Add(1) }
 // CheckSubUser reports whether uin is one of owner's sub-users (for TargetUin-style inputs).
 func (s *Store) CheckSubUser(ctx context.Context, owner, uin string) error {
 	var n int64
-	if err := s.db.WithContext(ctx).Model(&SubUser{}).Where("owner_uin = ? AND uin = ?", owner, uin).Count(&n).Error; err != nil {
+	if err := s.writer(ctx).Model(&SubUser{}).Where("owner_uin = ? AND uin = ?", owner, uin).Count(&n).Error; err != nil {
 		return err
 	}
 	if n == 0 {
@@ -514,7 +514,7 @@ func Principal(owner, uin string) string {
 // OwnerOf returns the root account of uin (itself for a root account).
 func (s *Store) OwnerOf(ctx context.Context, uin string) (string, error) {
 	var owners []string
-	err := s.db.WithContext(ctx).Table("accounts").Where("uin = ?", uin).Pluck("COALESCE(owner_uin, uin)", &owners).Error
+	err := s.writer(ctx).Table("accounts").Where("uin = ?", uin).Pluck("COALESCE(owner_uin, uin)", &owners).Error
 	if err != nil {
 		return "", err
 	}

@@ -98,7 +98,7 @@ func (s *Store) SetUserBlocked(ctx context.Context, uin string, id Identity, isM
 	if isMute < BlockNone || isMute > BlockVideo {
 		return tcerr.New(tcerr.CodeInvalidParameter, "The IsMute %d is invalid: 0 unblocks, 1 blocks audio and video, 2 audio only, 3 video only.", isMute)
 	}
-	db := s.db.WithContext(ctx)
+	db := s.writer(ctx)
 	if err := checkAppOwner(db, uin, id.SdkAppId); err != nil {
 		return err
 	}

@@ -249,7 +249,7 @@ func (s *Store) Enter(ctx context.Context, p EnterParams) (*Member, error) {
 		return nil, err
 	}
 	var m *Member
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		room, presentId, presentRobot, err := openRoomFor(tx, s.writeStmts.openRoomFor, p.Identity)
 		if err != nil {
 			return err
@@ -419,7 +419,7 @@ func (s *Store) Update(ctx context.Context, p UpdateParams) (*Member, error) {
 	}
 	var m *Member
 	var removed error
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		room, member, err := inRoom(tx, p.Identity)
 		if err != nil {
 			return err
@@ -515,7 +515,7 @@ func (s *Store) Leave(ctx context.Context, id Identity, exitReason int) error {
 	if exitReason < 1 || exitReason > 5 {
 		return tcerr.InvalidParameterValue("Reason", "an exit reason is 1 to 5")
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		room, m, err := inRoom(tx, id)
 		if err != nil {
 			return err
@@ -561,13 +561,13 @@ func closeIfEmpty(tx *gorm.DB, emit *emitter, room *Room) error {
 // OpenRooms lists the open rooms of an application with their present members.
 func (s *Store) OpenRooms(ctx context.Context, sdkAppId uint64) ([]RoomView, error) {
 	var rooms []Room
-	if err := s.db.WithContext(ctx).Where("sdk_app_id = ? AND destroyed_at_ms IS NULL", sdkAppId).Order("created_at_ms, id").Find(&rooms).Error; err != nil {
+	if err := s.writer(ctx).Where("sdk_app_id = ? AND destroyed_at_ms IS NULL", sdkAppId).Order("created_at_ms, id").Find(&rooms).Error; err != nil {
 		return nil, err
 	}
 	out := make([]RoomView, 0, len(rooms))
 	for _, r := range rooms {
 		var members []Member
-		if err := s.db.WithContext(ctx).Where("room_ref = ? AND left_at_ms IS NULL", r.ID).Order("joined_at_ms, id").Find(&members).Error; err != nil {
+		if err := s.writer(ctx).Where("room_ref = ? AND left_at_ms IS NULL", r.ID).Order("joined_at_ms, id").Find(&members).Error; err != nil {
 			return nil, err
 		}
 		out = append(out, RoomView{Room: r, Members: members})
@@ -580,6 +580,6 @@ func (s *Store) PresentMember(ctx context.Context, id Identity) (*Member, error)
 	if err := id.validate(); err != nil {
 		return nil, err
 	}
-	_, m, err := inRoom(s.db.WithContext(ctx), id)
+	_, m, err := inRoom(s.writer(ctx), id)
 	return m, err
 }

@@ -42,7 +42,7 @@ func (s *Store) SendMessage(ctx context.Context, id Identity, cmdId int, data []
 		return nil, tcerr.InvalidParameterValue("Reliable", "Reliable and Ordered must be equal")
 	}
 	var msg *RoomMessage
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		room, m, err := inRoom(tx, id)
 		if err != nil {
 			return err
@@ -74,7 +74,7 @@ func (s *Store) ReceivedMessages(ctx context.Context, id Identity) ([]RoomMessag
 	if err := id.validate(); err != nil {
 		return nil, err
 	}
-	db := s.db.WithContext(ctx)
+	db := s.writer(ctx)
 	_, m, err := inRoom(db, id)
 	if err != nil {
 		return nil, err

@@ -52,7 +52,7 @@ func (s *Store) FailRecording(ctx context.Context, taskRef int64, reason string)
 // than throttling) and returns since when it has, in Unix ms: the first such refusal of
 // the file not followed by a transient failure.
 func (s *Store) UploadRefused(ctx context.Context, f *RecordingFile) (int64, error) {
-	db := s.db.WithContext(ctx)
+	db := s.writer(ctx)
 	nowMs := s.now().UnixMilli()
 	if err := db.Model(&RecordingFile{}).Where("id = ? AND refused_since_ms IS NULL", f.ID).
 		Update("refused_since_ms", nowMs).Error; err != nil {
@@ -71,13 +71,13 @@ func (s *Store) UploadRefused(ctx context.Context, f *RecordingFile) (int64, err
 // UploadNotRefused clears a file's refusal streak (a transient failure: the storage may
 // be back).
 func (s *Store) UploadNotRefused(ctx context.Context, f *RecordingFile) error {
-	return s.db.WithContext(ctx).Model(&RecordingFile{}).Where("id = ? AND refused_since_ms IS NOT NULL", f.ID).
+	return s.writer(ctx).Model(&RecordingFile{}).Where("id = ? AND refused_since_ms IS NOT NULL", f.ID).
 		Update("refused_since_ms", nil).Error
 }
 
 // KeepsFiles reports whether a task has files kept in its spool (FailRecording).
 func (s *Store) KeepsFiles(ctx context.Context, taskRef int64) (bool, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Model(&RecordingFile{}).Where("task_ref = ? AND state = ?", taskRef, FileKept).Count(&n).Error
+	err := s.writer(ctx).Model(&RecordingFile{}).Where("task_ref = ? AND state = ?", taskRef, FileKept).Count(&n).Error
 	return n > 0, err
 }

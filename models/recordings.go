@@ -238,7 +238,7 @@ func newTaskId() string {
 // database. A robot id already used by another task's robot in the room interrupts that
 // task (302 LeaveCode 101); a real user's id is refused.
 func (s *Store) CreateRecording(ctx context.Context, uin string, spec *RecordingSpec, userSig, privateMapKey string) (*RecordingTask, error) {
-	db := s.db.WithContext(ctx)
+	db := s.writer(ctx)
 	if err := checkAppOwner(db, uin, spec.SdkAppId); err != nil {
 		return nil, err
 	}
@@ -462,7 +462,7 @@ func (s *Store) ModifyRecording(ctx context.Context, uin string, sdkAppId uint64
 	if err != nil {
 		return err
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		t, err := s.liveTask(tx, uin, sdkAppId, taskId)
 		if err != nil {
 			return err
@@ -492,7 +492,7 @@ func (s *Store) ModifyRecording(ctx context.Context, uin string, sdkAppId uint64
 // StopRecording is DeleteCloudRecording: the robot leaves, 302 LeaveCode 0; the files are
 // finished and uploaded after.
 func (s *Store) StopRecording(ctx context.Context, uin string, sdkAppId uint64, taskId string) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		t, err := s.liveTask(tx, uin, sdkAppId, taskId)
 		if err != nil {
 			return err
@@ -514,7 +514,7 @@ func (s *Store) ClaimRecordings(ctx context.Context, owner string, until time.Ti
 	var tasks []RecordingTask
 	var out []ClaimedTask
 	nowMs := s.now().UnixMilli()
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		err := tx.Where("state <> ? AND (lease_owner = ? OR lease_until_ms < ?)", TaskEnded, owner, nowMs).
 			Order("id").Limit(limit).Find(&tasks).Error
 		if err != nil || len(tasks) == 0 {
@@ -556,14 +556,14 @@ func (s *Store) TakeOver(ctx context.Context, taskRef int64) (int, error) {
 
 // RenewRecordingLease extends owner's lease; false when the lease was lost (taken over).
 func (s *Store) RenewRecordingLease(ctx context.Context, taskRef int64, owner string, until time.Time) (bool, error) {
-	res := s.db.WithContext(ctx).Model(&RecordingTask{}).Where("id = ? AND lease_owner = ?", taskRef, owner).
+	res := s.writer(ctx).Model(&RecordingTask{}).Where("id = ? AND lease_owner = ?", taskRef, owner).
 		Update("lease_until_ms", until.UnixMilli())
 	return res.RowsAffected == 1, res.Error
 }
 
 // ReleaseRecording gives up owner's lease (graceful shutdown): another run takes over at once.
 func (s *Store) ReleaseRecording(ctx context.Context, taskRef int64, owner string) error {
-	return s.db.WithContext(ctx).Model(&RecordingTask{}).Where("id = ? AND lease_owner = ?", taskRef, owner).
+	return s.writer(ctx).Model(&RecordingTask{}).Where("id = ? AND lease_owner = ?", taskRef, owner).
 		Updates(map[string]any{"lease_owner": "", "lease_until_ms": 0}).Error
 }
 
@@ -581,7 +581,7 @@ type RecordingView struct {
 // more or not publishing counts as absent.
 func (s *Store) RecordingTick(ctx context.Context, taskRef int64) (*RecordingView, error) {
 	v := &RecordingView{}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("id = ?", taskRef).Take(&v.Task).Error; err != nil {
 			return err
 		}
@@ -642,7 +642,7 @@ func (s *Store) StartUpload(ctx context.Context, taskRef int64) error {
 }
 
 func (s *Store) taskChange(ctx context.Context, taskRef int64, fn func(tx *gorm.DB, emit *emitter, t *RecordingTask) error) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		var t RecordingTask
 		if err := tx.Where("id = ?", taskRef).Take(&t).Error; err != nil {
 			return err
@@ -661,7 +661,7 @@ func (s *Store) OpenStream(ctx context.Context, st RecordingStream) (*RecordingS
 	if st.Segments == nil {
 		st.Segments = []byte("[]")
 	}
-	db := s.db.WithContext(ctx)
+	db := s.writer(ctx)
 	err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&st).Error
 	if err != nil {
 		return nil, err
@@ -740,7 +740,7 @@ type fileSlicePayload struct {
 // segments and playlists before MP4 files, oldest first.
 func (s *Store) DueUploads(ctx context.Context, taskRef int64, limit int) ([]RecordingFile, error) {
 	var files []RecordingFile
-	err := s.db.WithContext(ctx).Where("task_ref = ? AND state = ? AND next_attempt_at_ms <= ?", taskRef, FileSpooled, s.now().UnixMilli()).
+	err := s.writer(ctx).Where("task_ref = ? AND state = ? AND next_attempt_at_ms <= ?", taskRef, FileSpooled, s.now().UnixMilli()).
 		Order("kind = 'mp4', kind = 'm3u8', id").Limit(limit).Find(&files).Error
 	return files, err
 }
@@ -826,7 +826,7 @@ func (s *Store) UploadFailed(ctx context.Context, f *RecordingFile, code, messag
 // FinishWriting records that every file of a stopped task is in the spool; its MP4 (and
 // AAC) files, held back while recording, become due for upload.
 func (s *Store) FinishWriting(ctx context.Context, taskRef int64) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		err := tx.Model(&RecordingFile{}).Where("task_ref = ? AND state = ? AND kind IN ?", taskRef, FileInternal, []string{"mp4", "aac"}).
 			Updates(map[string]any{"state": FileSpooled, "next_attempt_at_ms": s.now().UnixMilli()}).Error
 		if err != nil {
@@ -840,28 +840,28 @@ func (s *Store) FinishWriting(ctx context.Context, taskRef int64) error {
 // crashed, or still open).
 func (s *Store) WritingFiles(ctx context.Context, taskRef int64) ([]RecordingFile, error) {
 	var out []RecordingFile
-	err := s.db.WithContext(ctx).Where("task_ref = ? AND state = ?", taskRef, FileWriting).Order("id").Find(&out).Error
+	err := s.writer(ctx).Where("task_ref = ? AND state = ?", taskRef, FileWriting).Order("id").Find(&out).Error
 	return out, err
 }
 
 // LoseFile records that a file being written could not be recovered: no 310, and the task's
 // 305 says Status 1.
 func (s *Store) LoseFile(ctx context.Context, fileRef int64, why string) error {
-	return s.db.WithContext(ctx).Model(&RecordingFile{}).Where("id = ?", fileRef).
+	return s.writer(ctx).Model(&RecordingFile{}).Where("id = ?", fileRef).
 		Updates(map[string]any{"state": FileLost, "last_error": why}).Error
 }
 
 // TaskStreams lists a task's stream rows.
 func (s *Store) TaskStreams(ctx context.Context, taskRef int64) ([]RecordingStream, error) {
 	var out []RecordingStream
-	err := s.db.WithContext(ctx).Where("task_ref = ?", taskRef).Order("id").Find(&out).Error
+	err := s.writer(ctx).Where("task_ref = ?", taskRef).Order("id").Find(&out).Error
 	return out, err
 }
 
 // CountStreamFiles counts a stream's files of the given kinds (the next MP4 index).
 func (s *Store) CountStreamFiles(ctx context.Context, streamRef int64, kinds ...string) (int, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Model(&RecordingFile{}).Where("stream_ref = ? AND kind IN ?", streamRef, kinds).Count(&n).Error
+	err := s.writer(ctx).Model(&RecordingFile{}).Where("stream_ref = ? AND kind IN ?", streamRef, kinds).Count(&n).Error
 	return int(n), err
 }
 
@@ -924,14 +924,14 @@ func (s *Store) SettleUploads(ctx context.Context, taskRef int64) (bool, error) 
 // TaskFiles lists a task's files (tests, control API).
 func (s *Store) TaskFiles(ctx context.Context, taskId string) ([]RecordingFile, error) {
 	var files []RecordingFile
-	err := s.db.WithContext(ctx).Where("task_ref = (SELECT id FROM recording_tasks WHERE task_id = ?)", taskId).Order("id").Find(&files).Error
+	err := s.writer(ctx).Where("task_ref = (SELECT id FROM recording_tasks WHERE task_id = ?)", taskId).Order("id").Find(&files).Error
 	return files, err
 }
 
 // Recording returns a task by TaskId, whatever its state (recorder, tests).
 func (s *Store) Recording(ctx context.Context, taskId string) (*RecordingTask, error) {
 	var t RecordingTask
-	err := s.db.WithContext(ctx).Where("task_id = ?", taskId).Take(&t).Error
+	err := s.writer(ctx).Where("task_id = ?", taskId).Take(&t).Error
 	if isNotFound(err) {
 		return nil, tcerr.New(tcerr.CodeResourceNotFound, "The recording task %q does not exist.", taskId)
 	}

@@ -45,7 +45,7 @@ func (s *Store) SweepHistory(ctx context.Context, retention time.Duration) (int6
 // sweepRooms deletes up to sweepBatch rooms of an application closed before cutoff.
 func (s *Store) sweepRooms(ctx context.Context, app uint64, cutoff int64) (int64, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		// By rooms_by_end: only the rooms to delete are read.
 		var ids []int64
 		err := tx.Raw(`SELECT id FROM rooms WHERE sdk_app_id = ? AND destroyed_at_ms < ?

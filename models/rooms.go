@@ -74,7 +74,7 @@ func (s *Store) RemoveUsers(ctx context.Context, uin string, id Identity, userId
 }
 
 func (s *Store) removeMembers(ctx context.Context, uin string, id Identity, userIds []string, everyone bool) error {
-	db := s.db.WithContext(ctx)
+	db := s.writer(ctx)
 	if err := checkAppOwner(db, uin, id.SdkAppId); err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (s *Store) OpenRoom(ctx context.Context, sdkAppId uint64, roomId string, id
 		return nil, err
 	}
 	room := &Room{SdkAppId: sdkAppId, RoomId: roomId, RoomIdType: idType, CreatorUserId: creator, CreatedAtMs: s.now().UnixMilli()}
-	if err := s.db.WithContext(ctx).Create(room).Error; err != nil {
+	if err := s.writer(ctx).Create(room).Error; err != nil {
 		return nil, err
 	}
 	return room, nil
@@ -176,7 +176,7 @@ func (s *Store) Rooms(ctx context.Context, q RoomQuery) (int64, []Room, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	rows, err := st.QueryContext(ctx, args...)
+	rows, err := st.QueryContext(statementContext(ctx), args...)
 	if err != nil {
 		return 0, nil, err
 	}

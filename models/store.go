@@ -140,7 +140,16 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 const readConns = 4
 
 // reader is the read-only pool, for reads outside transactions.
-func (s *Store) reader(ctx context.Context) *gorm.DB { return s.rdb.WithContext(ctx) }
+func (s *Store) reader(ctx context.Context) *gorm.DB { return s.rdb.WithContext(statementContext(ctx)) }
+
+// writer is the writer connection for ctx's work.
+func (s *Store) writer(ctx context.Context) *gorm.DB { return s.db.WithContext(statementContext(ctx)) }
+
+// statementContext is ctx without its cancellation. Under a cancellable context the SQLite
+// driver runs every statement and every row step on a goroutine of its own so that it can
+// interrupt it, and database/sql watches each transaction with another: more work than our
+// statements, all short and bounded, take. They run to their end instead.
+func statementContext(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
 
 // readStmt is a statement prepared once on the read pool (database/sql prepares it again on
 // each connection as needed).
@@ -298,7 +307,7 @@ func applyMigration(ctx context.Context, db *sql.DB, m migration, now time.Time)
 // AppliedMigrations lists the recorded migration names in order.
 func (s *Store) AppliedMigrations(ctx context.Context) ([]string, error) {
 	var names []string
-	err := s.db.WithContext(ctx).Raw(`SELECT name FROM schema_migrations ORDER BY version`).Scan(&names).Error
+	err := s.writer(ctx).Raw(`SELECT name FROM schema_migrations ORDER BY version`).Scan(&names).Error
 	return names, err
 }
 

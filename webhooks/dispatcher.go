@@ -40,7 +40,8 @@ type Config struct {
 }
 
 // Dispatcher delivers the outbox's events. A scheduler loop asks the outbox for due events
-// not in flight and hands each to a worker, which makes ONE attempt; a recorder stores the
+// not in flight (for new events only, past the last id seen, when it is a
+// NewEventsOutbox) and hands each to a worker, which makes ONE attempt; a recorder stores the
 // workers' outcomes in batches (one outbox transaction per batch, so that deliveries do
 // not queue once per attempt behind the API's writes). No goroutine sleeps between
 // retries. The loop otherwise waits for the earliest next attempt (at most PollInterval),
@@ -63,6 +64,7 @@ type Dispatcher struct {
 	log     *slog.Logger
 
 	notify  chan struct{}
+	rescan  chan struct{}
 	running atomic.Bool
 }
 
@@ -75,6 +77,7 @@ func NewDispatcher(cfg Config) *Dispatcher {
 		timeout: cfg.Timeout,
 		log:     cfg.Logger,
 		notify:  make(chan struct{}, 1),
+		rescan:  make(chan struct{}, 1),
 	}
 	if d.clock == nil {
 		d.clock = clock.System
@@ -103,6 +106,15 @@ func NewDispatcher(cfg Config) *Dispatcher {
 func (d *Dispatcher) Notify() {
 	select {
 	case d.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Rescan wakes the scheduler after events already stored became due again outside its
+// own outcomes (a redelivery), without blocking: it asks Due, not only for new events.
+func (d *Dispatcher) Rescan() {
+	select {
+	case d.rescan <- struct{}{}:
 	default:
 	}
 }
@@ -170,21 +182,73 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		timer     <-chan time.Time // armed wake-up, nil if none
 		timerAt   time.Time
 		holdUntil time.Time // no outbox queries before this, after an outbox error
+		// With a NewEventsOutbox, new events are those with ids above cursor (once
+		// cursorKnown), and Due is asked only when scan is set: at the start, when the
+		// timer fires, when Due or New left events for it, and after outcomes that make
+		// events due (retries, strict lanes). Without one, Due is asked every time.
+		newEvents, _ = d.outbox.(NewEventsOutbox)
+		cursor       int64
+		cursorKnown  bool
+		scan         = true
+		// rescanAfter: events in flight when Rescan was called
+		rescanAfter = map[int64]bool{}
 	)
 	for {
 		now := d.clock.Now()
-		free := min(d.workers-attempting, maxUnrecorded-len(inFlight))
-		full := free <= 0 // no room for another attempt: a worker or a batch finishing wakes us
-		if !now.Before(holdUntil) && free > 0 {
-			events, err := d.outbox.Due(ctx, now, inFlight, free)
-			if err != nil && ctx.Err() == nil {
-				d.log.Error("webhooks: outbox Due", "err", err)
+		if newEvents != nil && !cursorKnown && !now.Before(holdUntil) {
+			// Read before Due's first answer: an event committed in between is found by one
+			// or the other (in flight, it is not handed out twice).
+			var err error
+			if cursor, err = newEvents.LastID(ctx); err == nil {
+				cursorKnown = true
+			} else if ctx.Err() == nil {
+				d.log.Error("webhooks: outbox LastID", "err", err)
 				holdUntil = now.Add(PollInterval)
 			}
-			full = len(events) == free // more may be due: a worker finishing wakes us
+		}
+		free := min(d.workers-attempting, maxUnrecorded-len(inFlight))
+		full := free <= 0 // no room for another attempt: a worker or a batch finishing wakes us
+		asked := false    // whether Due was asked (then NextDue arms the timer)
+		again := false    // whether to ask the outbox again before waiting
+		if !now.Before(holdUntil) && free > 0 {
+			var events []Event
+			var err error
+			if scan || !cursorKnown {
+				asked = true
+				if events, err = d.outbox.Due(ctx, now, inFlight, free); err != nil && ctx.Err() == nil {
+					d.log.Error("webhooks: outbox Due", "err", err)
+					holdUntil = now.Add(PollInterval)
+				}
+				full = len(events) == free // more may be due: a worker finishing wakes us
+				scan = full || err != nil
+			} else {
+				if events, err = newEvents.New(ctx, cursor, free); err != nil && ctx.Err() == nil {
+					d.log.Error("webhooks: outbox New", "err", err)
+					holdUntil = now.Add(PollInterval)
+				}
+				full = len(events) == free // more may be new
+				if n := len(events); n > 0 {
+					cursor = events[n-1].ID
+				}
+				// Strict lanes and events not due yet are Due's (in order, and with the
+				// timer NextDue arms).
+				kept := events[:0]
+				for _, ev := range events {
+					if ev.Lane != "" || ev.DueAt.After(now) {
+						scan = true
+						continue
+					}
+					kept = append(kept, ev)
+				}
+				events = kept
+				// More may be new, or Due has events to give: look again before waiting.
+				again = full || scan
+			}
 			for _, ev := range events {
 				if inFlight[ev.ID] || busyLanes[ev.Lane] || attempting >= d.workers {
-					continue // the outbox broke its contract; keep lanes in order and the pool bounded
+					// New lists events Due handed out; from Due, the outbox broke its
+					// contract: keep lanes in order and the pool bounded.
+					continue
 				}
 				inFlight[ev.ID] = true
 				if ev.Lane != "" {
@@ -199,11 +263,15 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			}
 		}
 
+		if again {
+			continue
+		}
 		wake := now.Add(PollInterval)
 		if holdUntil.After(now) {
 			wake = holdUntil
-		} else if full {
-			// A worker or a batch finishing wakes us.
+		} else if full || !asked || scan {
+			// A worker or a batch finishing wakes us; the timer armed after Due's last
+			// answer still stands; or Due is asked again at once.
 		} else if next, ok, err := d.outbox.NextDue(ctx, now); err != nil {
 			if ctx.Err() == nil {
 				d.log.Error("webhooks: outbox NextDue", "err", err)
@@ -216,8 +284,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			timer, timerAt = d.clock.After(wake.Sub(armedAt)), wake
 			if d.clock.Now().Sub(armedAt) > time.Millisecond {
 				// The clock jumped while arming (a fake clock moved by a test): the deadline
-				// may be late, so look again.
-				timer = nil
+				// may be late, so ask Due again.
+				timer, scan = nil, true
 				continue
 			}
 		}
@@ -235,15 +303,39 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-attempted:
 			attempting--
 		case <-d.notify:
+		case <-d.rescan:
+			// An event made due again may still be in flight, its outcome on its way:
+			// ask Due again as each of the events in flight now is released.
+			scan = true
+			for id := range inFlight {
+				rescanAfter[id] = true
+			}
 		case r := <-finished:
+			if r.err != nil || len(rescanAfter) > 0 || leavesDue(r.batch, lanes) {
+				scan = true
+			}
+			for _, o := range r.batch {
+				delete(rescanAfter, o.EventID)
+			}
 			release(r)
 			if r.err != nil {
 				holdUntil = d.clock.Now().Add(PollInterval)
 			}
 		case <-timer:
-			timer = nil
+			timer, scan = nil, true
 		}
 	}
+}
+
+// leavesDue says whether recording batch may have made events due that New does not
+// return: a retry, or the next event of a strict lane.
+func leavesDue(batch []Outcome, lanes map[int64]string) bool {
+	for _, o := range batch {
+		if _, ok := lanes[o.EventID]; ok || o.State == Pending {
+			return true
+		}
+	}
+	return false
 }
 
 // record stores outcomes in batches until outcomes is closed: it takes one, adds whatever

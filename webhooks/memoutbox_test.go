@@ -23,7 +23,9 @@ type memOutbox struct {
 	out      map[int64]bool // handed out by Due and not recorded yet
 	outcomes []Outcome
 	batches  int
-	changed  chan struct{} // closed and replaced on every Record
+	// calls of Due, New and LastID
+	dueCalls, newCalls, lastIDCalls int
+	changed                         chan struct{} // closed and replaced on every Record
 }
 
 type memLane struct {
@@ -80,6 +82,7 @@ func (m *memOutbox) Due(ctx context.Context, now time.Time, inFlight map[int64]b
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.dueCalls++
 	var due []*memEvent
 	for _, e := range m.events {
 		if m.eligible(e) && !inFlight[e.ID] && !e.next.After(now) {
@@ -98,7 +101,38 @@ func (m *memOutbox) Due(ctx context.Context, now time.Time, inFlight map[int64]b
 		// Dispatcher (a lane still busy in its books); the receivers' exactly-once checks
 		// catch a double attempt.
 		m.out[e.ID] = true
-		evs = append(evs, e.Event)
+		ev := e.Event
+		ev.DueAt = e.next
+		evs = append(evs, ev)
+	}
+	return evs, nil
+}
+
+func (m *memOutbox) LastID(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lastIDCalls++
+	return m.nextID, nil
+}
+
+func (m *memOutbox) New(ctx context.Context, after int64, limit int) ([]Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.newCalls++
+	var evs []Event
+	for _, e := range m.events {
+		if e.ID > after && e.state == Pending && e.Attempts == 0 && len(evs) < limit {
+			m.out[e.ID] = true
+			ev := e.Event
+			ev.DueAt = e.next
+			evs = append(evs, ev)
+		}
 	}
 	return evs, nil
 }
@@ -185,4 +219,17 @@ func (m *memOutbox) waitAttempts(n int) {
 	}
 }
 
-var _ Outbox = (*memOutbox)(nil)
+// calls returns how many times Due and New were called.
+func (m *memOutbox) calls() (due, new int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.dueCalls, m.newCalls
+}
+
+// dueOnly hides an outbox's New: the Dispatcher asks Due for everything.
+type dueOnly struct{ Outbox }
+
+var (
+	_ NewEventsOutbox = (*memOutbox)(nil)
+	_ Outbox          = dueOnly{}
+)

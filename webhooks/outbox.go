@@ -23,7 +23,8 @@ type Event struct {
 	// FirstAttemptAt is zero before the first attempt; the one-minute retry window and
 	// the retry grid are measured from it.
 	FirstAttemptAt time.Time
-	Attempts       int // attempts made so far
+	Attempts       int       // attempts made so far
+	DueAt          time.Time // when the next attempt is due
 }
 
 // Outcome is the result of one attempt and the event's state after it.
@@ -70,4 +71,20 @@ type Outbox interface {
 	// NextDue is the earliest next-attempt time later than after of an event Due could
 	// return then (ok=false if none).
 	NextDue(ctx context.Context, after time.Time) (t time.Time, ok bool, err error)
+}
+
+// NewEventsOutbox is an Outbox that can also list its new events by id. Due has to skip
+// the events in flight, which under load are most of the earliest due; asking it after
+// every new event costs as much as the events in flight. An outbox whose event ids grow
+// in commit order lets the Dispatcher find each new event once, past the last id it saw,
+// and ask Due only for the rest: on start, on its timer, and after retries or strict-lane
+// outcomes.
+type NewEventsOutbox interface {
+	Outbox
+	// LastID is the highest event id stored, 0 if none.
+	LastID(ctx context.Context) (int64, error)
+	// New returns the pending events with ids above after that were never attempted, in
+	// id order, at most limit, whatever their lane or due time. An event committed after
+	// another has the higher id.
+	New(ctx context.Context, after int64, limit int) ([]Event, error)
 }

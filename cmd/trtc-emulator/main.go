@@ -138,6 +138,7 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		Version: version, Region: cfg.Region, Uin: cfg.Uin, SdkAppId: cfg.SdkAppId,
 		APIEndpoint: endpoint, AuthOff: cfg.Auth == "off",
 		RateLimit: cfg.RateLimit, RateLimits: cfg.RateLimits, Logger: log, Notify: notify,
+		Rescan:       dispatcher.Rescan,
 		ObjectStore:  s3api.New(objects, s3api.Config{Prefix: handlers.StoragePrefix, Region: cfg.Region, Logger: log}),
 		ControlToken: cfg.ControlToken,
 	}, store)
