@@ -126,9 +126,14 @@ func (r *recorderRig) createIn(t *testing.T, room, bucket string, record models.
 
 // run moves the fake clock by d in ticks, each time after the recorder's loops (claim,
 // writer, uploader) went back to sleep, so every pass sees every tick.
-func (r *recorderRig) run(d time.Duration) {
+func (r *recorderRig) run(d time.Duration) { r.runWaiting(d, 3) }
+
+// runWaiting is run for a rig whose goroutines asleep on the clock are at least waiters
+// (the claim loop, and each task's run and upload loops): each step waits for all of them,
+// so that none falls behind the clock.
+func (r *recorderRig) runWaiting(d time.Duration, waiters int) {
 	for step := time.Duration(0); step < d; step += 500 * time.Millisecond {
-		r.clock.BlockUntil(3)
+		r.clock.BlockUntil(waiters)
 		r.clock.Advance(500 * time.Millisecond)
 	}
 }

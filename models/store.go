@@ -58,6 +58,8 @@ type Store struct {
 	appsMu sync.RWMutex
 	// writeStmts are an entry's statements prepared once on the writer connection.
 	writeStmts writeStmts
+	// group commits concurrent writes of the hottest kind (entries) together.
+	group *groupWriter
 }
 
 // Options configure Open.
@@ -132,6 +134,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	readers.SetMaxOpenConns(readConns)
 	readers.SetMaxIdleConns(readConns)
 	s.rdb = rdb
+	s.group = newGroupWriter(db)
 	return s, nil
 }
 
@@ -175,6 +178,7 @@ func (s *Store) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
 // Close closes the database.
 func (s *Store) Close() error {
 	var errs []error
+	s.group.close()
 	s.readStmts.Range(func(_, st any) bool { errs = append(errs, st.(*sql.Stmt).Close()); return true })
 	errs = append(errs, s.writeStmts.close())
 	for _, db := range []*gorm.DB{s.rdb, s.db} {

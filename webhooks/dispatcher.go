@@ -192,6 +192,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		scan         = true
 		// rescanAfter: events in flight when Rescan was called
 		rescanAfter = map[int64]bool{}
+		// New is asked after a Notify, and again while its last answer was full.
+		notified = true
+		moreNew  bool
 	)
 	for {
 		now := d.clock.Now()
@@ -221,12 +224,15 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				}
 				full = len(events) == free // more may be due: a worker finishing wakes us
 				scan = full || err != nil
-			} else {
+			} else if notified || moreNew {
+				notified = false
 				if events, err = newEvents.New(ctx, cursor, free); err != nil && ctx.Err() == nil {
 					d.log.Error("webhooks: outbox New", "err", err)
 					holdUntil = now.Add(PollInterval)
+					notified = true
 				}
 				full = len(events) == free // more may be new
+				moreNew = full
 				if n := len(events); n > 0 {
 					cursor = events[n-1].ID
 				}
@@ -303,6 +309,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-attempted:
 			attempting--
 		case <-d.notify:
+			notified = true
 		case <-d.rescan:
 			// An event made due again may still be in flight, its outcome on its way:
 			// ask Due again as each of the events in flight now is released.
