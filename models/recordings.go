@@ -390,26 +390,34 @@ func (s *Store) liveTask(tx *gorm.DB, uin string, sdkAppId uint64, taskId string
 	if err := checkAppOwner(tx, uin, sdkAppId); err != nil {
 		return nil, err
 	}
-	return s.liveTaskOfApp(tx, sdkAppId, taskId)
-}
-
-// liveTaskOfApp is liveTask once the caller's ownership of the application is checked.
-func (s *Store) liveTaskOfApp(tx *gorm.DB, sdkAppId uint64, taskId string) (*RecordingTask, error) {
 	var t RecordingTask
 	err := tx.Where("task_id = ? AND sdk_app_id = ?", taskId, sdkAppId).Take(&t).Error
 	if isNotFound(err) {
-		return nil, tcerr.New(tcerr.CodeResourceNotFound, "The recording task %q does not exist in application %d.", taskId, sdkAppId)
+		return s.checkLive(nil, sdkAppId, taskId, nil)
 	}
-	if err != nil {
-		return nil, err
-	}
+	return s.checkLive(&t, sdkAppId, taskId, err)
+}
+
+// liveTaskOfApp is liveTask once the caller's ownership of the application is checked,
+// read from the read pool.
+func (s *Store) liveTaskOfApp(ctx context.Context, sdkAppId uint64, taskId string) (*RecordingTask, error) {
+	t, err := s.taskOfApp(ctx, sdkAppId, taskId)
+	return s.checkLive(t, sdkAppId, taskId, err)
+}
+
+// checkLive is t if it is a task a caller may query (nil: none found).
+func (s *Store) checkLive(t *RecordingTask, sdkAppId uint64, taskId string, err error) (*RecordingTask, error) {
 	switch {
+	case err != nil:
+		return nil, err
+	case t == nil:
+		return nil, tcerr.New(tcerr.CodeResourceNotFound, "The recording task %q does not exist in application %d.", taskId, sdkAppId)
 	case t.State == TaskEnded:
 		return nil, tcerr.New(tcerr.CodeResourceNotFound, "The recording task %q has ended.", taskId)
 	case s.now().UnixMilli() >= t.ExpiresAtMs:
 		return nil, tcerr.New(tcerr.CodeResourceNotFound, "The recording task %q is past its ResourceExpiredHour.", taskId)
 	}
-	return &t, nil
+	return t, nil
 }
 
 // RecordingStatus is DescribeCloudRecording's answer.
@@ -425,8 +433,8 @@ func (s *Store) DescribeRecording(ctx context.Context, uin string, sdkAppId uint
 	if err := s.checkOwner(ctx, uin, sdkAppId); err != nil {
 		return nil, err
 	}
-	db := s.reader(ctx) // a read outside a transaction: never waits for the writer
-	t, err := s.liveTaskOfApp(db, sdkAppId, taskId)
+	// Reads outside a transaction, on the read pool: they never wait for the writer.
+	t, err := s.liveTaskOfApp(ctx, sdkAppId, taskId)
 	if err != nil {
 		return nil, err
 	}
@@ -439,9 +447,7 @@ func (s *Store) DescribeRecording(ctx context.Context, uin string, sdkAppId uint
 		}
 		var members []Member
 		if t.RobotMemberRef != nil {
-			err := db.Where("room_ref = (SELECT room_ref FROM members WHERE id = ?) AND left_at_ms IS NULL", *t.RobotMemberRef).
-				Order("joined_at_ms, id").Find(&members).Error
-			if err != nil {
+			if members, err = s.robotRoomMembers(ctx, *t.RobotMemberRef); err != nil {
 				return nil, err
 			}
 		}
@@ -450,8 +456,7 @@ func (s *Store) DescribeRecording(ctx context.Context, uin string, sdkAppId uint
 		}
 	}
 	// Without segments: a long recording's list is large, and the answer names only files.
-	err = db.Select("id, task_ref, generation, user_id, media_id, track_type, playlist, begin_at_ms, width, height").
-		Where("task_ref = ? AND length(segments) > 2 AND playlist LIKE '%.m3u8'", t.ID).Order("begin_at_ms, id").Find(&st.Streams).Error
+	st.Streams, err = s.taskPlaylists(ctx, t.ID)
 	return st, err
 }
 
