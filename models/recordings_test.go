@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -367,5 +368,49 @@ func TestRecordedUsers(t *testing.T) {
 	spec.StreamType = 2 // video only: a user publishing audio only is not recorded
 	if got := spec.RecordedUsers([]Member{{UserId: "a", Role: RoleAnchor, PubAudio: true}}); len(got) != 0 {
 		t.Fatalf("video-only task recorded %v", got)
+	}
+}
+
+// TestRecordingReadsScanEveryColumn: the prepared reads behind DescribeCloudRecording
+// return the rows gorm reads, field for field, with every field set to a distinct value.
+func TestRecordingReadsScanEveryColumn(t *testing.T) {
+	h := newHistoryStore(t)
+	ctx := context.Background()
+	h.enter(t, "7", "alice")
+	task, err := h.record(t, "7", "rec", 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.db.Exec(`UPDATE recording_tasks SET leave_code = 11, stopped_at_ms = 12, ended_at_ms = 13, idle_since_ms = 14,
+		upload_started = 1, file_info_sent = 1, upload_failing = 1, writer_done = 1, upload_stop_status = 15, failovers = 16,
+		lease_owner = 'o', lease_until_ms = 17, failure = 'f', spec_version = 18 WHERE id = ?`, task.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	var want RecordingTask
+	if err := h.db.Take(&want, task.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	got, err := h.taskOfApp(ctx, histApp, task.TaskId)
+	if err != nil || got == nil || !reflect.DeepEqual(*got, want) {
+		t.Fatalf("taskOfApp %+v (%v),\nwant %+v", got, err, want)
+	}
+	if err := h.db.Exec(`UPDATE members SET blocked = 3, left_at_ms = NULL, leave_reason = 4 WHERE user_id = 'alice'`).Error; err != nil {
+		t.Fatal(err)
+	}
+	var wantMembers []Member
+	h.db.Where("room_ref = (SELECT room_ref FROM members WHERE id = ?) AND left_at_ms IS NULL", *want.RobotMemberRef).Order("joined_at_ms, id").Find(&wantMembers)
+	members, err := h.robotRoomMembers(ctx, *want.RobotMemberRef)
+	if err != nil || len(wantMembers) != 2 || !reflect.DeepEqual(members, wantMembers) {
+		t.Fatalf("robotRoomMembers %+v (%v),\nwant %+v", members, err, wantMembers)
+	}
+	stream := RecordingStream{TaskRef: task.ID, Generation: 2, UserId: "alice", MediaId: "main", TrackType: "audio_video",
+		Playlist: "p.m3u8", BeginAtMs: 21, Width: 22, Height: 23, Segments: []byte(`[{"n":1}]`)}
+	if err := h.db.Create(&stream).Error; err != nil {
+		t.Fatal(err)
+	}
+	stream.Segments = nil
+	streams, err := h.taskPlaylists(ctx, task.ID)
+	if err != nil || len(streams) != 1 || !reflect.DeepEqual(streams[0], stream) {
+		t.Fatalf("taskPlaylists %+v (%v), want %+v", streams, err, stream)
 	}
 }
