@@ -12,7 +12,7 @@ const (
 	taskColumns = `id, task_id, sdk_app_id, room_id, room_id_type, robot_user_id, robot_member_ref, spec, spec_version,
 		state, leave_code, created_at_ms, expires_at_ms, stopped_at_ms, ended_at_ms, idle_since_ms, upload_started,
 		file_info_sent, upload_failing, writer_done, upload_stop_status, failovers, lease_owner, lease_until_ms, failure`
-	taskOfAppSQL = `SELECT ` + taskColumns + ` FROM recording_tasks WHERE task_id = ? AND sdk_app_id = ?`
+	taskOfAppSQL  = `SELECT ` + taskColumns + ` FROM recording_tasks WHERE task_id = ? AND sdk_app_id = ?`
 	memberColumns = `id, room_ref, user_id, role, terminal_type, user_type, robot, pub_video, pub_audio, pub_substream,
 		video_width, video_height, video_fps, blocked, joined_at_ms, left_at_ms, leave_reason`
 	robotRoomMembersSQL = `SELECT ` + memberColumns + ` FROM members
