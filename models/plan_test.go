@@ -10,16 +10,27 @@ import (
 // queryPlan is SQLite's EXPLAIN QUERY PLAN of a statement, one detail per line.
 func queryPlan(t *testing.T, s *Store, sql string, args ...any) string {
 	t.Helper()
-	var rows []struct {
-		ID, Parent, Notused int
-		Detail              string
-	}
-	if err := s.reader(context.Background()).Raw("EXPLAIN QUERY PLAN "+sql, args...).Scan(&rows).Error; err != nil {
+	// Through database/sql, as the store runs it (gorm would renumber ?NNN parameters).
+	db, err := s.rdb.DB()
+	if err != nil {
 		t.Fatal(err)
 	}
+	rows, err := db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+sql, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
 	var lines []string
-	for _, r := range rows {
-		lines = append(lines, r.Detail)
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return strings.Join(lines, "\n")
 }

@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -194,7 +193,11 @@ func (s *Store) Rooms(ctx context.Context, q RoomQuery) (int64, []Room, error) {
 		return 0, nil, err
 	}
 	if len(rooms) == 0 && q.PageNumber > 0 { // a page past the end: the total still counts
-		if err := s.reader(ctx).Raw(roomsInWindowCountSQL, args...).Scan(&total).Error; err != nil {
+		count, err := s.readStmt(ctx, roomsInWindowCountSQL)
+		if err != nil {
+			return 0, nil, err
+		}
+		if err := count.QueryRowContext(statementContext(ctx), args...).Scan(&total); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -206,20 +209,20 @@ func (s *Store) Rooms(ctx context.Context, q RoomQuery) (int64, []Room, error) {
 // rooms_by_end, so the rooms that ended before the window are never read, however many).
 // The page and the total come from one statement.
 const roomsInWindow = `
-	SELECT ` + roomColumns + ` FROM rooms WHERE sdk_app_id = @app AND destroyed_at_ms IS NULL AND created_at_ms <= @end
-		AND (@room = '' OR room_id = @room)
+	SELECT ` + roomColumns + ` FROM rooms WHERE sdk_app_id = ?1 AND destroyed_at_ms IS NULL AND created_at_ms <= ?3
+		AND (?4 = '' OR room_id = ?4)
 	UNION ALL
-	SELECT ` + roomColumns + ` FROM rooms WHERE sdk_app_id = @app AND destroyed_at_ms >= @start AND created_at_ms <= @end
-		AND (@room = '' OR room_id = @room)`
+	SELECT ` + roomColumns + ` FROM rooms WHERE sdk_app_id = ?1 AND destroyed_at_ms >= ?2 AND created_at_ms <= ?3
+		AND (?4 = '' OR room_id = ?4)`
 
 const (
 	roomColumns      = `id, sdk_app_id, room_id, room_id_type, creator_user_id, created_at_ms, destroyed_at_ms`
 	roomsInWindowSQL = `SELECT ` + roomColumns + `, COUNT(*) OVER () AS total FROM (` + roomsInWindow + `)
-		ORDER BY created_at_ms, id LIMIT @limit OFFSET @offset`
+		ORDER BY created_at_ms, id LIMIT ?5 OFFSET ?6`
 	roomsInWindowCountSQL = `SELECT COUNT(*) FROM (` + roomsInWindow + `)`
 )
 
 func roomsWindowArgs(q RoomQuery) []any {
-	return []any{sql.Named("app", q.SdkAppId), sql.Named("start", q.StartTime*1000), sql.Named("end", q.EndTime*1000+999),
-		sql.Named("room", q.RoomId), sql.Named("limit", q.PageSize), sql.Named("offset", q.PageNumber*q.PageSize)}
+	// Numbered, not named: the driver looks each name up in SQLite on every call.
+	return []any{q.SdkAppId, q.StartTime * 1000, q.EndTime*1000 + 999, q.RoomId, q.PageSize, q.PageNumber * q.PageSize}
 }
