@@ -483,3 +483,55 @@ func TestMembersRecordPublishChanges(t *testing.T) {
 		t.Fatalf("event ids %v, want %v", ids, want)
 	}
 }
+
+// TestRoomsPagesAndTotals: DescribeRoomInfo's page and Total in every case: a first page
+// that holds the whole window (no count), a full page, a later page, a page past the end,
+// a RoomId filter; a room that ended before the window is in none.
+func TestRoomsPagesAndTotals(t *testing.T) {
+	h := newHistoryStore(t)
+	ctx := context.Background()
+	before := h.t0 - 60_000
+	h.room(t, "gone", RoomIdString, h.t0-600_000, &before)
+	var want []string
+	for i := range 7 {
+		var destroyed *int64
+		if i%3 == 2 {
+			d := h.t0 + int64(i)*60_000 + 30_000
+			destroyed = &d
+		}
+		id := fmt.Sprint("r", i)
+		h.room(t, id, RoomIdString, h.t0+int64(i)*60_000, destroyed)
+		want = append(want, id)
+	}
+	q := RoomQuery{Uin: histUin, SdkAppId: histApp, StartTime: sec(h.t0), EndTime: sec(h.t0) + 3600}
+	for _, tc := range []struct {
+		page, size int
+		room       string
+		total      int64
+		ids        []string
+	}{
+		{0, 10, "", 7, want},
+		{0, 7, "", 7, want},
+		{1, 3, "", 7, want[3:6]},
+		{2, 3, "", 7, want[6:]},
+		{3, 3, "", 7, nil},
+		{0, 10, "r4", 1, want[4:5]},
+		{1, 1, "r4", 1, nil},
+	} {
+		q.PageNumber, q.PageSize, q.RoomId = tc.page, tc.size, tc.room
+		total, rooms, err := h.Rooms(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, r := range rooms {
+			if r.SdkAppId != histApp || r.CreatorUserId != "creator" || r.ID == 0 {
+				t.Errorf("room %+v", r)
+			}
+			ids = append(ids, r.RoomId)
+		}
+		if total != tc.total || fmt.Sprint(ids) != fmt.Sprint(tc.ids) {
+			t.Errorf("page %d of %d, room %q: total %d, rooms %v; want %d, %v", tc.page, tc.size, tc.room, total, ids, tc.total, tc.ids)
+		}
+	}
+}

@@ -180,11 +180,10 @@ func (s *Store) Rooms(ctx context.Context, q RoomQuery) (int64, []Room, error) {
 		return 0, nil, err
 	}
 	defer rows.Close()
-	var total int64
 	rooms := make([]Room, 0, q.PageSize)
 	for rows.Next() {
-		var r Room
-		if err := rows.Scan(&r.ID, &r.SdkAppId, &r.RoomId, &r.RoomIdType, &r.CreatorUserId, &r.CreatedAtMs, &r.DestroyedAtMs, &total); err != nil {
+		r := Room{SdkAppId: q.SdkAppId}
+		if err := rows.Scan(&r.ID, &r.RoomId, &r.RoomIdType, &r.CreatorUserId, &r.CreatedAtMs, &r.DestroyedAtMs); err != nil {
 			return 0, nil, err
 		}
 		rooms = append(rooms, r)
@@ -192,12 +191,14 @@ func (s *Store) Rooms(ctx context.Context, q RoomQuery) (int64, []Room, error) {
 	if err := rows.Err(); err != nil {
 		return 0, nil, err
 	}
-	if len(rooms) == 0 && q.PageNumber > 0 { // a page past the end: the total still counts
+	// A first page that is not full is the whole window; else count (from the index alone).
+	total := int64(len(rooms))
+	if q.PageNumber > 0 || len(rooms) == q.PageSize {
 		count, err := s.readStmt(ctx, roomsInWindowCountSQL)
 		if err != nil {
 			return 0, nil, err
 		}
-		if err := count.QueryRowContext(statementContext(ctx), args...).Scan(&total); err != nil {
+		if err := count.QueryRowContext(statementContext(ctx), args[:4]...).Scan(&total); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -216,8 +217,10 @@ const roomsInWindow = `
 		AND (?4 = '' OR room_id = ?4)`
 
 const (
-	roomColumns      = `id, sdk_app_id, room_id, room_id_type, creator_user_id, created_at_ms, destroyed_at_ms`
-	roomsInWindowSQL = `SELECT ` + roomColumns + `, COUNT(*) OVER () AS total FROM (` + roomsInWindow + `)
+	// The application is the query's: each value read costs a driver call, so it is not
+	// read back.
+	roomColumns      = `id, room_id, room_id_type, creator_user_id, created_at_ms, destroyed_at_ms`
+	roomsInWindowSQL = `SELECT ` + roomColumns + ` FROM (` + roomsInWindow + `)
 		ORDER BY created_at_ms, id LIMIT ?5 OFFSET ?6`
 	roomsInWindowCountSQL = `SELECT COUNT(*) FROM (` + roomsInWindow + `)`
 )
