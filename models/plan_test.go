@@ -49,7 +49,12 @@ func openPlanStore(t *testing.T) *Store {
 // (open, or ended since the window's start), never scanning rooms that ended before it.
 func TestRoomWindowPlanIsBounded(t *testing.T) {
 	s := openPlanStore(t)
-	plan := queryPlan(t, s, roomsInWindowSQL, roomsWindowArgs(RoomQuery{SdkAppId: 1, StartTime: 1000, EndTime: 2000, PageSize: 10})...)
+	args := roomsWindowArgs(RoomQuery{SdkAppId: 1, StartTime: 1000, EndTime: 2000, PageSize: 10})
+	t.Run("page", func(t *testing.T) { checkRoomWindowPlan(t, queryPlan(t, s, roomsInWindowSQL, args...)) })
+	t.Run("count", func(t *testing.T) { checkRoomWindowPlan(t, queryPlan(t, s, roomsInWindowCountSQL, args[:4]...)) })
+}
+
+func checkRoomWindowPlan(t *testing.T, plan string) {
 	t.Logf("plan:\n%s", plan)
 	for _, line := range strings.Split(plan, "\n") {
 		if strings.HasPrefix(line, "SCAN rooms") {
