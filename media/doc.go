@@ -7,4 +7,5 @@
 //   - mpegts: the MPEG-2 transport stream muxer (PAT/PMT, PES, PCR).
 //   - hls: keyframe-aligned TS segments and the media playlist with the TRTC tags.
 //   - synth: the virtual participants' video and audio (a tone per user).
+//   - hub: the members' live streams, published once and read by any number of sinks.
 package media

@@ -1,0 +1,462 @@
+// Package hub owns the live media of the emulator's rooms: each member's published tracks
+// (main video, aux video, audio) as live streams of timestamped access units, published
+// once by a source and read by any number of sinks. It knows no database, no HTTP and no
+// codec beyond telling a keyframe from the rest: sources (virtual participants, RTMP, WHIP,
+// ingest) hand in units as they come; sinks (recordings, relays, mixes) read them.
+//
+// A source never waits for a sink. Each sink has a bounded queue; a sink that falls behind
+// loses its queue and skips to the next keyframe (a video stream) or to the next unit (an
+// audio stream), and counts what it skipped in its Stats. A sink that joins a video stream
+// late starts at the keyframe of the group of pictures in progress, replayed from the
+// stream's cache, so it can decode from its first unit. When the source leaves, each sink
+// reads what is queued and then ErrEnded.
+//
+// Units are shared, never copied: once written, a unit's bytes belong to the hub and no
+// one may change them. The types plug into gortmplib's and mediacommon's callbacks as they
+// are: an H.264 access unit is its NAL units without start codes (OnDataH264's au), an AAC
+// access unit a raw frame without ADTS header (OnDataMPEG4Audio's au), timestamps are
+// time.Duration from the stream's start.
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Codec is a stream's coding.
+type Codec int
+
+const (
+	H264 Codec = iota + 1
+	AAC
+	Opus
+)
+
+func (c Codec) String() string {
+	switch c {
+	case H264:
+		return "H264"
+	case AAC:
+		return "AAC"
+	case Opus:
+		return "Opus"
+	}
+	return fmt.Sprintf("Codec(%d)", int(c))
+}
+
+// Video says whether c is a video coding.
+func (c Codec) Video() bool { return c == H264 }
+
+// Track is which of a member's streams: the main video, the aux (screen sharing) video, or
+// the audio.
+type Track int
+
+const (
+	MainVideo Track = iota + 1
+	AuxVideo
+	Audio
+)
+
+func (t Track) String() string {
+	switch t {
+	case MainVideo:
+		return "main-video"
+	case AuxVideo:
+		return "aux-video"
+	case Audio:
+		return "audio"
+	}
+	return fmt.Sprintf("Track(%d)", int(t))
+}
+
+// Key names a stream: a member's track in a room. Room is the caller's name for the room
+// (any string; the hub compares it whole).
+type Key struct {
+	Room   string
+	UserId string
+	Track  Track
+}
+
+// Params describe a stream's coding.
+type Params struct {
+	Codec Codec
+	// H.264: the parameter sets (without start codes) and the picture, as the SPS says.
+	SPS, PPS      []byte
+	Width, Height int
+	FPS           int // nominal frame rate; 0 if unknown
+	// AAC: the AudioSpecificConfig as bytes (aac.ParseAudioSpecificConfig and
+	// mediacommon's mpeg4audio.AudioSpecificConfig.Unmarshal read it); Opus: empty.
+	AudioConfig []byte
+	SampleRate  int
+	Channels    int
+}
+
+// Unit is one access unit.
+type Unit struct {
+	PTS, DTS time.Duration // from the stream's start; DTS = PTS without reordering
+	// Key marks a unit a decoder can start at: an IDR picture. Every audio unit is a Key.
+	Key bool
+	// NALUs are an H.264 access unit's NAL units, without start codes.
+	NALUs [][]byte
+	// Frame is an AAC access unit (no ADTS header) or an Opus packet.
+	Frame []byte
+	// Params is set on the first unit coded with new parameters (a resolution change, new
+	// SPS/PPS), a keyframe; nil otherwise.
+	Params *Params
+}
+
+// Errors.
+var (
+	ErrPublished    = errors.New("hub: the stream is already published")
+	ErrNotPublished = errors.New("hub: no such stream")
+	ErrEnded        = errors.New("hub: the stream ended")
+	ErrClosed       = errors.New("hub: closed")
+)
+
+// Limits of a stream: how many units a sink may have queued (DefaultQueue, or
+// SinkOptions.Queue), and how many units of a group of pictures are kept for late sinks
+// (a longer group is not replayed: a late sink waits for its next keyframe).
+const (
+	DefaultQueue = 512
+	maxGOPCache  = 1024
+)
+
+// Hub is a set of live streams. The zero value is not usable: call New.
+type Hub struct {
+	mu      sync.Mutex
+	streams map[Key]*stream
+}
+
+// New returns an empty hub.
+func New() *Hub { return &Hub{streams: map[Key]*stream{}} }
+
+// Publish starts the stream key with params. It fails with ErrPublished while another
+// source holds key.
+func (h *Hub) Publish(key Key, params Params) (*Source, error) {
+	if err := validParams(params); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.streams[key]; ok {
+		return nil, ErrPublished
+	}
+	st := &stream{key: key, params: params, sinks: map[*Sink]struct{}{}}
+	h.streams[key] = st
+	return &Source{hub: h, st: st}, nil
+}
+
+func validParams(p Params) error {
+	switch p.Codec {
+	case H264, AAC, Opus:
+		return nil
+	}
+	return fmt.Errorf("hub: unknown codec %v", p.Codec)
+}
+
+// SinkOptions configure a subscription.
+type SinkOptions struct {
+	Queue int // units queued at most; DefaultQueue when 0
+}
+
+// Subscribe reads the stream key from now: for video, from the keyframe of the group in
+// progress (replayed), or from the next keyframe if none is cached. It fails with
+// ErrNotPublished when no source holds key.
+func (h *Hub) Subscribe(key Key, opts SinkOptions) (*Sink, error) {
+	h.mu.Lock()
+	st, ok := h.streams[key]
+	h.mu.Unlock()
+	if !ok {
+		return nil, ErrNotPublished
+	}
+	return st.subscribe(opts)
+}
+
+// Streams lists the published streams, in no order.
+func (h *Hub) Streams() []Key {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	keys := make([]Key, 0, len(h.streams))
+	for k := range h.streams {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// Params returns the current parameters of the stream key.
+func (h *Hub) Params(key Key) (Params, bool) {
+	h.mu.Lock()
+	st, ok := h.streams[key]
+	h.mu.Unlock()
+	if !ok {
+		return Params{}, false
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.params, true
+}
+
+// stream is one publication: from Publish to its source's Close.
+type stream struct {
+	key Key
+
+	mu     sync.Mutex
+	params Params
+	sinks  map[*Sink]struct{}
+	gop    []Unit // video: the units since the last keyframe, that keyframe first
+	gopOK  bool   // gop holds a whole group so far (not cut by maxGOPCache)
+	closed bool
+}
+
+func (st *stream) subscribe(opts SinkOptions) (*Sink, error) {
+	if opts.Queue <= 0 {
+		opts.Queue = DefaultQueue
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.closed {
+		return nil, ErrNotPublished
+	}
+	s := &Sink{st: st, max: opts.Queue, params: st.params, wake: make(chan struct{}, 1)}
+	if st.params.Codec.Video() {
+		s.waitKey = true
+		if st.gopOK && len(st.gop) > 0 {
+			start := st.gop[max(0, len(st.gop)-s.max):] // a group longer than the queue: its tail cannot start
+			if start[0].Key {
+				s.queue = append(s.queue, start...)
+				s.waitKey = false
+			}
+		}
+	}
+	st.sinks[s] = struct{}{}
+	return s, nil
+}
+
+// Source publishes one stream. Its methods may be called from one goroutine at a time.
+type Source struct {
+	hub *Hub
+	st  *stream
+}
+
+// Key is the stream's name.
+func (src *Source) Key() Key { return src.st.key }
+
+// Write hands u to every sink, without waiting for any. A video unit that carries new
+// Params becomes the stream's parameters and must be a keyframe. It fails with ErrClosed
+// after Close.
+func (src *Source) Write(u Unit) error {
+	st := src.st
+	video := st.params.Codec.Video()
+	if !video {
+		u.Key = true
+	}
+	if u.Params != nil {
+		if err := validParams(*u.Params); err != nil {
+			return err
+		}
+		if video && !u.Key {
+			return errors.New("hub: new parameters on a unit that is not a keyframe")
+		}
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.closed {
+		return ErrClosed
+	}
+	if u.Params != nil {
+		st.params = *u.Params
+	}
+	if video {
+		switch {
+		case u.Key:
+			st.gop, st.gopOK = append(st.gop[:0], u), true
+		case st.gopOK && len(st.gop) < maxGOPCache:
+			st.gop = append(st.gop, u)
+		default:
+			st.gop, st.gopOK = st.gop[:0], false
+		}
+	}
+	for s := range st.sinks {
+		s.push(u)
+	}
+	return nil
+}
+
+// Close ends the stream: every sink reads what it has queued, then ErrEnded, and the key
+// may be published again. Close is idempotent.
+func (src *Source) Close() {
+	st := src.st
+	h := src.hub
+	h.mu.Lock()
+	if h.streams[st.key] == st {
+		delete(h.streams, st.key)
+	}
+	h.mu.Unlock()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.closed {
+		return
+	}
+	st.closed = true
+	st.gop = nil
+	for s := range st.sinks {
+		s.end()
+	}
+	clear(st.sinks)
+}
+
+// Stats count what a sink got and lost.
+type Stats struct {
+	Delivered int // units Read returned
+	Skipped   int // units dropped because the sink fell behind (queued or arriving)
+	Gaps      int // times the sink fell behind
+}
+
+// Sink reads one stream. Its methods may be called from one goroutine at a time, but for
+// Stats and Close, which may be called from any.
+type Sink struct {
+	st   *stream
+	max  int
+	wake chan struct{}
+
+	mu      sync.Mutex
+	params  Params
+	queue   []Unit
+	head    int
+	waitKey bool // video: dropping until a keyframe
+	ended   bool // the source left (after the queue) or the sink was closed
+	closed  bool
+	stats   Stats
+}
+
+// Params are the stream's parameters as of the last unit read (or the subscription).
+func (s *Sink) Params() Params {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.params
+}
+
+// Key is the stream's name.
+func (s *Sink) Key() Key { return s.st.key }
+
+func (s *Sink) push(u Unit) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return
+	}
+	if s.waitKey {
+		if !u.Key {
+			s.stats.Skipped++
+			return
+		}
+		s.waitKey = false
+	}
+	if len(s.queue)-s.head >= s.max {
+		// Behind: drop the queue; start again at this unit if a decoder can.
+		s.stats.Skipped += len(s.queue) - s.head
+		s.stats.Gaps++
+		clear(s.queue)
+		s.queue, s.head = s.queue[:0], 0
+		if !u.Key {
+			s.stats.Skipped++
+			s.waitKey = true
+			return
+		}
+	}
+	s.queue = append(s.queue, u)
+	s.notify()
+}
+
+func (s *Sink) end() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ended = true
+	s.notify()
+}
+
+func (s *Sink) notify() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Read returns the next unit, waiting for one. It returns ErrEnded once the source has
+// left and the queue is empty (or after Close), and ctx's error if ctx ends first.
+func (s *Sink) Read(ctx context.Context) (Unit, error) {
+	for {
+		s.mu.Lock()
+		if s.head < len(s.queue) {
+			u := s.queue[s.head]
+			s.queue[s.head] = Unit{}
+			s.head++
+			if s.head == len(s.queue) {
+				s.queue, s.head = s.queue[:0], 0
+			}
+			if u.Params != nil {
+				s.params = *u.Params
+			}
+			s.stats.Delivered++
+			s.mu.Unlock()
+			return u, nil
+		}
+		if s.ended || s.closed {
+			s.mu.Unlock()
+			return Unit{}, ErrEnded
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.wake:
+		case <-ctx.Done():
+			return Unit{}, ctx.Err()
+		}
+	}
+}
+
+// TryRead returns the next unit if one is queued, without waiting; ok is false otherwise
+// (err is ErrEnded once the stream ended and the queue is empty).
+func (s *Sink) TryRead() (u Unit, ok bool, err error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	u, err = s.Read(ctx)
+	switch {
+	case err == nil:
+		return u, true, nil
+	case errors.Is(err, ErrEnded):
+		return Unit{}, false, err
+	}
+	return Unit{}, false, nil
+}
+
+// Queued is how many units wait to be read.
+func (s *Sink) Queued() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue) - s.head
+}
+
+// Stats returns the sink's counters.
+func (s *Sink) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+// Close ends the subscription: the source no longer queues for it, and Read returns
+// ErrEnded. Close is idempotent.
+func (s *Sink) Close() {
+	st := s.st
+	st.mu.Lock()
+	delete(st.sinks, s)
+	st.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	clear(s.queue)
+	s.queue, s.head = nil, 0
+	s.notify()
+}
