@@ -43,7 +43,7 @@ func (h *Handlers) DescribeCloudRecording(c *Call, req *wire.DescribeCloudRecord
 		files = append(files, wire.StorageFile{UserId: ptr(s.UserId), FileName: ptr(path.Base(s.Playlist)),
 			TrackType: ptr(s.TrackType), BeginTimeStamp: ptr(uint64(s.BeginAtMs))})
 	}
-	return &wire.DescribeCloudRecordingResponse{TaskId: &st.Task.TaskId, Status: &st.Status, StorageFileList: files}, nil
+	return &wire.DescribeCloudRecordingResponse{TaskId: &st.TaskId, Status: &st.Status, StorageFileList: files}, nil
 }
 
 func (h *Handlers) ModifyCloudRecording(c *Call, req *wire.ModifyCloudRecordingRequest) (*wire.ModifyCloudRecordingResponse, error) {

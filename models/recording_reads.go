@@ -9,30 +9,26 @@ import (
 // DescribeRecording's statements, prepared once on the read pool and scanned without
 // gorm's reflection (the action is polled by every recording client).
 const (
-	taskColumns = `id, task_id, sdk_app_id, room_id, room_id_type, robot_user_id, robot_member_ref, spec, spec_version,
-		state, leave_code, created_at_ms, expires_at_ms, stopped_at_ms, ended_at_ms, idle_since_ms, upload_started,
-		file_info_sent, upload_failing, writer_done, upload_stop_status, failovers, lease_owner, lease_until_ms, failure`
-	taskOfAppSQL  = `SELECT ` + taskColumns + ` FROM recording_tasks WHERE task_id = ? AND sdk_app_id = ?`
-	memberColumns = `id, room_ref, user_id, role, terminal_type, user_type, robot, pub_video, pub_audio, pub_substream,
-		video_width, video_height, video_fps, blocked, joined_at_ms, left_at_ms, leave_reason`
-	robotRoomMembersSQL = `SELECT ` + memberColumns + ` FROM members
+	// Only what DescribeCloudRecording needs: each value read costs a driver call.
+	taskStatusSQL = `SELECT id, task_id, state, expires_at_ms, robot_member_ref, spec FROM recording_tasks
+		WHERE task_id = ? AND sdk_app_id = ?`
+	robotRoomPresenceSQL = `SELECT user_id, role, robot, pub_video, pub_audio, pub_substream FROM members
 		WHERE room_ref = (SELECT room_ref FROM members WHERE id = ?) AND left_at_ms IS NULL ORDER BY joined_at_ms, id`
 	taskPlaylistsSQL = `SELECT id, task_ref, generation, user_id, media_id, track_type, playlist, begin_at_ms, width, height
 		FROM recording_streams WHERE task_ref = ? AND length(segments) > 2 AND playlist LIKE '%.m3u8'
 		ORDER BY begin_at_ms, id`
 )
 
-// taskOfApp reads the task taskId of sdkAppId; nil if there is none.
-func (s *Store) taskOfApp(ctx context.Context, sdkAppId uint64, taskId string) (*RecordingTask, error) {
-	st, err := s.readStmt(ctx, taskOfAppSQL)
+// taskStatus reads the task taskId of sdkAppId with the fields DescribeCloudRecording
+// needs (ID, TaskId, State, ExpiresAtMs, RobotMemberRef, Spec); nil if there is none.
+func (s *Store) taskStatus(ctx context.Context, sdkAppId uint64, taskId string) (*RecordingTask, error) {
+	st, err := s.readStmt(ctx, taskStatusSQL)
 	if err != nil {
 		return nil, err
 	}
 	var t RecordingTask
-	err = st.QueryRowContext(statementContext(ctx), taskId, sdkAppId).Scan(&t.ID, &t.TaskId, &t.SdkAppId, &t.RoomId,
-		&t.RoomIdType, &t.RobotUserId, &t.RobotMemberRef, &t.Spec, &t.SpecVersion, &t.State, &t.LeaveCode, &t.CreatedAtMs,
-		&t.ExpiresAtMs, &t.StoppedAtMs, &t.EndedAtMs, &t.IdleSinceMs, &t.UploadStarted, &t.FileInfoSent, &t.UploadFailing,
-		&t.WriterDone, &t.UploadStopStatus, &t.Failovers, &t.LeaseOwner, &t.LeaseUntilMs, &t.Failure)
+	err = st.QueryRowContext(statementContext(ctx), taskId, sdkAppId).Scan(&t.ID, &t.TaskId, &t.State, &t.ExpiresAtMs,
+		&t.RobotMemberRef, &t.Spec)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -42,9 +38,11 @@ func (s *Store) taskOfApp(ctx context.Context, sdkAppId uint64, taskId string) (
 	return &t, nil
 }
 
-// robotRoomMembers are the members present in the room of the member robotRef, in entry order.
-func (s *Store) robotRoomMembers(ctx context.Context, robotRef int64) ([]Member, error) {
-	st, err := s.readStmt(ctx, robotRoomMembersSQL)
+// robotRoomPresence are the members present in the room of the member robotRef, in entry
+// order, with the fields that decide what a task records (UserId, Role, Robot and what
+// they publish).
+func (s *Store) robotRoomPresence(ctx context.Context, robotRef int64) ([]Member, error) {
+	st, err := s.readStmt(ctx, robotRoomPresenceSQL)
 	if err != nil {
 		return nil, err
 	}
@@ -56,9 +54,7 @@ func (s *Store) robotRoomMembers(ctx context.Context, robotRef int64) ([]Member,
 	var members []Member
 	for rows.Next() {
 		var m Member
-		if err := rows.Scan(&m.ID, &m.RoomRef, &m.UserId, &m.Role, &m.TerminalType, &m.UserType, &m.Robot, &m.PubVideo,
-			&m.PubAudio, &m.PubSubstream, &m.VideoWidth, &m.VideoHeight, &m.VideoFps, &m.Blocked, &m.JoinedAtMs,
-			&m.LeftAtMs, &m.LeaveReason); err != nil {
+		if err := rows.Scan(&m.UserId, &m.Role, &m.Robot, &m.PubVideo, &m.PubAudio, &m.PubSubstream); err != nil {
 			return nil, err
 		}
 		members = append(members, m)

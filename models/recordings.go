@@ -399,9 +399,9 @@ func (s *Store) liveTask(tx *gorm.DB, uin string, sdkAppId uint64, taskId string
 }
 
 // liveTaskOfApp is liveTask once the caller's ownership of the application is checked,
-// read from the read pool.
+// read from the read pool with taskStatus's fields only.
 func (s *Store) liveTaskOfApp(ctx context.Context, sdkAppId uint64, taskId string) (*RecordingTask, error) {
-	t, err := s.taskOfApp(ctx, sdkAppId, taskId)
+	t, err := s.taskStatus(ctx, sdkAppId, taskId)
 	return s.checkLive(t, sdkAppId, taskId, err)
 }
 
@@ -422,7 +422,7 @@ func (s *Store) checkLive(t *RecordingTask, sdkAppId uint64, taskId string, err 
 
 // RecordingStatus is DescribeCloudRecording's answer.
 type RecordingStatus struct {
-	Task    RecordingTask
+	TaskId  string
 	Status  string            // Idle, InProgress, Exited
 	Streams []RecordingStream // without their Segments
 }
@@ -438,7 +438,7 @@ func (s *Store) DescribeRecording(ctx context.Context, uin string, sdkAppId uint
 	if err != nil {
 		return nil, err
 	}
-	st := &RecordingStatus{Task: *t, Status: "Exited"}
+	st := &RecordingStatus{TaskId: t.TaskId, Status: "Exited"}
 	if t.State == TaskRecording {
 		st.Status = "Idle"
 		spec, err := t.RecordingSpec()
@@ -447,7 +447,7 @@ func (s *Store) DescribeRecording(ctx context.Context, uin string, sdkAppId uint
 		}
 		var members []Member
 		if t.RobotMemberRef != nil {
-			if members, err = s.robotRoomMembers(ctx, *t.RobotMemberRef); err != nil {
+			if members, err = s.robotRoomPresence(ctx, *t.RobotMemberRef); err != nil {
 				return nil, err
 			}
 		}
