@@ -106,7 +106,7 @@ func (r *Recorder) Wake() {
 // written, files in the spool), gives its lease back and Run returns.
 func (r *Recorder) Run(ctx context.Context) error {
 	defer r.wg.Wait()
-	if err := contain(func() error { r.sweepSpool(ctx); return nil }); err != nil {
+	if err := contain(func() error { return r.SweepSpool(ctx) }); err != nil {
 		r.log.Error("spool sweep", "err", err)
 	}
 	for {
@@ -122,13 +122,13 @@ func (r *Recorder) Run(ctx context.Context) error {
 	}
 }
 
-// sweepSpool removes the spool directories of tasks that ended (a crash after the end and
-// before the cleanup) or that the database does not know.
-func (r *Recorder) sweepSpool(ctx context.Context) {
+// SweepSpool removes the spool directories of tasks that ended (a crash after the end and
+// before the cleanup) or that the database does not know; a failed task's kept files stay.
+// Run sweeps at its start; the periodic sweeps call it too.
+func (r *Recorder) SweepSpool(ctx context.Context) error {
 	entries, err := os.ReadDir(r.cfg.SpoolDir)
 	if err != nil {
-		r.log.Error("read spool", "err", err)
-		return
+		return fmt.Errorf("read spool: %w", err)
 	}
 	for _, e := range entries {
 		t, err := r.cfg.Store.Recording(ctx, e.Name())
@@ -146,6 +146,7 @@ func (r *Recorder) sweepSpool(ctx context.Context) {
 			os.RemoveAll(filepath.Join(r.cfg.SpoolDir, e.Name()))
 		}
 	}
+	return nil
 }
 
 func (r *Recorder) claim(ctx context.Context) error {

@@ -77,3 +77,34 @@ func (s *Store) sweepRooms(ctx context.Context, app uint64, cutoff int64) (int64
 	})
 	return n, err
 }
+
+// SweepCallbackLog deletes the delivery log of callback events finished (delivered or
+// failed) more than retention ago, with their attempts, and returns how many events went.
+// Pending events stay whatever their age.
+func (s *Store) SweepCallbackLog(ctx context.Context, retention time.Duration) (int64, error) {
+	cutoff := s.now().Add(-retention).UnixMilli()
+	var deleted int64
+	for {
+		var n int64
+		err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+			var ids []int64
+			// 'pending' literal: the partial index callback_events_finished applies.
+			err := tx.Raw(`SELECT id FROM callback_events WHERE state <> 'pending' AND finished_at_ms < ?
+				ORDER BY finished_at_ms LIMIT ?`, cutoff, sweepBatch).Scan(&ids).Error
+			if err != nil || len(ids) == 0 {
+				return err
+			}
+			list, _ := json.Marshal(ids)
+			if err := tx.Exec(`DELETE FROM callback_attempts WHERE event_id IN (SELECT value FROM json_each(?))`, string(list)).Error; err != nil {
+				return err
+			}
+			res := tx.Exec(`DELETE FROM callback_events WHERE id IN (SELECT value FROM json_each(?))`, string(list))
+			n = res.RowsAffected
+			return res.Error
+		})
+		deleted += n
+		if err != nil || n < sweepBatch {
+			return deleted, err
+		}
+	}
+}

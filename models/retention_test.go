@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -89,5 +90,46 @@ func TestSweepPlanIsBounded(t *testing.T) {
 	plan := queryPlan(t, s, `SELECT id FROM rooms WHERE sdk_app_id = ? AND destroyed_at_ms < ? ORDER BY destroyed_at_ms LIMIT 5`, 1, 2)
 	if want := "SEARCH rooms USING COVERING INDEX rooms_by_end (sdk_app_id=? AND destroyed_at_ms<?)"; !strings.Contains(plan, want) {
 		t.Fatalf("plan:\n%s\nwant %s", plan, want)
+	}
+}
+
+// TestSweepCallbackLog: delivered and failed events finished more than the retention ago
+// go with their attempts; newer ones and pending ones (however old) stay; the sweep reads
+// by callback_events_finished.
+func TestSweepCallbackLog(t *testing.T) {
+	ctx := context.Background()
+	h := newHistoryStore(t)
+	day := int64(24 * time.Hour / time.Millisecond)
+	add := func(state string, finishedDaysAgo int64) int64 {
+		t.Helper()
+		ev := CallbackEvent{SdkAppId: histApp, EventGroupId: 1, EventType: 103, Url: "http://127.0.0.1:9/", Body: []byte(`{}`),
+			EventMsTs: h.now - 10*day, CreatedAtMs: h.now - 10*day, State: state, NextAttemptAtMs: h.now - 10*day}
+		if state != CallbackPending {
+			f := h.now - finishedDaysAgo*day
+			ev.FinishedAtMs = &f
+		}
+		if err := h.db.Create(&ev).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := h.db.Create(&CallbackAttempt{EventId: ev.ID, AtMs: h.now - 10*day, Body: []byte(`{}`), StatusCode: 200}).Error; err != nil {
+			t.Fatal(err)
+		}
+		return ev.ID
+	}
+	oldDelivered, oldFailed := add("delivered", 8), add("failed", 9)
+	recent, pending := add("delivered", 6), add(CallbackPending, 0)
+	n, err := h.SweepCallbackLog(ctx, 7*24*time.Hour)
+	if err != nil || n != 2 {
+		t.Fatalf("swept %d (%v), want 2", n, err)
+	}
+	var events, attempts []int64
+	h.db.Raw(`SELECT id FROM callback_events ORDER BY id`).Scan(&events)
+	h.db.Raw(`SELECT event_id FROM callback_attempts ORDER BY event_id`).Scan(&attempts)
+	if fmt.Sprint(events) != fmt.Sprint([]int64{recent, pending}) || fmt.Sprint(attempts) != fmt.Sprint(events) {
+		t.Fatalf("left events %v, attempts of %v; want %d and %d (swept %d, %d)", events, attempts, recent, pending, oldDelivered, oldFailed)
+	}
+	plan := queryPlan(t, h.Store, `SELECT id FROM callback_events WHERE state <> 'pending' AND finished_at_ms < ? ORDER BY finished_at_ms LIMIT ?`, 1, 10)
+	if !strings.Contains(plan, "callback_events_finished") {
+		t.Fatalf("the sweep's plan does not use callback_events_finished:\n%s", plan)
 	}
 }

@@ -66,6 +66,12 @@ type Config struct {
 	UploadGiveUp    time.Duration // how long storage may refuse a recording's file for good
 	// HistoryRetention: the records of a room closed longer ago are swept (0 keeps them).
 	HistoryRetention time.Duration
+	// CallbackLogRetention: the delivery log of callback events finished longer ago is
+	// swept (0 keeps it).
+	CallbackLogRetention time.Duration
+	// MultipartRetention: multipart uploads to the embedded store initiated longer ago and
+	// never completed are discarded (0 keeps them).
+	MultipartRetention time.Duration
 }
 
 // controlWarning is what to warn about the control API's exposure at start: "" unless it
@@ -106,6 +112,7 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 		addr, rtmp, dataDir, database, uin, secretId, secretKey, sdkAppId, sdkSecretKey,
 		callbackURL, callbackKey, callbackPrivate, region, auth, rateLimit, rateLimits, logLevel, logFormat, shutdown,
 		cosEndpoint, s3Endpoint, segment, controlToken, insecureControl, uploadGiveUp, retention string
+		callbackRetention, multipartRetention string
 	}
 	settings := []setting{
 		{"TRTC_EMULATOR_ADDR", "addr", defaultAddr, "HTTP listener: API 3.0, control API", &raw.addr},
@@ -134,6 +141,8 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 		{"TRTC_EMULATOR_INSECURE_CONTROL", "insecure-control", "0", "1 serves the control API without a token on a non-loopback address (anyone reaching it can read keys)", &raw.insecureControl},
 		{"TRTC_EMULATOR_UPLOAD_GIVE_UP", "upload-give-up", "5m", "how long the storage may refuse a recording's file for good (4xx other than throttling) before the task fails (1s to 24h)", &raw.uploadGiveUp},
 		{"TRTC_EMULATOR_HISTORY_RETENTION", "history-retention", "30", "days the records of a closed room are kept (swept hourly); 0 keeps them forever", &raw.retention},
+		{"TRTC_EMULATOR_CALLBACK_LOG_RETENTION", "callback-log-retention", "7", "days the delivery log of a delivered or failed callback is kept (swept hourly); 0 keeps it forever", &raw.callbackRetention},
+		{"TRTC_EMULATOR_MULTIPART_RETENTION", "multipart-retention", "1", "days an unfinished multipart upload to the embedded store is kept (swept hourly); 0 keeps it", &raw.multipartRetention},
 	}
 	fs := flag.NewFlagSet("trtc-emulator", flag.ContinueOnError)
 	for _, s := range settings {
@@ -193,11 +202,20 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 	if c.UploadGiveUp, err = time.ParseDuration(raw.uploadGiveUp); err != nil || c.UploadGiveUp < time.Second || c.UploadGiveUp > 24*time.Hour {
 		return nil, fmt.Errorf("-upload-give-up %q: want a duration from 1s to 24h", raw.uploadGiveUp)
 	}
-	days, err := strconv.Atoi(raw.retention)
-	if err != nil || days < 0 || days > 36500 {
-		return nil, fmt.Errorf("-history-retention %q: want a number of days from 0 (keep forever) to 36500", raw.retention)
+	for _, r := range []struct {
+		flag, raw string
+		dst       *time.Duration
+	}{
+		{"history-retention", raw.retention, &c.HistoryRetention},
+		{"callback-log-retention", raw.callbackRetention, &c.CallbackLogRetention},
+		{"multipart-retention", raw.multipartRetention, &c.MultipartRetention},
+	} {
+		days, err := strconv.Atoi(r.raw)
+		if err != nil || days < 0 || days > 36500 {
+			return nil, fmt.Errorf("-%s %q: want a number of days from 0 (keep forever) to 36500", r.flag, r.raw)
+		}
+		*r.dst = time.Duration(days) * 24 * time.Hour
 	}
-	c.HistoryRetention = time.Duration(days) * 24 * time.Hour
 	if c.CallbackPrivate != "allow" && c.CallbackPrivate != "deny" {
 		return nil, fmt.Errorf("-callback-private %q: want allow or deny", c.CallbackPrivate)
 	}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/trtc-emulator/trtc-emulator/handlers"
+	"github.com/trtc-emulator/trtc-emulator/internal/clock"
 	"github.com/trtc-emulator/trtc-emulator/jobs"
 	"github.com/trtc-emulator/trtc-emulator/models"
 	"github.com/trtc-emulator/trtc-emulator/storage/embedded"
@@ -82,11 +83,6 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	if err := handlers.SeedPresets(ctx, store); err != nil {
 		return fmt.Errorf("seed CAM presets: %w", err)
 	}
-	stopSweep, err := startHistorySweep(store, cfg.HistoryRetention, log)
-	if err != nil {
-		return err
-	}
-	defer stopSweep()
 	objects, err := embedded.Open(filepath.Join(cfg.DataDir, "objects"), embedded.Options{})
 	if err != nil {
 		return fmt.Errorf("object store: %w", err)
@@ -130,6 +126,11 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	defer stopRecorder()
 	recorderDone := make(chan error, 1)
 	go func() { recorderDone <- recorder.Run(recorderCtx) }()
+	stopSweeps, err := sweeps{store: store, objects: objects, recorder: recorder, clock: clock.System, log: log}.start(cfg)
+	if err != nil {
+		return err
+	}
+	defer stopSweeps()
 	notify := func() {
 		dispatcher.Notify()
 		recorder.Wake()

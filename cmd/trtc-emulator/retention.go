@@ -3,45 +3,74 @@ package main
 import (
 	"context"
 	"log/slog"
-	"sync"
-	"time"
 
-	"github.com/robfig/cron/v3"
-
+	"github.com/trtc-emulator/trtc-emulator/internal/clock"
+	"github.com/trtc-emulator/trtc-emulator/jobs"
 	"github.com/trtc-emulator/trtc-emulator/models"
+	"github.com/trtc-emulator/trtc-emulator/storage/embedded"
 )
 
-// historySchedule is when the history sweep runs (cron syntax), besides once at start.
-const historySchedule = "@hourly"
+// sweepSchedule is when the periodic sweeps run (cron syntax), besides once at start.
+const sweepSchedule = "@hourly"
 
-// startHistorySweep deletes the records of rooms closed more than retention ago, now and
-// then on historySchedule, until the returned stop is called (it waits for a sweep under
-// way). retention 0 sweeps nothing.
-func startHistorySweep(store *models.Store, retention time.Duration, log *slog.Logger) (stop func(), err error) {
-	if retention <= 0 {
-		return func() {}, nil
+// sweeps are what the periodic sweeps clean.
+type sweeps struct {
+	store    *models.Store
+	objects  *embedded.Store
+	recorder *jobs.Recorder
+	clock    clock.Clock
+	log      *slog.Logger
+}
+
+// start runs the sweeps the configuration asks for, at once and then on sweepSchedule on
+// the clock, until the returned stop is called (it waits for the sweeps under way): room
+// history and the callback delivery log past their retention, unfinished multipart
+// uploads to the embedded store, and the spool directories of tasks that ended (the
+// recorder also sweeps these when it starts).
+func (s sweeps) start(cfg *Config) (stop func(), err error) {
+	p := jobs.NewPeriodic(s.clock, s.log)
+	add := func(name string, atStart bool, run func(ctx context.Context) (int64, error)) error {
+		sweep := func(ctx context.Context) error {
+			n, err := run(ctx)
+			if n > 0 {
+				s.log.Info("sweep", "name", name, "deleted", n)
+			}
+			return err
+		}
+		if atStart {
+			return p.Add(name, sweepSchedule, sweep)
+		}
+		return p.AddScheduled(name, sweepSchedule, sweep)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	sweep := func() {
-		n, err := store.SweepHistory(ctx, retention)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			log.Error("history sweep", "err", err)
-		case n > 0:
-			log.Info("history sweep", "rooms_deleted", n, "retention", retention)
+	var errs []error
+	if r := cfg.HistoryRetention; r > 0 {
+		errs = append(errs, add("history", true, func(ctx context.Context) (int64, error) { return s.store.SweepHistory(ctx, r) }))
+	}
+	if r := cfg.CallbackLogRetention; r > 0 {
+		errs = append(errs, add("callback-log", true, func(ctx context.Context) (int64, error) { return s.store.SweepCallbackLog(ctx, r) }))
+	}
+	if r := cfg.MultipartRetention; r > 0 && s.objects != nil {
+		errs = append(errs, add("multipart-uploads", true, func(ctx context.Context) (int64, error) {
+			n, err := s.objects.AbortStaleUploads(ctx, s.clock.Now().Add(-r))
+			return int64(n), err
+		}))
+	}
+	if s.recorder != nil {
+		errs = append(errs, add("spool", false, func(ctx context.Context) (int64, error) { return 0, s.recorder.SweepSpool(ctx) }))
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
 		}
 	}
-	c := cron.New()
-	if _, err := c.AddFunc(historySchedule, sweep); err != nil {
-		cancel()
-		return nil, err
-	}
-	c.Start()
-	var first sync.WaitGroup
-	first.Go(sweep) // a restart catches up at once
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.Run(ctx)
+	}()
 	return func() {
 		cancel()
-		<-c.Stop().Done()
-		first.Wait()
+		<-done
 	}, nil
 }

@@ -31,9 +31,19 @@ func TestHistoryRetentionSetting(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"-1", "30d", "x"} {
-		if _, err := parseConfig([]string{"-history-retention", bad}, env(nil)); err == nil {
-			t.Errorf("-history-retention %q accepted", bad)
+		for _, flag := range []string{"-history-retention", "-callback-log-retention", "-multipart-retention"} {
+			if _, err := parseConfig([]string{flag, bad}, env(nil)); err == nil {
+				t.Errorf("%s %q accepted", flag, bad)
+			}
 		}
+	}
+	cfg, err := parseConfig(nil, env(nil))
+	if err != nil || cfg.CallbackLogRetention != 7*24*time.Hour || cfg.MultipartRetention != 24*time.Hour {
+		t.Fatalf("defaults: %+v %v, want a 7-day callback log and 1-day multipart uploads", cfg, err)
+	}
+	cfg, err = parseConfig([]string{"-multipart-retention", "0"}, env(map[string]string{"TRTC_EMULATOR_CALLBACK_LOG_RETENTION": "2"}))
+	if err != nil || cfg.CallbackLogRetention != 2*24*time.Hour || cfg.MultipartRetention != 0 {
+		t.Fatalf("set: %+v %v", cfg, err)
 	}
 }
 

@@ -210,3 +210,56 @@ func (s *Store) AbortMultipartUpload(ctx context.Context, bucket, key, id string
 	}
 	return s.root.RemoveAll(uploadDir(bucket, id))
 }
+
+// AbortStaleUploads discards the multipart uploads initiated before cutoff and never
+// completed or aborted, with their parts (S3's lifecycle rule
+// AbortIncompleteMultipartUpload), and returns how many it discarded.
+func (s *Store) AbortStaleUploads(ctx context.Context, cutoff time.Time) (int, error) {
+	buckets, err := s.ListBuckets(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, b := range buckets {
+		uploads, err := s.readDir(path.Join(b.Name, "u"))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		for _, u := range uploads {
+			if ctx.Err() != nil {
+				return n, ctx.Err()
+			}
+			if !u.IsDir() || !isHex(u.Name(), 32) {
+				continue
+			}
+			dir := uploadDir(b.Name, u.Name())
+			raw, err := s.root.ReadFile(path.Join(dir, "upload"))
+			var m uploadMeta
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				// Created without its metadata (a crash in CreateMultipartUpload): age by the directory.
+				st, serr := s.root.Lstat(dir)
+				if serr != nil {
+					continue
+				}
+				m.Initiated = st.ModTime()
+			case err != nil:
+				return n, err
+			default:
+				if json.Unmarshal(raw, &m) != nil {
+					continue // not ours to judge
+				}
+			}
+			if m.Initiated.Before(cutoff) {
+				if err := s.root.RemoveAll(dir); err != nil {
+					return n, err
+				}
+				n++
+			}
+		}
+	}
+	return n, nil
+}
