@@ -8,4 +8,6 @@
 //   - hls: keyframe-aligned TS segments and the media playlist with the TRTC tags.
 //   - synth: the virtual participants' video and audio (a tone per user).
 //   - hub: the members' live streams, published once and read by any number of sinks.
+//   - virtual: the virtual participants' streams in the hub, one encoder per published
+//     track, produced up to the time asked.
 package media

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -160,6 +161,10 @@ func validParams(p Params) error {
 // SinkOptions configure a subscription.
 type SinkOptions struct {
 	Queue int // units queued at most; DefaultQueue when 0
+	// AtNextKeyframe starts a video sink at the next keyframe instead of replaying the
+	// group in progress, and asks the source for one (Source.KeyframeWanted): the sink's
+	// media starts when it subscribed, as a new viewer's picture loss indication does.
+	AtNextKeyframe bool
 }
 
 // Subscribe reads the stream key from now: for video, from the keyframe of the group in
@@ -209,6 +214,8 @@ type stream struct {
 	gop    []Unit // video: the units since the last keyframe, that keyframe first
 	gopOK  bool   // gop holds a whole group so far (not cut by maxGOPCache)
 	closed bool
+	// wantKey: a sink waits for a keyframe (it subscribed AtNextKeyframe or fell behind).
+	wantKey atomic.Bool
 }
 
 func (st *stream) subscribe(opts SinkOptions) (*Sink, error) {
@@ -223,7 +230,9 @@ func (st *stream) subscribe(opts SinkOptions) (*Sink, error) {
 	s := &Sink{st: st, max: opts.Queue, params: st.params, wake: make(chan struct{}, 1)}
 	if st.params.Codec.Video() {
 		s.waitKey = true
-		if st.gopOK && len(st.gop) > 0 {
+		if opts.AtNextKeyframe {
+			st.wantKey.Store(true)
+		} else if st.gopOK && len(st.gop) > 0 {
 			start := st.gop[max(0, len(st.gop)-s.max):] // a group longer than the queue: its tail cannot start
 			if start[0].Key {
 				s.queue = append(s.queue, start...)
@@ -243,6 +252,11 @@ type Source struct {
 
 // Key is the stream's name.
 func (src *Source) Key() Key { return src.st.key }
+
+// KeyframeWanted reports whether a sink has asked for a keyframe since the last call (it
+// subscribed AtNextKeyframe, or fell behind and waits for one); a source that can code one
+// on demand (a synthetic encoder) makes its next unit a keyframe. It never blocks.
+func (src *Source) KeyframeWanted() bool { return src.st.wantKey.Swap(false) }
 
 // Write hands u to every sink, without waiting for any. A video unit that carries new
 // Params becomes the stream's parameters and must be a keyframe. It fails with ErrClosed
@@ -364,6 +378,7 @@ func (s *Sink) push(u Unit) {
 		if !u.Key {
 			s.stats.Skipped++
 			s.waitKey = true
+			s.st.wantKey.Store(true)
 			return
 		}
 	}

@@ -317,3 +317,37 @@ func sinkBacklog(h *Hub, _ int) bool {
 	}
 	return false
 }
+
+// A sink AtNextKeyframe replays nothing, asks the source for a keyframe and starts at it;
+// a sink falling behind asks too. The request is reported once.
+func TestKeyframeRequests(t *testing.T) {
+	h := New()
+	src := publish(t, h, videoKey, videoParam)
+	for n := range 10 {
+		src.Write(videoUnit(n, 30))
+	}
+	if src.KeyframeWanted() {
+		t.Fatal("a keyframe was wanted before any sink asked")
+	}
+	s := subscribe(t, h, videoKey, SinkOptions{AtNextKeyframe: true, Queue: 4})
+	if s.Queued() != 0 || !src.KeyframeWanted() || src.KeyframeWanted() {
+		t.Fatalf("AtNextKeyframe: %d queued; the request must be reported once", s.Queued())
+	}
+	src.Write(videoUnit(10, 30))
+	key := videoUnit(0, 1)
+	key.PTS = 11 * frame
+	src.Write(key)
+	for n := 12; n < 20; n++ { // the sink does not read: it falls behind
+		src.Write(videoUnit(n, 1000))
+	}
+	if !src.KeyframeWanted() {
+		t.Fatal("a sink that fell behind did not ask for a keyframe")
+	}
+	src.Close()
+	if got := readAll(t, s); len(got) != 0 {
+		t.Fatalf("after falling behind the sink read %v, want nothing until a keyframe", got)
+	}
+	if st := s.Stats(); st.Gaps != 1 || st.Skipped != 1+4+5 { // before the key; the queue dropped; arriving while waiting
+		t.Fatalf("stats %+v", st)
+	}
+}

@@ -50,9 +50,11 @@ type AccessUnit = h264.AccessUnit
 
 // Video is a synthetic H.264 source. It is not safe for concurrent use.
 type Video struct {
-	cfg   VideoConfig
-	enc   *encoder
-	frame int64
+	cfg      VideoConfig
+	enc      *encoder
+	frame    int64
+	sinceIDR int64 // frames since the last IDR picture
+	wantIDR  bool  // RequestKeyframe was called
 
 	bg          ycbcr // background colour
 	textY       uint8 // luma of the text; its chroma is the background's
@@ -115,8 +117,13 @@ func (v *Video) SPS() []byte { return append([]byte(nil), v.enc.sps...) }
 // PPS returns the picture parameter set; see SPS.
 func (v *Video) PPS() []byte { return append([]byte(nil), v.enc.pps...) }
 
-// Next codes the next frame. The first frame and every GOP-th after it are IDR pictures with
-// SPS and PPS in front; the others are P pictures that code only the clock's macroblocks.
+// RequestKeyframe makes the next frame an IDR picture (a new viewer's picture loss
+// indication); the GOP counts again from it.
+func (v *Video) RequestKeyframe() { v.wantIDR = true }
+
+// Next codes the next frame. The first frame, every GOP-th after an IDR and the frame after
+// RequestKeyframe are IDR pictures with SPS and PPS in front; the others are P pictures that
+// code only the clock's macroblocks.
 func (v *Video) Next() AccessUnit {
 	n := v.frame
 	v.frame++
@@ -124,9 +131,11 @@ func (v *Video) Next() AccessUnit {
 	v.cur, v.prev = v.prev, v.cur
 	clock := v.cfg.Start.Add(pts).Format(clockFormat)
 	v.drawClock(v.cur, clock[len(clock)-v.clockChars:])
-	if n%int64(v.cfg.GOP) == 0 {
+	if n == 0 || v.wantIDR || v.sinceIDR >= int64(v.cfg.GOP) {
+		v.sinceIDR, v.wantIDR = 1, false
 		return AccessUnit{PTS: pts, Key: true, NALUs: v.enc.encodeIDR(v.cur)}
 	}
+	v.sinceIDR++
 	clear(v.code)
 	for my := v.clockMBs.Min.Y; my < v.clockMBs.Max.Y; my++ {
 		for mx := v.clockMBs.Min.X; mx < v.clockMBs.Max.X; mx++ {

@@ -352,3 +352,31 @@ func mbFlat(p *picture, mx, my int) bool {
 	}
 	return true
 }
+
+// TestVideoKeyframeRequest: without requests the IDR pictures come every GOP frames; a
+// request makes the next frame an IDR and the GOP counts again from it. The stream still
+// decodes picture for picture.
+func TestVideoKeyframeRequest(t *testing.T) {
+	v, err := NewVideo(VideoConfig{UserId: "alice", Width: 64, Height: 48, Fps: 10, GOP: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []int
+	var aus []AccessUnit
+	for n := range 16 {
+		if n == 7 {
+			v.RequestKeyframe()
+		}
+		au := v.Next()
+		aus = append(aus, au)
+		if au.Key {
+			keys = append(keys, n)
+		}
+	}
+	if fmt.Sprint(keys) != "[0 5 7 12]" {
+		t.Fatalf("IDR pictures at %v, want [0 5 7 12]", keys)
+	}
+	if decoded := videoDecodeYUV(t, videoAnnexB(aus), 64, 48); len(decoded) != 16 {
+		t.Fatalf("decoded %d frames, want 16", len(decoded))
+	}
+}
