@@ -13,6 +13,7 @@ import (
 	"github.com/trtc-emulator/trtc-emulator/media/aac"
 	"github.com/trtc-emulator/trtc-emulator/media/h264"
 	"github.com/trtc-emulator/trtc-emulator/media/mp4"
+	"github.com/trtc-emulator/trtc-emulator/media/virtual"
 	"github.com/trtc-emulator/trtc-emulator/models"
 )
 
@@ -188,7 +189,7 @@ func (o *mp4Out) writeAudio(pts time.Duration, adts []byte) error {
 		}
 		n, err := o.aacFile.Write(adts)
 		o.aacBytes += int64(n)
-		o.last = pts + o.w.audio.FrameDuration()
+		o.last = pts + aac.FrameDuration(virtual.AudioSampleRate)
 		if err != nil {
 			return err
 		}
@@ -206,7 +207,7 @@ func (o *mp4Out) writeAudio(pts time.Duration, adts []byte) error {
 			return err
 		}
 	}
-	o.last = max(o.last, pts+o.w.audio.FrameDuration())
+	o.last = max(o.last, pts+aac.FrameDuration(virtual.AudioSampleRate))
 	if err := o.frag.WriteAudio(pts, adts); err != nil {
 		return err
 	}

@@ -10,10 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/trtc-emulator/trtc-emulator/internal/clock"
+	"github.com/trtc-emulator/trtc-emulator/media/hub"
+	"github.com/trtc-emulator/trtc-emulator/media/virtual"
 	"github.com/trtc-emulator/trtc-emulator/models"
 	"github.com/trtc-emulator/trtc-emulator/tcerr"
 )
@@ -40,6 +43,12 @@ type RecorderConfig struct {
 	// 305 Status 1, its files kept in the spool); 5 minutes when 0.
 	UploadGiveUp time.Duration
 
+	// Hub and Media are the live streams and the virtual participants' encoders the tasks
+	// read (one encoder per published track, however many tasks record it); the recorder's
+	// own when nil.
+	Hub   *hub.Hub
+	Media *virtual.Media
+
 	hooks *recorderHooks // tests: called inside a task's loops (to inject a panic)
 }
 
@@ -60,6 +69,11 @@ type Recorder struct {
 	mu      sync.Mutex
 	running map[int64]bool
 	wg      sync.WaitGroup
+
+	// rooms counts the tasks running in each room (by hubRoom): the room's virtual
+	// participants are produced while one records it.
+	roomsMu sync.Mutex
+	rooms   map[string]int
 }
 
 // NewRecorder checks cfg and returns a recorder; Run starts it.
@@ -88,10 +102,14 @@ func NewRecorder(cfg RecorderConfig) (*Recorder, error) {
 	if err := os.MkdirAll(cfg.SpoolDir, 0o755); err != nil {
 		return nil, err
 	}
+	if cfg.Hub == nil || cfg.Media == nil {
+		cfg.Hub = hub.New()
+		cfg.Media = virtual.New(cfg.Hub)
+	}
 	id := make([]byte, 8)
 	rand.Read(id)
 	return &Recorder{cfg: cfg, owner: hex.EncodeToString(id), log: cfg.Logger.With("component", "recorder"),
-		wake: make(chan struct{}, 1), running: map[int64]bool{}}, nil
+		wake: make(chan struct{}, 1), running: map[int64]bool{}, rooms: map[string]int{}}, nil
 }
 
 // Wake makes the recorder look for new tasks now (after CreateCloudRecording).
@@ -232,6 +250,54 @@ type taskRun struct {
 	generation int
 	streams    map[streamKey]*streamWriter
 	slots      models.AnchorSlots
+	room       string // the room's name in the hub
+}
+
+// hubRoom is a task's room as the hub names it.
+func hubRoom(t *models.RecordingTask) string {
+	return strconv.FormatUint(t.SdkAppId, 10) + "/" + strconv.Itoa(t.RoomIdType) + "/" + t.RoomId
+}
+
+// enterRoom counts a task in its room; leaveRoom uncounts it and, when it was the last,
+// ends the room's virtual participants' streams.
+func (r *Recorder) enterRoom(room string) {
+	r.roomsMu.Lock()
+	defer r.roomsMu.Unlock()
+	r.rooms[room]++
+}
+
+func (r *Recorder) leaveRoom(room string) {
+	r.roomsMu.Lock()
+	defer r.roomsMu.Unlock()
+	if r.rooms[room]--; r.rooms[room] > 0 {
+		return
+	}
+	delete(r.rooms, room)
+	if err := r.cfg.Media.Sync(room, nil, r.cfg.Clock.Now()); err != nil {
+		r.log.Error("end a room's virtual media", "room", room, "err", err)
+	}
+}
+
+// publishers is what the present members publish, for the virtual participants' media.
+func publishers(members []models.Member) []virtual.Publisher {
+	var pubs []virtual.Publisher
+	for i := range members {
+		m := &members[i]
+		if m.Robot || !(m.PubVideo || m.PubAudio || m.PubSubstream) {
+			continue
+		}
+		p := virtual.Publisher{UserId: m.UserId, Audio: m.PubAudio}
+		if m.PubVideo {
+			v := m.MainVideo()
+			p.Main = &virtual.Video{Width: v.Width, Height: v.Height, Fps: v.Fps}
+		}
+		if m.PubSubstream {
+			v := models.SubstreamVideo
+			p.Aux = &virtual.Video{Width: v.Width, Height: v.Height, Fps: v.Fps}
+		}
+		pubs = append(pubs, p)
+	}
+	return pubs
 }
 
 func (t *taskRun) run(ctx context.Context, takenOver bool) error {
@@ -281,6 +347,9 @@ func (t *taskRun) run(ctx context.Context, takenOver bool) error {
 		<-uploadsDone
 	}()
 	t.streams = map[streamKey]*streamWriter{}
+	t.room = hubRoom(&t.task)
+	r.enterRoom(t.room)
+	defer r.leaveRoom(t.room)
 	for {
 		ended, err := t.pass(ctx)
 		if err != nil {
@@ -345,6 +414,10 @@ func (t *taskRun) pass(ctx context.Context) (bool, error) {
 	}
 	if view.Task.State != models.TaskRecording {
 		return true, t.finish(ctx)
+	}
+	// The room's virtual participants publish what the room says, up to now.
+	if err := r.cfg.Media.Sync(t.room, publishers(view.Members), now); err != nil {
+		return false, err
 	}
 	return false, t.record(ctx, view, now)
 }

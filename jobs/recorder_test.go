@@ -41,11 +41,11 @@ type recorderRig struct {
 	done    chan error
 }
 
-func newRecorderRig(t *testing.T) *recorderRig { return newRecorderRigWith(t, nil, nil) }
+func newRecorderRig(t testing.TB) *recorderRig { return newRecorderRigWith(t, nil, nil) }
 
 // newRecorderRigWith is newRecorderRig with changes to the recorder's configuration and a
 // handler in front of the object store (nil: none).
-func newRecorderRigWith(t *testing.T, configure func(*RecorderConfig), front func(http.Handler) http.Handler) *recorderRig {
+func newRecorderRigWith(t testing.TB, configure func(*RecorderConfig), front func(http.Handler) http.Handler) *recorderRig {
 	t.Helper()
 	ctx := context.Background()
 	fake := clock.NewFake(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))

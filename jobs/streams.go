@@ -12,8 +12,11 @@ import (
 	"time"
 
 	"github.com/trtc-emulator/trtc-emulator/media/aac"
+	"github.com/trtc-emulator/trtc-emulator/media/h264"
 	"github.com/trtc-emulator/trtc-emulator/media/hls"
+	"github.com/trtc-emulator/trtc-emulator/media/hub"
 	"github.com/trtc-emulator/trtc-emulator/media/synth"
+	"github.com/trtc-emulator/trtc-emulator/media/virtual"
 	"github.com/trtc-emulator/trtc-emulator/models"
 )
 
@@ -84,14 +87,18 @@ type streamWriter struct {
 	base, dir       string // file name start and object key prefix
 	tracks          tracks
 	start           time.Time // wall time of media time 0
-	video           *synth.Video
-	audio           *synth.Audio
-	fps, sampleRate int
-	vFrames         int64
-	aFrames         int64
-	hls             []*hlsOut
-	mp4             *mp4Out
+	// vSink and aSink read the member's video and audio from the hub; a unit's PTS plus
+	// its origin is its time on this stream's time line.
+	vSink, aSink     *hub.Sink
+	vOrigin, aOrigin time.Duration
+	fps              int
+	hls              []*hlsOut
+	mp4              *mp4Out
 }
+
+// sinkQueue is how many units a stream's sink may hold between two passes (over two
+// minutes of 30 fps video).
+const sinkQueue = 4096
 
 type hlsOut struct {
 	row *models.RecordingStream
@@ -128,8 +135,12 @@ func (t *taskRun) record(ctx context.Context, view *models.RecordingView, now ti
 		}
 		t.streams[key] = w
 	}
+	// New subscribers get the keyframes they asked for; new streams their first frames.
+	if err := t.r.cfg.Media.Advance(now); err != nil {
+		return err
+	}
 	for _, w := range t.streams {
-		if err := w.pump(now); err != nil {
+		if err := w.pump(); err != nil {
 			return err
 		}
 	}
@@ -152,28 +163,30 @@ func videoSize(m *models.Member, mediaId string) (label string, width, height, f
 // suspended; the MP4 file in progress goes on (a stopped track has a gap in it).
 func (w *streamWriter) retrack(ctx context.Context, spec *models.RecordingSpec, tr tracks, now time.Time) error {
 	t := w.t
-	at := now.Sub(w.start)
-	label, width, height, fps := videoSize(&w.member, w.mediaId)
+	_, width, height, fps := videoSize(&w.member, w.mediaId)
 	var err error
+	videoTrack := hub.MainVideo
+	if w.mediaId == "aux" {
+		videoTrack = hub.AuxVideo
+	}
 	switch {
-	case tr.video && w.video == nil:
-		if w.video, err = synth.NewVideo(synth.VideoConfig{UserId: label, Width: width, Height: height, Fps: fps, Start: now}); err != nil {
+	case tr.video && w.vSink == nil:
+		if w.vSink, w.vOrigin, err = w.subscribe(videoTrack); err != nil {
 			return err
 		}
 		w.fps = fps
-		w.vFrames = int64((at*time.Duration(fps) + time.Second - 1) / time.Second)
-	case !tr.video:
-		w.video = nil
+	case !tr.video && w.vSink != nil:
+		w.vSink.Close()
+		w.vSink = nil
 	}
 	switch {
-	case tr.audio && w.audio == nil:
-		if w.audio, err = synth.NewAudio(synth.AudioConfig{UserId: w.userId, SampleRate: 48000, Channels: 1}); err != nil {
+	case tr.audio && w.aSink == nil:
+		if w.aSink, w.aOrigin, err = w.subscribe(hub.Audio); err != nil {
 			return err
 		}
-		w.sampleRate = 48000
-		w.aFrames = int64((at.Seconds()*48000 + 1023) / 1024)
-	case !tr.audio:
-		w.audio = nil
+	case !tr.audio && w.aSink != nil:
+		w.aSink.Close()
+		w.aSink = nil
 	}
 	old := w.tracks
 	w.tracks = tr
@@ -215,6 +228,21 @@ func (w *streamWriter) retrack(ctx context.Context, spec *models.RecordingSpec, 
 		return w.openMP4(ctx, spec, now)
 	}
 	return nil
+}
+
+// subscribe reads the member's track from the hub from now on (video from a keyframe
+// coded for this sink) and returns the offset of its time line to the stream's.
+func (w *streamWriter) subscribe(track hub.Track) (*hub.Sink, time.Duration, error) {
+	key := hub.Key{Room: w.t.room, UserId: w.userId, Track: track}
+	start, ok := w.t.r.cfg.Media.Start(key)
+	if !ok {
+		return nil, 0, fmt.Errorf("the %s of %q is not in the hub", track, w.userId)
+	}
+	s, err := w.t.r.cfg.Hub.Subscribe(key, hub.SinkOptions{AtNextKeyframe: true, Queue: sinkQueue})
+	if err != nil {
+		return nil, 0, err
+	}
+	return s, start.Sub(w.start), nil
 }
 
 func (w *streamWriter) openMP4(ctx context.Context, spec *models.RecordingSpec, now time.Time) error {
@@ -284,57 +312,87 @@ func (t *taskRun) openHLS(ctx context.Context, w *streamWriter, tr tracks, width
 
 // pump writes the stream's units whose time has come, audio and video interleaved in time;
 // media time 0 is the stream's start.
-func (w *streamWriter) pump(until time.Time) error {
-	limit := until.Sub(w.start)
-	for {
-		vPTS, aPTS := time.Duration(1<<62), time.Duration(1<<62)
-		if w.video != nil {
-			vPTS = time.Duration(w.vFrames) * time.Second / time.Duration(w.fps)
-		}
-		if w.audio != nil {
-			aPTS = aac.SamplesDuration(w.aFrames*1024, w.sampleRate)
-		}
-		if min(vPTS, aPTS) > limit {
-			return nil
-		}
-		if vPTS <= aPTS {
-			au := w.video.Next()
-			w.vFrames++
-			annexB := au.AnnexB()
+func (w *streamWriter) pump() error {
+	video, audio := drainSink(w.vSink), drainSink(w.aSink)
+	for len(video) > 0 || len(audio) > 0 {
+		// In time order, video first at the same time.
+		if len(video) > 0 && (len(audio) == 0 || video[0].PTS+w.vOrigin <= audio[0].PTS+w.aOrigin) {
+			u := video[0]
+			video = video[1:]
+			pts := u.PTS + w.vOrigin
+			if pts < 0 {
+				continue
+			}
+			annexB := h264.AppendAnnexB(nil, u.NALUs)
 			for _, h := range w.hls {
 				if h.video {
-					if err := h.seg.WriteVideo(vPTS, vPTS, au.Key, annexB); err != nil {
+					if err := h.seg.WriteVideo(pts, pts, u.Key, annexB); err != nil {
 						return err
 					}
 				}
 			}
 			if w.mp4 != nil && !w.mp4.aac {
-				if err := w.mp4.writeVideo(vPTS, au.Key, annexB); err != nil {
+				if err := w.mp4.writeVideo(pts, u.Key, annexB); err != nil {
 					return err
 				}
 			}
 			continue
 		}
-		f := w.audio.Next()
-		w.aFrames++
+		u := audio[0]
+		audio = audio[1:]
+		pts := u.PTS + w.aOrigin
+		if pts < 0 {
+			continue
+		}
+		adts, err := aac.AppendADTSHeader(nil, virtualADTS, len(u.Frame))
+		if err != nil {
+			return err
+		}
+		adts = append(adts, u.Frame...)
 		for _, h := range w.hls {
 			if h.audio {
-				if err := h.seg.WriteAudio(aPTS, f.ADTS); err != nil {
+				if err := h.seg.WriteAudio(pts, adts); err != nil {
 					return err
 				}
 			}
 		}
 		if w.mp4 != nil {
-			if err := w.mp4.writeAudio(aPTS, f.ADTS); err != nil {
+			if err := w.mp4.writeAudio(pts, adts); err != nil {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// virtualADTS frames the virtual participants' AAC for MPEG-TS and our MP4 muxer.
+var virtualADTS = aac.ADTSHeader{ObjectType: aac.ObjectTypeLC, SampleRate: virtual.AudioSampleRate,
+	ChannelConfig: virtual.AudioChannels}
+
+// drainSink returns what s holds now (nothing once its stream ended).
+func drainSink(s *hub.Sink) []hub.Unit {
+	if s == nil {
+		return nil
+	}
+	var units []hub.Unit
+	for {
+		u, ok, _ := s.TryRead()
+		if !ok {
+			return units
+		}
+		units = append(units, u)
 	}
 }
 
 // suspend ends the stream's current run: the open segment is finished and the playlist
 // written without #EXT-X-ENDLIST (a later run appends to it); the MP4 part is finished.
 func (w *streamWriter) suspend() error {
+	for _, s := range []*hub.Sink{w.vSink, w.aSink} {
+		if s != nil {
+			s.Close()
+		}
+	}
+	w.vSink, w.aSink = nil, nil
 	var errs []error
 	for _, h := range w.hls {
 		errs = append(errs, h.seg.Suspend())

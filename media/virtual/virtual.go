@@ -231,6 +231,18 @@ func (tr *track) advance(limit time.Duration) error {
 	}
 }
 
+// Start is the wall time of media time 0 of the stream k (false if k is not one of the
+// virtual participants' streams): a sink maps a unit's PTS to its own time line with it.
+func (m *Media) Start(k hub.Key) (time.Time, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	tr, ok := m.tracks[k]
+	if !ok {
+		return time.Time{}, false
+	}
+	return tr.start, true
+}
+
 // Close ends every stream.
 func (m *Media) Close() {
 	m.mu.Lock()
