@@ -56,24 +56,16 @@ type wantedStream struct {
 	member *models.Member
 }
 
-// wantedStreams returns the streams the task records now: of the slot holders (slots is
-// updated), subscribed, published, not blocked (SetUserBlocked), within StreamType and
-// MediaId.
+// wantedStreams returns the streams the task records now, as models decides them
+// (RecordedStreams: slots, subscriptions, publish state, blocks, StreamType, MediaId).
 func wantedStreams(spec *models.RecordingSpec, slots *models.AnchorSlots, members []models.Member) map[streamKey]wantedStream {
 	want := map[streamKey]wantedStream{}
-	holders := slots.Assign(spec, members)
-	for i := range holders {
-		m := &holders[i]
-		audioOK := spec.StreamType != 2 && spec.Subscribe.Audio(m.UserId) && m.Blocked != 1 && m.Blocked != 2
-		videoOK := spec.StreamType != 1 && spec.Subscribe.Video(m.UserId) && m.Blocked != 1 && m.Blocked != 3
-		if spec.MediaId != 2 {
-			if tr := (tracks{audio: audioOK && m.PubAudio, video: videoOK && m.PubVideo}); tr.audio || tr.video {
-				want[streamKey{m.UserId, "main"}] = wantedStream{tr, m}
-			}
+	for _, s := range spec.RecordedStreams(slots, members) {
+		media := "main"
+		if s.Aux {
+			media = "aux"
 		}
-		if spec.MediaId != 1 && videoOK && m.PubSubstream {
-			want[streamKey{m.UserId, "aux"}] = wantedStream{tracks{video: true}, m} // a substream carries video only
-		}
+		want[streamKey{s.Member.UserId, media}] = wantedStream{tracks{audio: s.Audio, video: s.Video}, s.Member}
 	}
 	return want
 }

@@ -12,7 +12,7 @@ const (
 	// Only what DescribeCloudRecording needs: each value read costs a driver call.
 	taskStatusSQL = `SELECT id, task_id, state, expires_at_ms, robot_member_ref, spec FROM recording_tasks
 		WHERE task_id = ? AND sdk_app_id = ?`
-	robotRoomPresenceSQL = `SELECT user_id, role, robot, pub_video, pub_audio, pub_substream FROM members
+	robotRoomPresenceSQL = `SELECT user_id, role, robot, pub_video, pub_audio, pub_substream, blocked FROM members
 		WHERE room_ref = (SELECT room_ref FROM members WHERE id = ?) AND left_at_ms IS NULL ORDER BY joined_at_ms, id`
 	taskPlaylistsSQL = `SELECT id, task_ref, generation, user_id, media_id, track_type, playlist, begin_at_ms, width, height
 		FROM recording_streams WHERE task_ref = ? AND length(segments) > 2 AND playlist LIKE '%.m3u8'
@@ -39,8 +39,8 @@ func (s *Store) taskStatus(ctx context.Context, sdkAppId uint64, taskId string) 
 }
 
 // robotRoomPresence are the members present in the room of the member robotRef, in entry
-// order, with the fields that decide what a task records (UserId, Role, Robot and what
-// they publish).
+// order, with the fields that decide what a task records (UserId, Role, Robot, what they
+// publish, Blocked).
 func (s *Store) robotRoomPresence(ctx context.Context, robotRef int64) ([]Member, error) {
 	st, err := s.readStmt(ctx, robotRoomPresenceSQL)
 	if err != nil {
@@ -54,7 +54,7 @@ func (s *Store) robotRoomPresence(ctx context.Context, robotRef int64) ([]Member
 	var members []Member
 	for rows.Next() {
 		var m Member
-		if err := rows.Scan(&m.UserId, &m.Role, &m.Robot, &m.PubVideo, &m.PubAudio, &m.PubSubstream); err != nil {
+		if err := rows.Scan(&m.UserId, &m.Role, &m.Robot, &m.PubVideo, &m.PubAudio, &m.PubSubstream, &m.Blocked); err != nil {
 			return nil, err
 		}
 		members = append(members, m)

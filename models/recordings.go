@@ -212,19 +212,49 @@ func (spec *RecordingSpec) eligible(m *Member) bool {
 	return (spec.StreamType != 2 && spec.Subscribe.Audio(m.UserId)) || (spec.StreamType != 1 && spec.Subscribe.Video(m.UserId))
 }
 
-// Recording reports whether a slot holder publishes something the task records.
-func (spec *RecordingSpec) Recording(m *Member) bool {
-	audio := m.PubAudio && spec.StreamType != 2 && spec.Subscribe.Audio(m.UserId)
-	video := (m.PubVideo || m.PubSubstream) && spec.StreamType != 1 && spec.Subscribe.Video(m.UserId)
-	return audio || video
+// RecordedStream is one stream a single-stream task records now: a member's main stream
+// (its audio, its video or both) or its aux stream (video only).
+type RecordedStream struct {
+	Member       *Member
+	Aux          bool
+	Audio, Video bool
 }
 
-// RecordedUsers returns the members a single-stream task records now, given fresh slots
-// (members must come in entry order): the slot holders publishing something the task
-// subscribes to.
+// RecordedStreams decides what a single-stream task records now, for the recorder and for
+// DescribeCloudRecording alike: of the slot holders (slots is updated; members in entry
+// order), what they publish that the task subscribes to (SubscribeStreamUserIds,
+// StreamType), that is not blocked (SetUserBlocked), within MediaId. The streams come in
+// slot order, a member's main stream before its aux stream.
+func (spec *RecordingSpec) RecordedStreams(slots *AnchorSlots, members []Member) []RecordedStream {
+	var out []RecordedStream
+	holders := slots.Assign(spec, members)
+	for i := range holders {
+		m := &holders[i]
+		audioOK := spec.StreamType != 2 && spec.Subscribe.Audio(m.UserId) && m.Blocked != 1 && m.Blocked != 2
+		videoOK := spec.StreamType != 1 && spec.Subscribe.Video(m.UserId) && m.Blocked != 1 && m.Blocked != 3
+		if spec.MediaId != 2 {
+			if s := (RecordedStream{Member: m, Audio: audioOK && m.PubAudio, Video: videoOK && m.PubVideo}); s.Audio || s.Video {
+				out = append(out, s)
+			}
+		}
+		if spec.MediaId != 1 && videoOK && m.PubSubstream {
+			out = append(out, RecordedStream{Member: m, Aux: true, Video: true})
+		}
+	}
+	return out
+}
+
+// RecordedUsers returns the members a single-stream task records now, given fresh slots:
+// those with a RecordedStreams stream.
 func (spec *RecordingSpec) RecordedUsers(members []Member) []Member {
 	var slots AnchorSlots
-	return slices.DeleteFunc(slots.Assign(spec, members), func(m Member) bool { return !spec.Recording(&m) })
+	var out []Member
+	for _, s := range spec.RecordedStreams(&slots, members) {
+		if len(out) == 0 || out[len(out)-1].UserId != s.Member.UserId {
+			out = append(out, *s.Member)
+		}
+	}
+	return out
 }
 
 func newTaskId() string {

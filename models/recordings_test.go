@@ -395,7 +395,7 @@ func TestRecordingReadsScanTheirColumns(t *testing.T) {
 	if got, err := h.taskStatus(ctx, histApp, "nope"); got != nil || err != nil {
 		t.Fatalf("an unknown task: %+v %v", got, err)
 	}
-	if err := h.db.Exec(`UPDATE members SET pub_video = 0, pub_substream = 1 WHERE user_id = 'alice'`).Error; err != nil {
+	if err := h.db.Exec(`UPDATE members SET pub_video = 0, pub_substream = 1, blocked = 3 WHERE user_id = 'alice'`).Error; err != nil {
 		t.Fatal(err)
 	}
 	var stored []Member
@@ -403,7 +403,7 @@ func TestRecordingReadsScanTheirColumns(t *testing.T) {
 	var wantMembers []Member
 	for _, m := range stored {
 		wantMembers = append(wantMembers, Member{UserId: m.UserId, Role: m.Role, Robot: m.Robot, PubVideo: m.PubVideo,
-			PubAudio: m.PubAudio, PubSubstream: m.PubSubstream})
+			PubAudio: m.PubAudio, PubSubstream: m.PubSubstream, Blocked: m.Blocked})
 	}
 	members, err := h.robotRoomPresence(ctx, *full.RobotMemberRef)
 	if err != nil || len(wantMembers) != 2 || !reflect.DeepEqual(members, wantMembers) || !members[1].Robot || !members[0].PubSubstream {
@@ -418,5 +418,49 @@ func TestRecordingReadsScanTheirColumns(t *testing.T) {
 	streams, err := h.taskPlaylists(ctx, task.ID)
 	if err != nil || len(streams) != 1 || !reflect.DeepEqual(streams[0], stream) {
 		t.Fatalf("taskPlaylists %+v (%v), want %+v", streams, err, stream)
+	}
+}
+
+// TestDescribeSaysWhatIsRecorded: DescribeCloudRecording's InProgress follows the same
+// rules as the recorder (RecordedStreams): a publisher whose tracks are all blocked, or a
+// task recording only aux streams (MediaId 2) of a member publishing its main stream only,
+// records nothing: Idle.
+func TestDescribeSaysWhatIsRecorded(t *testing.T) {
+	ctx := context.Background()
+	h := newHistoryStore(t)
+	task, err := h.record(t, "601", "rec", 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.enter(t, "601", "alice") // audio and video
+	status := func() string {
+		t.Helper()
+		st, err := h.DescribeRecording(ctx, histUin, histApp, task.TaskId)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Status
+	}
+	if s := status(); s != "InProgress" {
+		t.Fatalf("a publishing anchor: %s", s)
+	}
+	alice := Identity{SdkAppId: histApp, RoomId: "601", RoomIdType: RoomIdInt, UserId: "alice"}
+	if err := h.SetUserBlocked(ctx, histUin, alice, 1); err != nil {
+		t.Fatal(err)
+	}
+	if s := status(); s != "Idle" {
+		t.Fatalf("the only publisher blocked: %s, want Idle", s)
+	}
+	if err := h.SetUserBlocked(ctx, histUin, alice, 0); err != nil {
+		t.Fatal(err)
+	}
+	auxOnly, err := h.CreateRecording(ctx, histUin, &RecordingSpec{SdkAppId: histApp, RoomId: "601", RoomIdType: RoomIdInt,
+		RobotUserId: "rec-aux", RecordMode: 1, MediaId: 2, MaxIdleTime: 30, MaxMediaFileMinutes: 1440, ResourceExpiredHour: 6,
+		Storage: StorageTarget{Region: "ap-guangzhou", Bucket: "b-1250000000", AccessKey: "a", SecretKey: "s"}}, h.sig(t, "rec-aux"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := h.DescribeRecording(ctx, histUin, histApp, auxOnly.TaskId); err != nil || st.Status != "Idle" {
+		t.Fatalf("MediaId 2 with no aux stream: %+v %v, want Idle", st, err)
 	}
 }
