@@ -55,7 +55,7 @@ func msTime(ms *int64) *time.Time {
 
 func newCallbackView(e *models.CallbackEvent) callbackView {
 	v := callbackView{Id: e.ID, SdkAppId: e.SdkAppId, EventGroupId: e.EventGroupId, EventType: e.EventType,
-		RoomId: e.RoomId, TaskId: e.TaskId, Url: e.Url, Body: json.RawMessage(e.Body), State: e.State,
+		RoomId: e.RoomId, TaskId: e.TaskId, Url: e.Url, Body: json.RawMessage(e.Body), State: string(e.State),
 		CreatedAt: time.UnixMilli(e.CreatedAtMs).UTC(), FirstAttemptAt: msTime(e.FirstAttemptAtMs),
 		FinishedAt: msTime(e.FinishedAtMs), Attempts: []attemptView{}}
 	if e.Key != "" {
@@ -98,7 +98,7 @@ func (h *Handlers) listCallbacks(c echo.Context) error {
 			*d = int(n)
 		}
 	}
-	q.TaskId, q.State = c.QueryParam("TaskId"), c.QueryParam("State")
+	q.TaskId, q.State = c.QueryParam("TaskId"), models.CallbackState(c.QueryParam("State"))
 	switch q.State {
 	case "", models.CallbackPending, models.CallbackDelivered, models.CallbackFailed:
 	default:

@@ -48,5 +48,5 @@ func (h *Handlers) listRecordingFiles(c echo.Context) error {
 		Failure          string              `json:"Failure"`
 		UploadStopStatus *int                `json:"UploadStopStatus,omitempty"`
 		Files            []recordingFileView `json:"Files"`
-	}{task.TaskId, task.State, task.Failure, task.UploadStopStatus, out})
+	}{task.TaskId, string(task.State), task.Failure, task.UploadStopStatus, out})
 }

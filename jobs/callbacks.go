@@ -47,7 +47,7 @@ func (o CallbackOutbox) Record(ctx context.Context, batch []webhooks.Outcome) er
 	for i, out := range batch {
 		rows[i] = models.CallbackOutcome{EventId: out.EventID, At: out.At, Duration: out.Duration,
 			Body: out.Body, Sign: out.Sign, StatusCode: out.StatusCode, Error: out.Error,
-			State: string(out.State), NextAttemptAt: out.NextAttemptAt}
+			State: models.CallbackState(out.State), NextAttemptAt: out.NextAttemptAt}
 	}
 	return o.Store.RecordCallbackAttempts(ctx, rows)
 }

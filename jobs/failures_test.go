@@ -50,7 +50,7 @@ func hasEvent(events []string, want string) bool {
 }
 
 // waitTask moves time until the task is in state (or the test times out).
-func (r *recorderRig) waitTask(t *testing.T, taskId, state string) *models.RecordingTask {
+func (r *recorderRig) waitTask(t *testing.T, taskId string, state models.TaskState) *models.RecordingTask {
 	t.Helper()
 	for i := 0; ; i++ {
 		got, err := r.store.Recording(context.Background(), taskId)

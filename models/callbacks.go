@@ -29,11 +29,13 @@ const (
 	EventStopSubstream  = 206
 )
 
-// Outbox states.
+// CallbackState is where an outbox event stands.
+type CallbackState string
+
 const (
-	CallbackPending   = "pending"
-	CallbackDelivered = "delivered"
-	CallbackFailed    = "failed"
+	CallbackPending   CallbackState = "pending"
+	CallbackDelivered CallbackState = "delivered"
+	CallbackFailed    CallbackState = "failed"
 )
 
 // CallbackEvent is one row of the outbox: a callback to deliver and its delivery state.
@@ -50,7 +52,7 @@ type CallbackEvent struct {
 	Body             []byte
 	EventMsTs        int64
 	CreatedAtMs      int64
-	State            string
+	State            CallbackState
 	Attempts         int
 	FirstAttemptAtMs *int64
 	NextAttemptAtMs  int64
@@ -334,7 +336,7 @@ type CallbackOutcome struct {
 	Sign          string
 	StatusCode    int
 	Error         string
-	State         string
+	State         CallbackState
 	NextAttemptAt time.Time
 }
 
@@ -384,7 +386,7 @@ type CallbackQuery struct {
 	EventGroupId int
 	EventType    int
 	TaskId       string
-	State        string
+	State        CallbackState
 	Limit        int
 }
 

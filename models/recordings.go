@@ -41,12 +41,15 @@ const (
 	LeaveRepeatEntry  = 101
 )
 
-// Task states: recording until it stops, exiting while its files are finished and uploaded,
-// then ended (DescribeCloudRecording answers ResourceNotFound).
+// TaskState is where a recording task stands: recording until it stops, exiting while its
+// files are finished and uploaded, then ended (DescribeCloudRecording answers
+// ResourceNotFound).
+type TaskState string
+
 const (
-	TaskRecording = "recording"
-	TaskExiting   = "exiting"
-	TaskEnded     = "ended"
+	TaskRecording TaskState = "recording"
+	TaskExiting   TaskState = "exiting"
+	TaskEnded     TaskState = "ended"
 )
 
 // File states and kinds.
@@ -81,7 +84,7 @@ type RecordingTask struct {
 	RobotMemberRef   *int64
 	Spec             []byte
 	SpecVersion      int
-	State            string
+	State            TaskState
 	LeaveCode        *int
 	CreatedAtMs      int64
 	ExpiresAtMs      int64

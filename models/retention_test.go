@@ -100,7 +100,7 @@ func TestSweepCallbackLog(t *testing.T) {
 	ctx := context.Background()
 	h := newHistoryStore(t)
 	day := int64(24 * time.Hour / time.Millisecond)
-	add := func(state string, finishedDaysAgo int64) int64 {
+	add := func(state CallbackState, finishedDaysAgo int64) int64 {
 		t.Helper()
 		ev := CallbackEvent{SdkAppId: histApp, EventGroupId: 1, EventType: 103, Url: "http://127.0.0.1:9/", Body: []byte(`{}`),
 			EventMsTs: h.now - 10*day, CreatedAtMs: h.now - 10*day, State: state, NextAttemptAtMs: h.now - 10*day}
