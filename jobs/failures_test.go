@@ -63,10 +63,10 @@ func (r *recorderRig) waitTask(t *testing.T, taskId string, state models.TaskSta
 		if i > 4000 {
 			t.Fatalf("task %s still %s, want %s", taskId, got.State, state)
 		}
-		time.Sleep(time.Millisecond)
-		if r.clock.Waiters() > 1 {
+		if r.clock.Waiters() > 1 { // a task loop is asleep: its next tick
 			r.clock.Advance(500 * time.Millisecond)
 		}
+		r.awaitNotify()
 	}
 }
 
@@ -202,8 +202,9 @@ func TestUploadRefusedGivesUp(t *testing.T) {
 	if got, _ := rig.store.Recording(context.Background(), refused.TaskId); got.State != models.TaskRecording {
 		t.Fatalf("refused task is %s before UploadGiveUp passed", got.State)
 	}
-	// The refusal is recorded when the uploader's real HTTP exchange ends: poll for it.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	// The refusal is recorded when the uploader's real HTTP exchange ends: look again after
+	// each of the recorder's notifications.
+	for deadline := time.Now().Add(10 * time.Second); ; rig.awaitNotify() {
 		events := taskEvents(t, rig.store, refused.TaskId)
 		if hasEvent(events, `308:{"Code":"AccessDenied","Message":"Access Denied"}`) {
 			break

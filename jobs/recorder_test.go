@@ -39,6 +39,9 @@ type recorderRig struct {
 	rec     *Recorder
 	stop    context.CancelFunc
 	done    chan error
+	// notified is signalled (coalesced) each time the recorder notifies: after each writer
+	// pass and each upload round that changed something.
+	notified chan struct{}
 }
 
 func newRecorderRig(t testing.TB) *recorderRig { return newRecorderRigWith(t, nil, nil) }
@@ -69,8 +72,15 @@ func newRecorderRigWith(t testing.TB, configure func(*RecorderConfig), front fun
 	}
 	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
+	notified := make(chan struct{}, 1)
 	cfg := RecorderConfig{Store: store, Clock: fake, SpoolDir: filepath.Join(t.TempDir(), "spool"),
-		Uploaders: Uploaders{COSEndpoint: srv.URL + "/storage", S3Endpoint: srv.URL + "/storage"}, SegmentDuration: 4 * time.Second}
+		Uploaders: Uploaders{COSEndpoint: srv.URL + "/storage", S3Endpoint: srv.URL + "/storage"}, SegmentDuration: 4 * time.Second,
+		Notify: func() {
+			select {
+			case notified <- struct{}{}:
+			default:
+			}
+		}}
 	if configure != nil {
 		configure(&cfg)
 	}
@@ -79,7 +89,7 @@ func newRecorderRigWith(t testing.TB, configure func(*RecorderConfig), front fun
 		t.Fatal(err)
 	}
 	runCtx, stop := context.WithCancel(ctx)
-	rig := &recorderRig{store: store, objects: objects, clock: fake, rec: rec, stop: stop, done: make(chan error, 1)}
+	rig := &recorderRig{store: store, objects: objects, clock: fake, rec: rec, stop: stop, done: make(chan error, 1), notified: notified}
 	go func() { rig.done <- rec.Run(runCtx) }()
 	t.Cleanup(func() {
 		stop()
@@ -127,6 +137,15 @@ func (r *recorderRig) createIn(t *testing.T, room, bucket string, record models.
 // run moves the fake clock by d in ticks, each time after the recorder's loops (claim,
 // writer, uploader) went back to sleep, so every pass sees every tick.
 func (r *recorderRig) run(d time.Duration) { r.runWaiting(d, 3) }
+
+// awaitNotify waits for the recorder's next notification (a pass or an upload round
+// done), at most 100 ms of wall time: an advance may wake no one.
+func (r *recorderRig) awaitNotify() {
+	select {
+	case <-r.notified:
+	case <-time.After(100 * time.Millisecond):
+	}
+}
 
 // runWaiting is run for a rig whose goroutines asleep on the clock are at least waiters
 // (the claim loop, and each task's run and upload loops): each step waits for all of them,

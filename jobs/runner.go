@@ -32,6 +32,14 @@ type RunnerConfig struct {
 	// RetryAfter is the wait before attempt n+1 after attempt n failed; 10 s × n when nil.
 	RetryAfter func(attempt int) time.Duration
 	Logger     *slog.Logger
+
+	hooks *runnerHooks // tests: told when a claim pass or a job's outcome is done
+}
+
+// runnerHooks are called after each claim pass and after each job's outcome is recorded.
+type runnerHooks struct {
+	claimed  func()
+	finished func(jobID int64)
 }
 
 // Runner runs durable jobs (models.Job) of the kinds it has handlers for: it claims due
@@ -101,6 +109,9 @@ func (r *Runner) Run(ctx context.Context) {
 	for {
 		if err := contain(func() error { return r.claim(ctx) }); err != nil && ctx.Err() == nil {
 			r.log.Error("claim jobs", "err", err)
+		}
+		if h := r.cfg.hooks; h != nil && h.claimed != nil {
+			h.claimed()
 		}
 		select {
 		case <-ctx.Done():
@@ -194,5 +205,8 @@ func (r *Runner) run(ctx context.Context, job *models.ClaimedJob) {
 	}
 	if ferr != nil {
 		log.Error("record the job's outcome", "err", ferr)
+	}
+	if h := r.cfg.hooks; h != nil && h.finished != nil {
+		h.finished(job.ID)
 	}
 }

@@ -23,6 +23,16 @@ type runnerRig struct {
 	r     *Runner
 	stop  context.CancelFunc
 	done  chan struct{}
+	// claimed and finished are signalled (coalesced) after each claim pass and each job
+	// outcome the runner records.
+	claimed, finished chan struct{}
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
 }
 
 func newRunnerRig(t *testing.T, store *models.Store, clk *clock.Fake, handlers map[string]JobHandler) *runnerRig {
@@ -38,12 +48,15 @@ func newRunnerRig(t *testing.T, store *models.Store, clk *clock.Fake, handlers m
 		}
 		t.Cleanup(func() { store.Close() })
 	}
-	r, err := NewRunner(RunnerConfig{Store: store, Clock: clk, Handlers: handlers, LeaseTTL: 3 * time.Second})
+	rig := &runnerRig{store: store, clock: clk, done: make(chan struct{}),
+		claimed: make(chan struct{}, 1), finished: make(chan struct{}, 1)}
+	r, err := NewRunner(RunnerConfig{Store: store, Clock: clk, Handlers: handlers, LeaseTTL: 3 * time.Second,
+		hooks: &runnerHooks{claimed: func() { signal(rig.claimed) }, finished: func(int64) { signal(rig.finished) }}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	rig := &runnerRig{store: store, clock: clk, r: r, stop: stop, done: make(chan struct{})}
+	rig.r, rig.stop = r, stop
 	go func() { r.Run(ctx); close(rig.done) }()
 	t.Cleanup(func() { rig.shutdown() })
 	return rig
@@ -54,33 +67,43 @@ func (g *runnerRig) shutdown() {
 	<-g.done
 }
 
-// waitJob waits (wall time, the clock still) until job id is in state.
+// waitJob waits, the clock still, until job id is in state: it looks again after each
+// outcome the runner records (10 s of wall time at most, in case it never comes).
 func (g *runnerRig) waitJob(t *testing.T, id int64, state models.JobState) *models.Job {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	giveUp := time.After(10 * time.Second)
 	for {
 		j, err := g.store.JobByID(context.Background(), id)
 		if err == nil && j.State == state {
 			return j
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-g.finished:
+		case <-giveUp:
 			t.Fatalf("job %d is %+v (%v), want %s", id, j, err, state)
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
-// stepUntil moves the clock a second at a time, waking the runner, until done holds (at
-// most ten minutes of clock); each step lets the runner's goroutines run first.
+// stepUntil moves the clock a second at a time until done holds (at most ten minutes of
+// clock): each step wakes the runner and waits for its claim pass.
 func (g *runnerRig) stepUntil(t *testing.T, what string, done func() bool) {
 	t.Helper()
 	for range 600 {
 		if done() {
 			return
 		}
-		time.Sleep(2 * time.Millisecond)
+		select {
+		case <-g.claimed: // an earlier pass's signal
+		default:
+		}
 		g.clock.Advance(time.Second)
 		g.r.Wake()
+		select {
+		case <-g.claimed:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: the runner made no claim pass", what)
+		}
 	}
 	t.Fatalf("%s: not after ten minutes of clock", what)
 }

@@ -66,6 +66,8 @@ type Dispatcher struct {
 	notify  chan struct{}
 	rescan  chan struct{}
 	running atomic.Bool
+	// unrecorded counts the outcomes handed to the recorder and not recorded yet.
+	unrecorded atomic.Int64
 }
 
 // NewDispatcher returns a Dispatcher; Run starts it.
@@ -265,6 +267,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 					o := d.attempt(workCtx, ev)
 					attempted <- struct{}{}
 					outcomes <- o
+					d.unrecorded.Add(1)
 				})
 			}
 		}
@@ -362,7 +365,9 @@ func (d *Dispatcher) record(ctx context.Context, outcomes <-chan Outcome, finish
 				break drain
 			}
 		}
-		finished <- recorded{batch: batch, err: d.outbox.Record(ctx, batch)}
+		err := d.outbox.Record(ctx, batch)
+		d.unrecorded.Add(-int64(len(batch)))
+		finished <- recorded{batch: batch, err: err}
 	}
 }
 

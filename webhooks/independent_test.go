@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -167,7 +168,12 @@ func TestOutcomesRecordedInBatches(t *testing.T) {
 	d, stop := start(t, Config{Outbox: blocking, Clock: clock.NewFake(t0)})
 	d.Notify()
 	close(release)
-	time.Sleep(100 * time.Millisecond) // the attempts finish and queue behind the first record
+	// Every attempt finishes and its outcome queues behind the first record.
+	for giveUp := time.Now().Add(10 * time.Second); d.unrecorded.Load() < n; runtime.Gosched() {
+		if time.Now().After(giveUp) {
+			t.Fatalf("%d of %d outcomes reached the recorder", d.unrecorded.Load(), n)
+		}
+	}
 	close(blocking.gate)
 	ob.waitAttempts(n)
 	stop()
