@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -68,20 +69,8 @@ func TestPeriodicRunsOnTheInjectedClock(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	for name, w := range want {
-		if got := runs[name]; !equalTimes(got, w) {
+		if got := runs[name]; !slices.EqualFunc(got, w, time.Time.Equal) {
 			t.Errorf("%s ran at %v, want %v", name, got, w)
 		}
 	}
-}
-
-func equalTimes(a, b []time.Time) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if !a[i].Equal(b[i]) {
-			return false
-		}
-	}
-	return true
 }

@@ -404,26 +404,13 @@ func (s *Sink) notify() {
 // left and the queue is empty (or after Close), and ctx's error if ctx ends first.
 func (s *Sink) Read(ctx context.Context) (Unit, error) {
 	for {
-		s.mu.Lock()
-		if s.head < len(s.queue) {
-			u := s.queue[s.head]
-			s.queue[s.head] = Unit{}
-			s.head++
-			if s.head == len(s.queue) {
-				s.queue, s.head = s.queue[:0], 0
-			}
-			if u.Params != nil {
-				s.params = *u.Params
-			}
-			s.stats.Delivered++
-			s.mu.Unlock()
+		u, ok, ended := s.pop()
+		switch {
+		case ok:
 			return u, nil
-		}
-		if s.ended || s.closed {
-			s.mu.Unlock()
+		case ended:
 			return Unit{}, ErrEnded
 		}
-		s.mu.Unlock()
 		select {
 		case <-s.wake:
 		case <-ctx.Done():
@@ -435,16 +422,31 @@ func (s *Sink) Read(ctx context.Context) (Unit, error) {
 // TryRead returns the next unit if one is queued, without waiting; ok is false otherwise
 // (err is ErrEnded once the stream ended and the queue is empty).
 func (s *Sink) TryRead() (u Unit, ok bool, err error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	u, err = s.Read(ctx)
-	switch {
-	case err == nil:
-		return u, true, nil
-	case errors.Is(err, ErrEnded):
-		return Unit{}, false, err
+	u, ok, ended := s.pop()
+	if !ok && ended {
+		return Unit{}, false, ErrEnded
 	}
-	return Unit{}, false, nil
+	return u, ok, nil
+}
+
+// pop takes the next queued unit (ok), or says whether the stream is over for this sink.
+func (s *Sink) pop() (u Unit, ok, ended bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.head == len(s.queue) {
+		return Unit{}, false, s.ended || s.closed
+	}
+	u = s.queue[s.head]
+	s.queue[s.head] = Unit{}
+	s.head++
+	if s.head == len(s.queue) {
+		s.queue, s.head = s.queue[:0], 0
+	}
+	if u.Params != nil {
+		s.params = *u.Params
+	}
+	s.stats.Delivered++
+	return u, true, false
 }
 
 // Queued is how many units wait to be read.
