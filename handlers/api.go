@@ -248,7 +248,7 @@ func (h *Handlers) authenticate(ctx context.Context, req *apiRequest) (cam.Key, 
 	if h.settings.AuthOff {
 		return cam.Key{SecretId: "auth-off", Uin: h.settings.Uin, User: h.settings.Uin}, nil
 	}
-	now := h.settings.Now()
+	now := h.settings.SignClock.Now() // the client signs with its wall clock, virtual or not
 	if req.v1Params != nil {
 		return cam.VerifyV1(req.signed, req.v1Params, lookup, now)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/trtc-emulator/trtc-emulator/cam"
 	"github.com/trtc-emulator/trtc-emulator/handlers"
+	"github.com/trtc-emulator/trtc-emulator/internal/clock"
 	"github.com/trtc-emulator/trtc-emulator/models"
 )
 
@@ -134,11 +135,11 @@ func TestAuthErrorsThroughSDK(t *testing.T) {
 	expectCode(t, err, "AuthFailure.SignatureFailure")
 
 	for _, skew := range []time.Duration{301 * time.Second, -301 * time.Second} {
-		late := startEmulator(t, func(s *handlers.Settings) { s.Now = func() time.Time { return time.Now().Add(skew) } })
+		late := startEmulator(t, func(s *handlers.Settings) { s.SignClock = clock.NewFake(time.Now().Add(skew)) })
 		_, err = call(t, late.client(), "DescribeRoomInfo", roomWindow())
 		expectCode(t, err, "AuthFailure.SignatureExpire")
 	}
-	near := startEmulator(t, func(s *handlers.Settings) { s.Now = func() time.Time { return time.Now().Add(240 * time.Second) } })
+	near := startEmulator(t, func(s *handlers.Settings) { s.SignClock = clock.NewFake(time.Now().Add(240 * time.Second)) })
 	if _, err = call(t, near.client(), "DescribeRoomInfo", roomWindow()); err != nil {
 		t.Fatalf("4 minutes of skew must be accepted: %v", err)
 	}

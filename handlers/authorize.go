@@ -56,7 +56,7 @@ func parsedDoc(text string) *policy.Document {
 func (h *Handlers) decide(ctx context.Context, q camQuestion) (*camAnswer, error) {
 	a := &camAnswer{Principal: models.Principal(q.Owner, q.User), Resource: "*", Root: q.User == "" || q.User == q.Owner}
 	req := policy.Request{Service: q.Service, Action: q.Action, Context: map[string][]string{
-		"qcs:current_time": {h.settings.Now().UTC().Format(time.RFC3339)}}}
+		"qcs:current_time": {h.settings.Clock.Now().UTC().Format(time.RFC3339)}}}
 	if q.SourceIP != "" {
 		req.Context["qcs:ip"] = []string{q.SourceIP}
 	}

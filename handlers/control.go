@@ -35,6 +35,8 @@ func (h *Handlers) routeControl(e *echo.Echo) {
 	e.POST("/_emulator/v1/callbacks/:Id/redeliver", h.redeliverCallback)
 	e.POST("/_emulator/v1/cam/simulate", h.simulateCAM)
 	e.GET("/_emulator/v1/recordings/:TaskId/files", h.listRecordingFiles)
+	e.GET("/_emulator/v1/clock", h.getClock)
+	e.POST("/_emulator/v1/clock", h.moveClock)
 }
 
 func (h *Handlers) health(c echo.Context) error {
@@ -234,7 +236,7 @@ func controlStatus(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case code == tcerr.CodeRequestLimitExceeded:
 		return http.StatusTooManyRequests
-	case code == models.CodeUserExist:
+	case code == models.CodeUserExist || code == CodeClockNotVirtual:
 		return http.StatusConflict
 	case code == models.CodeUserNotExist:
 		return http.StatusNotFound

@@ -56,7 +56,7 @@ func startEmulatorWith(t testing.TB, clk clock.Clock, opts ...emuOption) *emulat
 	ctx := context.Background()
 	storeOpts := models.Options{Database: "sqlite://" + filepath.Join(t.TempDir(), "emulator.db")}
 	if clk != nil {
-		storeOpts.Now = clk.Now // events and their attempts on one time line
+		storeOpts.Clock = clk // events and their attempts on one time line
 	}
 	store, err := models.Open(ctx, storeOpts)
 	if err != nil {

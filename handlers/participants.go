@@ -140,7 +140,7 @@ func (h *Handlers) enterParticipant(c echo.Context) error {
 			return err
 		}
 		if body.UserSig, err = usersig.Gen(usersig.Params{SdkAppId: app.SdkAppId, Key: app.SdkSecretKey,
-			UserId: id.UserId, Expire: 24 * time.Hour, Now: h.settings.Now()}); err != nil {
+			UserId: id.UserId, Expire: 24 * time.Hour, Now: h.settings.Clock.Now()}); err != nil {
 			return tcerr.InvalidParameterValue("UserId", err.Error())
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/trtc-emulator/trtc-emulator/internal/clock"
 	"github.com/trtc-emulator/trtc-emulator/models"
 	"github.com/trtc-emulator/trtc-emulator/tcerr"
 )
@@ -38,8 +39,13 @@ type Settings struct {
 	// (Tencent's 20); 0 turns rate limiting off. RateLimits overrides it per action.
 	RateLimit  float64
 	RateLimits map[string]float64
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// Clock is the emulator's time (UserSigs it issues, CAM's qcs:current_time); TC3 and
+	// rate limits stay on the wall clock, as the client that signs does. clock.System when nil.
+	Clock clock.Clock
+	// SignClock is the time TC3 and v1 signatures are checked against: the wall clock
+	// (clock.System) unless a test skews it.
+	SignClock clock.Clock
+	Logger    *slog.Logger
 	// Notify is called after a change that may have written callback events, to wake
 	// the dispatcher.
 	Notify func()
@@ -68,8 +74,11 @@ type Handlers struct {
 
 // New builds the HTTP surface over a store.
 func New(settings Settings, store *models.Store) *Handlers {
-	if settings.Now == nil {
-		settings.Now = time.Now
+	if settings.SignClock == nil {
+		settings.SignClock = clock.System
+	}
+	if settings.Clock == nil {
+		settings.Clock = clock.System
 	}
 	if settings.Logger == nil {
 		settings.Logger = slog.New(slog.DiscardHandler)

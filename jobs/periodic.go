@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -23,6 +24,8 @@ type Periodic struct {
 	clock   clock.Clock
 	log     *slog.Logger
 	entries []periodicEntry
+	running atomic.Bool
+	stopped chan struct{} // closed when Run returns
 }
 
 type periodicEntry struct {
@@ -30,6 +33,7 @@ type periodicEntry struct {
 	schedule cron.Schedule
 	atStart  bool
 	run      func(ctx context.Context) error
+	settle   chan chan struct{} // Settle's requests to the entry's loop
 }
 
 // NewPeriodic returns an empty set of sweeps on clk (clock.System when nil).
@@ -40,7 +44,7 @@ func NewPeriodic(clk clock.Clock, log *slog.Logger) *Periodic {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Periodic{clock: clk, log: log}
+	return &Periodic{clock: clk, log: log, stopped: make(chan struct{})}
 }
 
 // Add schedules run as name on spec, and to run once when Run starts. It must be called
@@ -59,13 +63,16 @@ func (p *Periodic) add(name, spec string, atStart bool, run func(ctx context.Con
 	if err != nil {
 		return fmt.Errorf("sweep %s: schedule %q: %w", name, spec, err)
 	}
-	p.entries = append(p.entries, periodicEntry{name: name, schedule: schedule, atStart: atStart, run: run})
+	p.entries = append(p.entries, periodicEntry{name: name, schedule: schedule, atStart: atStart, run: run,
+		settle: make(chan chan struct{})})
 	return nil
 }
 
 // Run runs every sweep now and then on its schedule until ctx ends, and returns once the
 // runs under way have finished.
 func (p *Periodic) Run(ctx context.Context) {
+	p.running.Store(true)
+	defer close(p.stopped)
 	var wg sync.WaitGroup
 	for _, e := range p.entries {
 		wg.Go(func() { p.loop(ctx, e) })
@@ -73,18 +80,54 @@ func (p *Periodic) Run(ctx context.Context) {
 	wg.Wait()
 }
 
-func (p *Periodic) loop(ctx context.Context, e periodicEntry) {
-	for first := true; ; first = false {
-		if !first || e.atStart {
-			p.once(ctx, e)
+// Settle returns once every sweep due at the clock's time has run (a virtual clock calls
+// it after each step); at once when Run is not running.
+func (p *Periodic) Settle(ctx context.Context) {
+	if !p.running.Load() {
+		return
+	}
+	for _, e := range p.entries {
+		done := make(chan struct{})
+		select {
+		case e.settle <- done:
+			select {
+			case <-done:
+			case <-p.stopped:
+			case <-ctx.Done():
+			}
+		case <-p.stopped:
+		case <-ctx.Done():
 		}
+	}
+}
+
+func (p *Periodic) loop(ctx context.Context, e periodicEntry) {
+	if e.atStart {
+		p.once(ctx, e)
+	}
+	var settled []chan struct{} // answered once the run they waited for is over
+	for {
 		now := p.clock.Now()
-		next := e.schedule.Next(now)
+		wake := p.clock.After(e.schedule.Next(now).Sub(now))
+		for _, done := range settled {
+			close(done)
+		}
+		settled = settled[:0]
+	wait:
 		select {
 		case <-ctx.Done():
 			return
-		case <-p.clock.After(next.Sub(now)):
+		case <-wake:
+		case done := <-e.settle:
+			select {
+			case <-wake: // due: answered after this run
+				settled = append(settled, done)
+			default: // nothing due
+				close(done)
+				goto wait
+			}
 		}
+		p.once(ctx, e)
 	}
 }
 

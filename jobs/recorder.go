@@ -67,7 +67,7 @@ type Recorder struct {
 	log     *slog.Logger
 	wake    chan struct{}
 	mu      sync.Mutex
-	running map[int64]bool
+	running map[int64]*taskRun
 	wg      sync.WaitGroup
 
 	// rooms counts the tasks running in each room (by hubRoom): the room's virtual
@@ -109,7 +109,7 @@ func NewRecorder(cfg RecorderConfig) (*Recorder, error) {
 	id := make([]byte, 8)
 	rand.Read(id)
 	return &Recorder{cfg: cfg, owner: hex.EncodeToString(id), log: cfg.Logger.With("component", "recorder"),
-		wake: make(chan struct{}, 1), running: map[int64]bool{}, rooms: map[string]int{}}, nil
+		wake: make(chan struct{}, 1), running: map[int64]*taskRun{}, rooms: map[string]int{}}, nil
 }
 
 // Wake makes the recorder look for new tasks now (after CreateCloudRecording).
@@ -135,7 +135,35 @@ func (r *Recorder) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-r.wake:
-		case <-r.cfg.Clock.After(time.Second):
+		case <-clock.Poll(r.cfg.Clock, time.Second):
+		}
+	}
+}
+
+// Settle returns once the recorder has done what was due at the clock's time: the tasks
+// created by then are claimed, and each running task whose tick has come has made its pass
+// (segments written, callbacks committed). A virtual clock calls it after each step.
+func (r *Recorder) Settle(ctx context.Context) {
+	if err := contain(func() error { return r.claim(ctx) }); err != nil && ctx.Err() == nil {
+		r.log.Error("claim recording tasks", "err", err)
+	}
+	r.mu.Lock()
+	runs := make([]*taskRun, 0, len(r.running))
+	for _, run := range r.running {
+		runs = append(runs, run)
+	}
+	r.mu.Unlock()
+	for _, run := range runs {
+		done := make(chan struct{})
+		select {
+		case run.settleReq <- done:
+			select {
+			case <-done:
+			case <-run.exited:
+			case <-ctx.Done():
+			}
+		case <-run.exited:
+		case <-ctx.Done():
 		}
 	}
 }
@@ -173,9 +201,13 @@ func (r *Recorder) claim(ctx context.Context) error {
 		return err
 	}
 	for _, t := range tasks {
+		run := &taskRun{r: r, task: t.RecordingTask, log: r.log.With("task", t.TaskId),
+			settleReq: make(chan chan struct{}), exited: make(chan struct{})}
 		r.mu.Lock()
-		busy := r.running[t.ID]
-		r.running[t.ID] = true
+		busy := r.running[t.ID] != nil
+		if !busy {
+			r.running[t.ID] = run
+		}
 		r.mu.Unlock()
 		if busy {
 			continue
@@ -187,8 +219,8 @@ func (r *Recorder) claim(ctx context.Context) error {
 				r.mu.Lock()
 				delete(r.running, t.ID)
 				r.mu.Unlock()
+				close(run.exited)
 			}()
-			run := &taskRun{r: r, task: t.RecordingTask, log: r.log.With("task", t.TaskId)}
 			err := contain(func() error { return run.run(ctx, t.TakenOver) })
 			var pe *panicError
 			switch {
@@ -251,6 +283,11 @@ type taskRun struct {
 	streams    map[streamKey]*streamWriter
 	slots      models.AnchorSlots
 	room       string // the room's name in the hub
+
+	// settleReq carries Settle's requests to the task's loop, which answers by closing the
+	// channel once the pass due (if its tick came) is made; exited is closed at the end.
+	settleReq chan chan struct{}
+	exited    chan struct{}
 }
 
 // hubRoom is a task's room as the hub names it.
@@ -350,8 +387,13 @@ func (t *taskRun) run(ctx context.Context, takenOver bool) error {
 	t.room = hubRoom(&t.task)
 	r.enterRoom(t.room)
 	defer r.leaveRoom(t.room)
+	var settled []chan struct{} // Settle's requests answered after the next pass
 	for {
 		ended, err := t.pass(ctx)
+		for _, done := range settled {
+			close(done)
+		}
+		settled = settled[:0]
 		if err != nil {
 			t.suspendAll()
 			if ctx.Err() != nil {
@@ -365,6 +407,8 @@ func (t *taskRun) run(ctx context.Context, takenOver bool) error {
 		if ended {
 			break
 		}
+		tick := r.cfg.Clock.After(r.cfg.Tick)
+	wait:
 		select {
 		case <-ctx.Done():
 			t.suspendAll()
@@ -375,16 +419,29 @@ func (t *taskRun) run(ctx context.Context, takenOver bool) error {
 			if res.err != nil || res.ended {
 				return t.uploadsEnded(res)
 			}
-		case <-r.cfg.Clock.After(r.cfg.Tick):
+		case <-tick:
+		case done := <-t.settleReq:
+			// A tick that came is passed before the answer; else nothing is due yet.
+			select {
+			case <-tick:
+				settled = append(settled, done)
+			default:
+				close(done)
+				goto wait
+			}
 		}
 	}
 	// The writer is done: wait for the uploads to settle the task.
-	select {
-	case res := <-uploadsDone:
-		uploadsDone <- res
-		return t.uploadsEnded(res)
-	case <-ctx.Done():
-		return store.ReleaseRecording(context.Background(), t.task.ID, r.owner)
+	for {
+		select {
+		case res := <-uploadsDone:
+			uploadsDone <- res
+			return t.uploadsEnded(res)
+		case <-ctx.Done():
+			return store.ReleaseRecording(context.Background(), t.task.ID, r.owner)
+		case done := <-t.settleReq:
+			close(done)
+		}
 	}
 }
 

@@ -52,7 +52,7 @@ func newRecorderRigWith(t testing.TB, configure func(*RecorderConfig), front fun
 	t.Helper()
 	ctx := context.Background()
 	fake := clock.NewFake(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
-	store, err := models.Open(ctx, models.Options{Database: "sqlite://" + filepath.Join(t.TempDir(), "e.db"), Now: fake.Now})
+	store, err := models.Open(ctx, models.Options{Database: "sqlite://" + filepath.Join(t.TempDir(), "e.db"), Clock: fake})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +302,7 @@ func TestAACOutputAndAuxStream(t *testing.T) {
 func TestSpoolSweep(t *testing.T) {
 	ctx := context.Background()
 	fake := clock.NewFake(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
-	store, err := models.Open(ctx, models.Options{Database: "sqlite://" + filepath.Join(t.TempDir(), "e.db"), Now: fake.Now})
+	store, err := models.Open(ctx, models.Options{Database: "sqlite://" + filepath.Join(t.TempDir(), "e.db"), Clock: fake})
 	if err != nil {
 		t.Fatal(err)
 	}

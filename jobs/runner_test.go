@@ -42,7 +42,7 @@ func newRunnerRig(t *testing.T, store *models.Store, clk *clock.Fake, handlers m
 	}
 	if store == nil {
 		var err error
-		store, err = models.Open(context.Background(), models.Options{Database: "sqlite://" + filepath.Join(t.TempDir(), "e.db"), Now: clk.Now})
+		store, err = models.Open(context.Background(), models.Options{Database: "sqlite://" + filepath.Join(t.TempDir(), "e.db"), Clock: clk})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,7 +187,7 @@ func TestRunnerTakeoverAndLostLease(t *testing.T) {
 	}
 	clk := clock.NewFake(time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC))
 	dbPath := filepath.Join(t.TempDir(), "e.db")
-	store, err := models.Open(context.Background(), models.Options{Database: "sqlite://" + dbPath, Now: clk.Now})
+	store, err := models.Open(context.Background(), models.Options{Database: "sqlite://" + dbPath, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/trtc-emulator/trtc-emulator/internal/clock"
 	"github.com/trtc-emulator/trtc-emulator/migrations"
 )
 
@@ -66,7 +67,7 @@ type Store struct {
 type Options struct {
 	// Database is "sqlite://<path>" (the only kind so far).
 	Database string
-	Now      func() time.Time
+	Clock    clock.Clock // the emulator's time; clock.System when nil
 	Logger   *slog.Logger
 }
 
@@ -81,6 +82,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create database directory: %w", err)
 	}
+	clk := opts.Clock
+	if clk == nil {
+		clk = clock.System
+	}
 	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000&_txlock=immediate&_foreign_keys=on"
 	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{
 		Logger:                 logger.Discard,
@@ -89,7 +94,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		// outside a transaction and the same one inside a transaction are first prepared at
 		// once (go-gorm/gorm#7465; TestNoDeadlockBetweenTransactionsAndQueries). It saved
 		// sqlite3_prepare's 13% of CPU on the API path.
-		NowFunc: func() time.Time { return time.Now().UTC() },
+		NowFunc: func() time.Time { return clk.Now().UTC() },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -99,10 +104,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	sqlDB.SetMaxOpenConns(1)
-	s := &Store{db: db, now: opts.Now, log: opts.Logger}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s := &Store{db: db, now: clk.Now, log: opts.Logger}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -120,7 +122,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	// preparing was 17% of DescribeRoomInfo's CPU.
 	rdb, err := gorm.Open(sqlite.Open("file:"+path+"?mode=ro&_query_only=1&_busy_timeout=5000"), &gorm.Config{
 		Logger: logger.Discard, SkipDefaultTransaction: true, PrepareStmt: true, PrepareStmtMaxSize: 512,
-		NowFunc: func() time.Time { return time.Now().UTC() },
+		NowFunc: func() time.Time { return clk.Now().UTC() },
 	})
 	if err != nil {
 		sqlDB.Close()

@@ -65,6 +65,8 @@ type Dispatcher struct {
 
 	notify  chan struct{}
 	rescan  chan struct{}
+	settle  chan chan struct{} // Settle's requests
+	stopped chan struct{}      // closed when Run returns
 	running atomic.Bool
 	// unrecorded counts the outcomes handed to the recorder and not recorded yet.
 	unrecorded atomic.Int64
@@ -80,6 +82,8 @@ func NewDispatcher(cfg Config) *Dispatcher {
 		log:     cfg.Logger,
 		notify:  make(chan struct{}, 1),
 		rescan:  make(chan struct{}, 1),
+		settle:  make(chan chan struct{}),
+		stopped: make(chan struct{}),
 	}
 	if d.clock == nil {
 		d.clock = clock.System
@@ -121,6 +125,29 @@ func (d *Dispatcher) Rescan() {
 	}
 }
 
+// Settle returns once every attempt due at the clock's time has been made and its outcome
+// recorded, so that retries land at their own times when a virtual clock steps through
+// them: it waits for the receivers' answers (each at most Config.Timeout). It returns at
+// once when Run is not running, and when ctx ends.
+func (d *Dispatcher) Settle(ctx context.Context) {
+	if !d.running.Load() {
+		return
+	}
+	done := make(chan struct{})
+	select {
+	case d.settle <- done:
+	case <-d.stopped:
+		return
+	case <-ctx.Done():
+		return
+	}
+	select {
+	case <-done:
+	case <-d.stopped:
+	case <-ctx.Done():
+	}
+}
+
 // maxBatch bounds the outcomes recorded in one outbox transaction; maxUnrecorded the events
 // in flight (attempting, or attempted and waiting for their outcome to be recorded). An
 // attempt's HTTP exchange ends its worker's share: the next attempt does not wait for the
@@ -128,6 +155,8 @@ func (d *Dispatcher) Rescan() {
 const (
 	maxBatch      = 256
 	maxUnrecorded = 1024
+	// virtualHorizon is the farthest the timer is armed on a virtual clock, with nothing due.
+	virtualHorizon = 24 * time.Hour
 )
 
 // recorded is what the recorder reports to the loop: a batch and whether it was stored.
@@ -146,6 +175,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	if !d.running.CompareAndSwap(false, true) {
 		return errors.New("webhooks: Dispatcher.Run called twice")
 	}
+	defer close(d.stopped)
 	// Attempts in flight outlive ctx: cutting them off would count our shutdown as the
 	// receiver's failure.
 	workCtx := context.WithoutCancel(ctx)
@@ -197,9 +227,23 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		// New is asked after a Notify, and again while its last answer was full.
 		notified = true
 		moreNew  bool
+		// settles: Settle's requests, answered when Due has nothing left and nothing is
+		// in flight.
+		settles []chan struct{}
 	)
+	_, virtual := d.clock.(*clock.Virtual)
+	answerSettles := func() {
+		for _, done := range settles {
+			close(done)
+		}
+		settles = nil
+	}
+	defer answerSettles()
 	for {
 		now := d.clock.Now()
+		if len(settles) > 0 {
+			scan = true
+		}
 		if newEvents != nil && !cursorKnown && !now.Before(holdUntil) {
 			// Read before Due's first answer: an event committed in between is found by one
 			// or the other (in flight, it is not handed out twice).
@@ -215,6 +259,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		full := free <= 0 // no room for another attempt: a worker or a batch finishing wakes us
 		asked := false    // whether Due was asked (then NextDue arms the timer)
 		again := false    // whether to ask the outbox again before waiting
+		handed := 0       // attempts started in this pass
 		if !now.Before(holdUntil) && free > 0 {
 			var events []Event
 			var err error
@@ -263,6 +308,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 					busyLanes[ev.Lane], lanes[ev.ID] = true, ev.Lane
 				}
 				attempting++
+				handed++
 				wg.Go(func() {
 					o := d.attempt(workCtx, ev)
 					attempted <- struct{}{}
@@ -276,6 +322,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			continue
 		}
 		wake := now.Add(PollInterval)
+		var poll <-chan time.Time
+		if virtual {
+			// The safety poll is in real time, so that an advance does not step through
+			// one per second; the timer is for due times only, each a step of an advance.
+			wake, poll = now.Add(virtualHorizon), time.After(PollInterval)
+		}
 		if holdUntil.After(now) {
 			wake = holdUntil
 		} else if full || !asked || scan {
@@ -298,6 +350,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				continue
 			}
 		}
+		if len(settles) > 0 && (holdUntil.After(now) || asked && handed == 0 && len(inFlight) == 0) {
+			// Nothing due is left, and the next due time is armed (or the outbox fails: do
+			// not hang the clock).
+			answerSettles()
+		}
 
 		select {
 		case <-ctx.Done():
@@ -313,6 +370,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			attempting--
 		case <-d.notify:
 			notified = true
+		case done := <-d.settle:
+			settles = append(settles, done)
 		case <-d.rescan:
 			// An event made due again may still be in flight, its outcome on its way:
 			// ask Due again as each of the events in flight now is released.
@@ -333,6 +392,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			}
 		case <-timer:
 			timer, scan = nil, true
+		case <-poll:
+			scan = true
 		}
 	}
 }

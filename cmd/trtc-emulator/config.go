@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trtc-emulator/trtc-emulator/internal/clock"
 	"github.com/trtc-emulator/trtc-emulator/webhooks"
 )
 
@@ -72,6 +73,12 @@ type Config struct {
 	// MultipartRetention: multipart uploads to the embedded store initiated longer ago and
 	// never completed are discarded (0 keeps them).
 	MultipartRetention time.Duration
+	// Clock is "system" (the wall clock) or "virtual": time starts at ClockStart (the
+	// real time when zero) and moves by POST /_emulator/v1/clock and, with TimeScale > 0,
+	// TimeScale virtual seconds per real second.
+	Clock      string
+	ClockStart time.Time
+	TimeScale  float64
 }
 
 // controlWarning is what to warn about the control API's exposure at start: "" unless it
@@ -112,7 +119,7 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 		addr, rtmp, dataDir, database, uin, secretId, secretKey, sdkAppId, sdkSecretKey,
 		callbackURL, callbackKey, callbackPrivate, region, auth, rateLimit, rateLimits, logLevel, logFormat, shutdown,
 		cosEndpoint, s3Endpoint, segment, controlToken, insecureControl, uploadGiveUp, retention string
-		callbackRetention, multipartRetention string
+		callbackRetention, multipartRetention, clock, clockStart, timeScale string
 	}
 	settings := []setting{
 		{"TRTC_EMULATOR_ADDR", "addr", defaultAddr, "HTTP listener: API 3.0, control API", &raw.addr},
@@ -143,6 +150,9 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 		{"TRTC_EMULATOR_HISTORY_RETENTION", "history-retention", "30", "days the records of a closed room are kept (swept hourly); 0 keeps them forever", &raw.retention},
 		{"TRTC_EMULATOR_CALLBACK_LOG_RETENTION", "callback-log-retention", "7", "days the delivery log of a delivered or failed callback is kept (swept hourly); 0 keeps it forever", &raw.callbackRetention},
 		{"TRTC_EMULATOR_MULTIPART_RETENTION", "multipart-retention", "1", "days an unfinished multipart upload to the embedded store is kept (swept hourly); 0 keeps it", &raw.multipartRetention},
+		{"TRTC_EMULATOR_CLOCK", "clock", "system", "system, or virtual: time moves when told (POST /_emulator/v1/clock) and by -time-scale", &raw.clock},
+		{"TRTC_EMULATOR_CLOCK_START", "clock-start", "", "the virtual clock's start, RFC 3339 (default: the real time at start); implies -clock virtual", &raw.clockStart},
+		{"TRTC_EMULATOR_TIME_SCALE", "time-scale", "0", "virtual seconds per real second (60: a minute a second; 0: only when told); above 0 implies -clock virtual", &raw.timeScale},
 	}
 	fs := flag.NewFlagSet("trtc-emulator", flag.ContinueOnError)
 	for _, s := range settings {
@@ -216,6 +226,21 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 		}
 		*r.dst = time.Duration(days) * 24 * time.Hour
 	}
+	if c.Clock = raw.clock; c.Clock != "system" && c.Clock != "virtual" {
+		return nil, fmt.Errorf("-clock %q: want system or virtual", raw.clock)
+	}
+	if raw.clockStart != "" {
+		if c.ClockStart, err = time.Parse(time.RFC3339Nano, raw.clockStart); err != nil {
+			return nil, fmt.Errorf("-clock-start %q: want an RFC 3339 time such as 2026-01-02T15:04:05Z", raw.clockStart)
+		}
+		c.Clock = "virtual"
+	}
+	if c.TimeScale, err = strconv.ParseFloat(raw.timeScale, 64); err != nil || c.TimeScale < 0 || c.TimeScale > 100000 || c.TimeScale != c.TimeScale {
+		return nil, fmt.Errorf("-time-scale %q: want a number from 0 to 100000", raw.timeScale)
+	}
+	if c.TimeScale > 0 {
+		c.Clock = "virtual"
+	}
 	if c.CallbackPrivate != "allow" && c.CallbackPrivate != "deny" {
 		return nil, fmt.Errorf("-callback-private %q: want allow or deny", c.CallbackPrivate)
 	}
@@ -255,6 +280,18 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 			"or TRTC_EMULATOR_INSECURE_CONTROL=1 (-insecure-control=1) to serve it unprotected", c.Addr)
 	}
 	return c, nil
+}
+
+// clock is the emulator's time: the wall clock, or a virtual clock at ClockStart.
+func (c *Config) clock() clock.Clock {
+	if c.Clock != "virtual" {
+		return clock.System
+	}
+	start := c.ClockStart
+	if start.IsZero() {
+		start = time.Now()
+	}
+	return clock.NewVirtual(start, c.TimeScale)
 }
 
 func (c *Config) logger(w *os.File) *slog.Logger {

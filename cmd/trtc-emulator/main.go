@@ -70,7 +70,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	log := cfg.logger(os.Stderr)
 	started := time.Now()
-	store, err := models.Open(ctx, models.Options{Database: cfg.Database, Logger: log})
+	clk := cfg.clock()
+	store, err := models.Open(ctx, models.Options{Database: cfg.Database, Logger: log, Clock: clk})
 	if err != nil {
 		return err
 	}
@@ -83,7 +84,7 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	if err := handlers.SeedPresets(ctx, store); err != nil {
 		return fmt.Errorf("seed CAM presets: %w", err)
 	}
-	objects, err := embedded.Open(filepath.Join(cfg.DataDir, "objects"), embedded.Options{})
+	objects, err := embedded.Open(filepath.Join(cfg.DataDir, "objects"), embedded.Options{Clock: clk})
 	if err != nil {
 		return fmt.Errorf("object store: %w", err)
 	}
@@ -97,7 +98,7 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		guard = webhooks.Guard{}
 	}
 	dispatcher := webhooks.NewDispatcher(webhooks.Config{Outbox: jobs.CallbackOutbox{Store: store},
-		Client: webhooks.NewClient(guard), Logger: log})
+		Client: webhooks.NewClient(guard), Logger: log, Clock: clk})
 	jobsCtx, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
 	jobsDone := make(chan error, 1)
@@ -118,15 +119,21 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	}
 	recorder, err := jobs.NewRecorder(jobs.RecorderConfig{Store: store, SpoolDir: filepath.Join(cfg.DataDir, "spool"),
 		Uploaders: uploaders, Notify: dispatcher.Notify, Logger: log, SegmentDuration: cfg.SegmentDuration,
-		UploadGiveUp: cfg.UploadGiveUp})
+		UploadGiveUp: cfg.UploadGiveUp, Clock: clk})
 	if err != nil {
 		return err
+	}
+	if v, ok := clk.(*clock.Virtual); ok {
+		// After each step of an advance: the recordings' passes (their callbacks
+		// committed), then the deliveries due, then (sweeps.start) the sweeps.
+		v.OnSettle(recorder.Settle)
+		v.OnSettle(dispatcher.Settle)
 	}
 	recorderCtx, stopRecorder := context.WithCancel(context.Background())
 	defer stopRecorder()
 	recorderDone := make(chan error, 1)
 	go func() { recorderDone <- recorder.Run(recorderCtx) }()
-	stopSweeps, err := sweeps{store: store, objects: objects, recorder: recorder, clock: clock.System, log: log}.start(cfg)
+	stopSweeps, err := sweeps{store: store, objects: objects, recorder: recorder, clock: clk, log: log}.start(cfg)
 	if err != nil {
 		return err
 	}
@@ -141,7 +148,7 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		RateLimit: cfg.RateLimit, RateLimits: cfg.RateLimits, Logger: log, Notify: notify,
 		Rescan:       dispatcher.Rescan,
 		ObjectStore:  s3api.New(objects, s3api.Config{Prefix: handlers.StoragePrefix, Region: cfg.Region, Logger: log}),
-		ControlToken: cfg.ControlToken,
+		ControlToken: cfg.ControlToken, Clock: clk,
 	}, store)
 	srv := handlers.NewServer(cfg.Addr, h, log)
 	served := make(chan error, 1)
@@ -165,6 +172,10 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		cfg.SecretId, cfg.SecretKey, cfg.Uin, app.SdkAppId, app.SdkSecretKey, cfg.Database)
 	if cfg.Auth == "off" {
 		fmt.Fprintln(stdout, "  Auth           off: signatures are not checked")
+	}
+	if v, ok := clk.(*clock.Virtual); ok {
+		fmt.Fprintf(stdout, "  Clock          virtual at %s, scale %g: POST %s/_emulator/v1/clock {\"Advance\":\"90s\"}\n",
+			v.Now().UTC().Format(time.RFC3339), v.Scale(), endpoint)
 	}
 	switch {
 	case cfg.ControlToken != "":

@@ -81,7 +81,25 @@ var endpointLine = regexp.MustCompile(`API endpoint\s+http://(\S+)`)
 // start runs the binary on a random loopback port and waits for /_emulator/health.
 func start(t testing.TB, env []string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
+	return startBinary(t, binary, env, args...)
+}
+
+// plainBinary is the emulator built without the test run's build flags (no -race): the
+// build users run, for the tests whose figure is its speed. Built on first use.
+var plainBinary = sync.OnceValues(func() (string, error) {
+	if len(buildFlags) == 0 {
+		return binary, nil
+	}
+	path := binary + "-plain"
+	if out, err := exec.Command("go", "build", "-o", path, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build: %v\n%s", err, out)
+	}
+	return path, nil
+})
+
+func startBinary(t testing.TB, bin string, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), append([]string{"TRTC_EMULATOR_ADDR=127.0.0.1:0"}, env...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

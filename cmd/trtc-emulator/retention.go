@@ -29,6 +29,9 @@ type sweeps struct {
 // recorder also sweeps these when it starts).
 func (s sweeps) start(cfg *Config) (stop func(), err error) {
 	p := jobs.NewPeriodic(s.clock, s.log)
+	if v, ok := s.clock.(*clock.Virtual); ok {
+		v.OnSettle(p.Settle) // an advance returns after the sweeps due by then
+	}
 	add := func(name string, atStart bool, run func(ctx context.Context) (int64, error)) error {
 		sweep := func(ctx context.Context) error {
 			n, err := run(ctx)

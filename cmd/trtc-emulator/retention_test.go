@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/trtc-emulator/trtc-emulator/cam/usersig"
+	"github.com/trtc-emulator/trtc-emulator/internal/clock"
 	"github.com/trtc-emulator/trtc-emulator/models"
 )
 
@@ -53,8 +54,8 @@ func TestHistorySweptAtStart(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "emulator.db")
 	ctx := context.Background()
-	now := time.Now().Add(-40 * 24 * time.Hour)
-	store, err := models.Open(ctx, models.Options{Database: "sqlite://" + db, Now: func() time.Time { return now }})
+	clk := clock.NewFake(time.Now().Add(-40 * 24 * time.Hour))
+	store, err := models.Open(ctx, models.Options{Database: "sqlite://" + db, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func TestHistorySweptAtStart(t *testing.T) {
 	visit := func(room string) {
 		t.Helper()
 		id := models.Identity{SdkAppId: defaultSdkAppId, RoomId: room, RoomIdType: models.RoomIdString, UserId: "alice"}
-		sig, err := usersig.Gen(usersig.Params{SdkAppId: defaultSdkAppId, Key: defaultSdkSecretKey, UserId: "alice", Expire: time.Hour, Now: now})
+		sig, err := usersig.Gen(usersig.Params{SdkAppId: defaultSdkAppId, Key: defaultSdkSecretKey, UserId: "alice", Expire: time.Hour, Now: clk.Now()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +79,7 @@ func TestHistorySweptAtStart(t *testing.T) {
 		}
 	}
 	visit("forty-days-ago")
-	now = time.Now().Add(-10 * 24 * time.Hour)
+	clk.Set(time.Now().Add(-10 * 24 * time.Hour))
 	visit("ten-days-ago")
 	store.Close()
 

@@ -90,13 +90,18 @@ func (f *Fake) popDue(t time.Time) []waiter {
 		}
 	}
 	f.waiters = keep
-	slices.SortFunc(due, func(a, b waiter) int {
+	sortWaiters(due)
+	return due
+}
+
+// sortWaiters orders waiters by deadline, equal deadlines in registration order.
+func sortWaiters(ws []waiter) {
+	slices.SortFunc(ws, func(a, b waiter) int {
 		if c := a.deadline.Compare(b.deadline); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.seq, b.seq)
 	})
-	return due
 }
 
 // Waiters is the number of After channels that have not fired yet, including those whose

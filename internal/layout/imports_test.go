@@ -18,11 +18,11 @@ var allowed = map[string][]string{
 	"wire":       {"wire"}, // wire/camwire uses wire's schema types
 	"cam":        {"tcerr", "cam/"},
 	"media":      {"media/"},
-	"storage":    {"storage"},
+	"storage":    {"storage", "internal/clock"},
 	"webhooks":   {"internal/clock"},
-	"models":     {"migrations", "tcerr", "wire", "cam/usersig"},
+	"models":     {"migrations", "tcerr", "wire", "cam/usersig", "internal/clock"},
 	"jobs":       {"models", "media", "storage", "webhooks", "internal/clock", "tcerr", "wire"},
-	"handlers":   {"models", "cam", "webhooks", "tcerr", "wire"},
+	"handlers":   {"models", "cam", "webhooks", "tcerr", "wire", "internal/clock"},
 }
 
 func TestImportDirections(t *testing.T) {

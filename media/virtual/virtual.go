@@ -9,6 +9,7 @@ package virtual
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -185,11 +186,30 @@ func (m *Media) Advance(now time.Time) error {
 	return m.advanceLocked(now)
 }
 
+// advanceLocked encodes the tracks up to now, on as many goroutines as there are CPUs: the
+// tracks are independent (each writes its own stream), and a virtual clock's advance of an
+// hour is an hour of every track to encode.
 func (m *Media) advanceLocked(now time.Time) error {
-	var errs []error
+	work := make(chan *track, len(m.tracks))
 	for _, tr := range m.tracks {
-		errs = append(errs, tr.advance(now.Sub(tr.start)))
+		work <- tr
 	}
+	close(work)
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for range min(len(m.tracks), runtime.GOMAXPROCS(0)) {
+		wg.Go(func() {
+			for tr := range work {
+				if err := tr.advance(now.Sub(tr.start)); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 

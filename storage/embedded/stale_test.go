@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trtc-emulator/trtc-emulator/internal/clock"
 	"github.com/trtc-emulator/trtc-emulator/storage"
 )
 
@@ -14,7 +15,8 @@ import (
 func TestAbortStaleUploads(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	s := openTemp(t, Options{Now: func() time.Time { return now }, MinPartSize: 1})
+	clk := clock.NewFake(now)
+	s := openTemp(t, Options{Clock: clk, MinPartSize: 1})
 	old, err := s.CreateMultipartUpload(ctx, "b-1250000000", "old.ts", "video/mp2t")
 	if err != nil {
 		t.Fatal(err)
@@ -25,12 +27,12 @@ func TestAbortStaleUploads(t *testing.T) {
 	if err := s.Put(ctx, "b-1250000000", "kept.ts", strings.NewReader("object"), 6, "video/mp2t"); err != nil {
 		t.Fatal(err)
 	}
-	now = now.Add(36 * time.Hour)
+	clk.Advance(36 * time.Hour)
 	fresh, err := s.CreateMultipartUpload(ctx, "b-1250000000", "new.ts", "video/mp2t")
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := s.AbortStaleUploads(ctx, now.Add(-24*time.Hour))
+	n, err := s.AbortStaleUploads(ctx, clk.Now().Add(-24*time.Hour))
 	if err != nil || n != 1 {
 		t.Fatalf("aborted %d (%v), want 1", n, err)
 	}
@@ -43,7 +45,7 @@ func TestAbortStaleUploads(t *testing.T) {
 	if _, err := s.Head(ctx, "b-1250000000", "kept.ts"); err != nil {
 		t.Fatalf("a stored object: %v", err)
 	}
-	if n, err := s.AbortStaleUploads(ctx, now.Add(-24*time.Hour)); err != nil || n != 0 {
+	if n, err := s.AbortStaleUploads(ctx, clk.Now().Add(-24*time.Hour)); err != nil || n != 0 {
 		t.Fatalf("second sweep: %d %v", n, err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/trtc-emulator/trtc-emulator/internal/clock"
 	"github.com/trtc-emulator/trtc-emulator/storage"
 )
 
@@ -23,8 +24,8 @@ type Options struct {
 	MinPartSize int64
 	// NoSync skips fsync before renames: faster, but a power cut may lose recent objects.
 	NoSync bool
-	// Now is the clock for LastModified; nil means time.Now.
-	Now func() time.Time
+	// Clock is the time of LastModified and of the stale-upload sweep; clock.System when nil.
+	Clock clock.Clock
 }
 
 // Store is the embedded object store.
@@ -51,8 +52,8 @@ func Open(dir string, opt Options) (*Store, error) {
 	if opt.MinPartSize <= 0 {
 		opt.MinPartSize = storage.MinPartSize
 	}
-	if opt.Now == nil {
-		opt.Now = time.Now
+	if opt.Clock == nil {
+		opt.Clock = clock.System
 	}
 	s := &Store{root: root, opt: opt, buckets: map[string]*bucketIndex{}}
 	buckets, err := s.ListBuckets(context.Background())
@@ -74,7 +75,7 @@ func objectPath(bucket, key string) string {
 	return path.Join(bucket, "o", h[:2], h)
 }
 
-func (s *Store) now() time.Time { return s.opt.Now().UTC() }
+func (s *Store) now() time.Time { return s.opt.Clock.Now().UTC() }
 
 // bucketExists reports whether bucket is a directory of the root. An entry of that name
 // that is not a plain directory (a symlink, a file) is refused with AccessDenied: it was
