@@ -77,6 +77,9 @@ func startEmulatorWith(t testing.TB, clk clock.Clock, opts ...emuOption) *emulat
 	}
 	settings := handlers.Settings{Version: "test", Region: "ap-guangzhou", Uin: testUin, SdkAppId: testSdkAppId,
 		APIEndpoint: "http://" + ln.Addr().String(), RateLimit: 0}
+	if clk != nil {
+		settings.Clock = clk
+	}
 	for _, o := range opts {
 		o(&settings)
 	}

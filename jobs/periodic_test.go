@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -72,5 +73,42 @@ func TestPeriodicRunsOnTheInjectedClock(t *testing.T) {
 		if got := runs[name]; !slices.EqualFunc(got, w, time.Time.Equal) {
 			t.Errorf("%s ran at %v, want %v", name, got, w)
 		}
+	}
+}
+
+// TestPeriodicSettlesOnAVirtualClock: an advance of a virtual clock steps through every due
+// time of a schedule (a sweep runs at each, with the clock at that time, not once at the
+// end as after a plain jump), and has run them all when it returns.
+func TestPeriodicSettlesOnAVirtualClock(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	clk := clock.NewVirtual(t0, 0)
+	p := NewPeriodic(clk, slog.New(slog.DiscardHandler))
+	clk.OnSettle(p.Settle)
+	var mu sync.Mutex
+	var runs []time.Time
+	if err := p.AddScheduled("tick", "@every 10m", func(context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		runs = append(runs, clk.Now())
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	for !p.running.Load() { // once Run is up, Advance's settles wait for its loop
+		runtime.Gosched()
+	}
+	if err := clk.Advance(ctx, 35*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	got := slices.Clone(runs)
+	mu.Unlock()
+	want := []time.Time{t0.Add(10 * time.Minute), t0.Add(20 * time.Minute), t0.Add(30 * time.Minute)}
+	if !slices.EqualFunc(got, want, time.Time.Equal) {
+		t.Fatalf("runs at %v, want %v", got, want)
 	}
 }

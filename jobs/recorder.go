@@ -202,7 +202,7 @@ func (r *Recorder) claim(ctx context.Context) error {
 	}
 	for _, t := range tasks {
 		run := &taskRun{r: r, task: t.RecordingTask, log: r.log.With("task", t.TaskId),
-			settleReq: make(chan chan struct{}), exited: make(chan struct{})}
+			settleReq: make(chan chan struct{}), exited: make(chan struct{}), filesReady: make(chan struct{}, 1)}
 		r.mu.Lock()
 		busy := r.running[t.ID] != nil
 		if !busy {
@@ -288,6 +288,9 @@ type taskRun struct {
 	// channel once the pass due (if its tick came) is made; exited is closed at the end.
 	settleReq chan chan struct{}
 	exited    chan struct{}
+	// filesReady wakes the upload loop after a pass (files closed, the writer done), so
+	// that uploads do not wait for the clock: a virtual one moves only when told.
+	filesReady chan struct{}
 }
 
 // hubRoom is a task's room as the hub names it.
@@ -465,6 +468,12 @@ func (t *taskRun) pass(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	defer r.notify()
+	defer func() {
+		select {
+		case t.filesReady <- struct{}{}:
+		default:
+		}
+	}()
 	t.task = view.Task
 	if view.Task.WriterDone {
 		return true, nil

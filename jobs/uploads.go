@@ -95,6 +95,7 @@ func (t *taskRun) uploadLoop(ctx context.Context, taskRef int64, taskId string, 
 		case <-ctx.Done():
 			return uploadResult{}
 		case <-t.r.cfg.Clock.After(t.r.cfg.Tick):
+		case <-t.filesReady:
 		}
 	}
 }

@@ -190,12 +190,13 @@ func download(t *testing.T, client *s3.Client, bucket, prefix, dir string) []str
 // CreateCloudRecording (HLS + MP4 to COS, here the embedded store), DescribeCloudRecording
 // while it runs, ModifyCloudRecording to drop bob's video, DeleteCloudRecording. The files
 // carry the seed's names and are read back with aws-sdk-go-v2 and cos-go-sdk-v5, judged by
-// ffprobe; the callbacks come signed, in the seed's order and shape.
+// ffprobe; the callbacks come signed, in the seed's order and shape. The emulator runs on
+// a virtual clock that the test advances (nothing here is about wall time).
 func TestCloudRecordingEndToEnd(t *testing.T) {
 	testpeer.FFprobe(t) // the judge of the files, or a clear failure without it
 	rcv := startReceiver(t, "recKey1")
 	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
-		"TRTC_EMULATOR_CALLBACK_KEY=recKey1", "TRTC_EMULATOR_RECORDING_SEGMENT=2s"})
+		"TRTC_EMULATOR_CALLBACK_KEY=recKey1", "TRTC_EMULATOR_RECORDING_SEGMENT=2s", "TRTC_EMULATOR_CLOCK=virtual"})
 	enterAnchor(t, p.addr, "2024", "alice", 320, 180)
 	enterAnchor(t, p.addr, "2024", "bob", 240, 136)
 
@@ -243,11 +244,11 @@ func TestCloudRecordingEndToEnd(t *testing.T) {
 		}
 		return resp
 	}
-	waitFor(t, "four playlists in DescribeCloudRecording", 20*time.Second, func() bool {
-		files, _ := describe()["StorageFileList"].([]any)
-		return len(files) == 4
-	})
+	advance(t, p.addr, 4*time.Second)
 	d := describe()
+	if files, _ := d["StorageFileList"].([]any); len(files) != 4 {
+		t.Fatalf("after 4 s, DescribeCloudRecording lists %v, want four playlists", d["StorageFileList"])
+	}
 	if d["Status"] != "InProgress" {
 		t.Fatalf("status %v", d["Status"])
 	}
@@ -272,19 +273,20 @@ func TestCloudRecordingEndToEnd(t *testing.T) {
 		}
 	}
 
-	time.Sleep(4 * time.Second)
+	advance(t, p.addr, 4*time.Second)
 	// bob's video is unsubscribed: its playlist stops growing, the others go on.
 	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "ModifyCloudRecording", map[string]any{"SdkAppId": defaultSdkAppId,
 		"TaskId": taskId, "SubscribeStreamUserIds": map[string]any{"UnSubscribeVideoUserIds": []string{"b.*$"}}}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(5 * time.Second)
+	advance(t, p.addr, 5*time.Second)
 	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "DeleteCloudRecording",
 		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err != nil {
 		t.Fatal(err)
 	}
 	// MP4: alice_1 and bob_1, his video stopping where it was dropped (a track change keeps
 	// the file).
+	advance(t, p.addr, time.Second) // the task's last pass: its files closed, 302 committed
 	waitFor(t, "305 and two 310", 30*time.Second, func() bool {
 		return len(rcv.of(taskId, 305)) == 1 && len(rcv.of(taskId, 310)) == 2
 	})
