@@ -100,13 +100,15 @@ func playlistFiles(t *testing.T, dir, name string) float64 {
 // (gofakes3). Its first answer is an error (no such bucket): 308 carries its Code and
 // Message. Then it works, then it is stopped mid-task: 308 NetworkError, the files wait in
 // the spool; the task ends with 305 Status 1; the server comes back and 305 Status 2
-// follows, with every file of every playlist in the bucket.
+// follows, with every file of every playlist in the bucket. On a virtual clock: the
+// recording and the upload retries move with it, the S3 server answers in real time.
 func TestRecordingUploadFailuresSpoolAndRetry(t *testing.T) {
 	testpeer.FFprobe(t) // the judge of the files, or a clear failure without it
 	rcv := startReceiver(t, "faultKey")
 	s3srv := startFakeS3(t)
 	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
-		"TRTC_EMULATOR_CALLBACK_KEY=faultKey", "TRTC_EMULATOR_RECORDING_SEGMENT=2s", "TRTC_EMULATOR_S3_ENDPOINT=http://" + s3srv.addr})
+		"TRTC_EMULATOR_CALLBACK_KEY=faultKey", "TRTC_EMULATOR_RECORDING_SEGMENT=2s", "TRTC_EMULATOR_S3_ENDPOINT=http://" + s3srv.addr,
+		"TRTC_EMULATOR_CLOCK=virtual"})
 	enterAnchor(t, p.addr, "3030", "alice", 320, 180)
 	const bucket = "fake-records"
 	storage := map[string]any{"Vendor": 1, "Region": "us-east-1", "Bucket": bucket, "AccessKey": "AKIAFAKE", "SecretKey": "fakeSecret"}
@@ -117,7 +119,7 @@ func TestRecordingUploadFailuresSpoolAndRetry(t *testing.T) {
 	}
 	taskId := resp["TaskId"].(string)
 
-	waitFor(t, "308 from the S3 server", 20*time.Second, func() bool { return len(rcv.of(taskId, 308)) == 1 })
+	advanceUntil(t, p.addr, "308 from the S3 server", time.Second, time.Minute, func() bool { return len(rcv.of(taskId, 308)) == 1 })
 	first := rcv.of(taskId, 308)[0].EventInfo.Payload
 	if first["Code"] != "NoSuchBucket" || first["Message"] == "" {
 		t.Fatalf("308 payload %v", first)
@@ -125,20 +127,20 @@ func TestRecordingUploadFailuresSpoolAndRetry(t *testing.T) {
 	if err := s3srv.backend.CreateBucket(bucket); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "304 after the bucket exists", 20*time.Second, func() bool { return len(rcv.of(taskId, 304)) == 1 })
-	time.Sleep(2 * time.Second)
+	advanceUntil(t, p.addr, "304 after the bucket exists", time.Second, time.Minute, func() bool { return len(rcv.of(taskId, 304)) == 1 })
+	advance(t, p.addr, 2*time.Second)
 
 	s3srv.stop()
-	waitFor(t, "308 after the server stopped", 20*time.Second, func() bool { return len(rcv.of(taskId, 308)) == 2 })
+	advanceUntil(t, p.addr, "308 after the server stopped", time.Second, time.Minute, func() bool { return len(rcv.of(taskId, 308)) == 2 })
 	if second := rcv.of(taskId, 308)[1].EventInfo.Payload; second["Code"] != "NetworkError" {
 		t.Fatalf("second 308 %v", second)
 	}
-	time.Sleep(3 * time.Second) // more segments pile up in the spool
+	advance(t, p.addr, 3*time.Second) // more segments pile up in the spool
 	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "DeleteCloudRecording",
 		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "305 Status 1", 20*time.Second, func() bool { return len(rcv.of(taskId, 305)) == 1 })
+	advanceUntil(t, p.addr, "305 Status 1", time.Second, time.Minute, func() bool { return len(rcv.of(taskId, 305)) == 1 })
 	if st := rcv.of(taskId, 305)[0].EventInfo.Payload["Status"]; st != 1.0 {
 		t.Fatalf("305 Status %v with files spooled", st)
 	}
@@ -153,7 +155,7 @@ func TestRecordingUploadFailuresSpoolAndRetry(t *testing.T) {
 	}
 
 	s3srv.restart()
-	waitFor(t, "305 Status 2", 40*time.Second, func() bool { return len(rcv.of(taskId, 305)) == 2 })
+	advanceUntil(t, p.addr, "305 Status 2", time.Second, 5*time.Minute, func() bool { return len(rcv.of(taskId, 305)) == 2 })
 	if st := rcv.of(taskId, 305)[1].EventInfo.Payload["Status"]; st != 2.0 {
 		t.Fatalf("second 305 Status %v", st)
 	}

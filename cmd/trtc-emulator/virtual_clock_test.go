@@ -68,6 +68,18 @@ func advance(t testing.TB, addr string, d time.Duration) time.Time {
 	return c.Now
 }
 
+// advanceUntil advances the virtual clock by step until cond holds, for at most within of
+// virtual time: for what also waits on real time (an upload to a real server).
+func advanceUntil(t testing.TB, addr, what string, step, within time.Duration, cond func() bool) {
+	t.Helper()
+	for moved := time.Duration(0); !cond(); moved += step {
+		if moved >= within {
+			t.Fatalf("no %s after %v of virtual time", what, within)
+		}
+		advance(t, addr, step)
+	}
+}
+
 // failingReceiver answers every callback 500 and notes each attempt's event and CallbackTs.
 type failingReceiver struct {
 	url      string
