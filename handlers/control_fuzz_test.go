@@ -6,15 +6,21 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/trtc-emulator/trtc-emulator/internal/clock"
 )
 
 // fuzzControl sends fuzzed bodies to a control API route in process: whatever the body,
 // the answer is JSON, never a 5xx, and errors carry a code and a message.
 func fuzzControl(f *testing.F, method, path string, seeds ...string) {
+	fuzzControlOn(f, startEmulator(f), method, path, seeds...)
+}
+
+func fuzzControlOn(f *testing.F, e *emulator, method, path string, seeds ...string) {
 	for _, s := range seeds {
 		f.Add(s)
 	}
-	e := startEmulator(f)
 	f.Fuzz(func(t *testing.T, body string) {
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
@@ -60,4 +66,12 @@ func FuzzParticipantPatch(f *testing.F) {
 		`{"RoomId":12,"UserId":"b","Role":20,"Publish":{"Substream":true,"Video":null}}`,
 		`{"RoomId":"x","RoomIdType":0,"UserId":"a","Publish":{}}`,
 		`{"RoomId":12,"UserId":"b","Publish":{"Video":"yes"}}`)
+}
+
+// FuzzClockMoves fuzzes the moves of a virtual clock: durations, times, both, neither.
+func FuzzClockMoves(f *testing.F) {
+	e := startEmulatorWith(f, clock.NewVirtual(time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC), 0))
+	fuzzControlOn(f, e, http.MethodPost, "/_emulator/v1/clock",
+		`{"Advance":"90s"}`, `{"Advance":"1h30m"}`, `{"Set":"2027-01-01T00:00:00Z"}`, `{"Advance":"-1s"}`,
+		`{"Advance":"1s","Set":"2027-01-01T00:00:00Z"}`, `{"Advance":90}`, `{}`)
 }
