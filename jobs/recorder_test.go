@@ -149,9 +149,12 @@ func (r *recorderRig) awaitNotify() {
 
 // runWaiting is run for a rig whose goroutines asleep on the clock are at least waiters
 // (the claim loop, and each task's run and upload loops): each step waits for all of them,
-// so that none falls behind the clock.
+// so that none falls behind the clock. The fake clock's count includes waiters nobody
+// listens to any more, so each step first settles the recorder: every task has made the
+// pass its last tick asked for and sleeps on its next one.
 func (r *recorderRig) runWaiting(d time.Duration, waiters int) {
 	for step := time.Duration(0); step < d; step += 500 * time.Millisecond {
+		r.rec.Settle(context.Background())
 		r.clock.BlockUntil(waiters)
 		r.clock.Advance(500 * time.Millisecond)
 	}
