@@ -114,15 +114,16 @@ func (v *Virtual) moveTo(ctx context.Context, target time.Time) error {
 			return err
 		}
 		v.mu.Lock()
-		// With time flowing, the target may already be behind: then this is the last step.
 		step, last := target, true
-		if now := v.nowLocked(); now.After(step) {
-			step = now
-		}
 		for _, w := range v.waiters {
 			if w.deadline.Before(step) {
 				step, last = w.deadline, false
 			}
+		}
+		// With time flowing, the step (the target too) may already be behind: time never
+		// goes back, the waiters due by now fire now.
+		if now := v.nowLocked(); now.After(step) {
+			step = now
 		}
 		v.rebaseLocked(step)
 		due := v.popDueLocked(step)
