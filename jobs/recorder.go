@@ -72,6 +72,9 @@ type Recorder struct {
 	// woken: Wake was called since Settle last claimed, at settleClaimed.
 	woken         bool
 	settleClaimed time.Time
+	// runCtx is Run's: the tasks Settle claims run under it, not under the caller's (an
+	// HTTP request that moves the clock ends long before them).
+	runCtx context.Context
 
 	// rooms counts the tasks running in each room (by hubRoom): the room's virtual
 	// participants are produced while one records it.
@@ -130,6 +133,9 @@ func (r *Recorder) Wake() {
 // written, files in the spool), gives its lease back and Run returns.
 func (r *Recorder) Run(ctx context.Context) error {
 	defer r.wg.Wait()
+	r.mu.Lock()
+	r.runCtx = ctx
+	r.mu.Unlock()
 	if err := contain(func() error { return r.SweepSpool(ctx) }); err != nil {
 		r.log.Error("spool sweep", "err", err)
 	}
@@ -153,13 +159,14 @@ func (r *Recorder) Run(ctx context.Context) error {
 func (r *Recorder) Settle(ctx context.Context) {
 	now := r.cfg.Clock.Now()
 	r.mu.Lock()
-	claim := r.woken || !now.Before(r.settleClaimed.Add(time.Second))
+	runCtx := r.runCtx
+	claim := runCtx != nil && (r.woken || !now.Before(r.settleClaimed.Add(time.Second)))
 	if claim {
 		r.woken, r.settleClaimed = false, now
 	}
 	r.mu.Unlock()
-	if claim {
-		if err := contain(func() error { return r.claim(ctx) }); err != nil && ctx.Err() == nil {
+	if claim && runCtx.Err() == nil {
+		if err := contain(func() error { return r.claim(runCtx) }); err != nil && runCtx.Err() == nil {
 			r.log.Error("claim recording tasks", "err", err)
 		}
 	}

@@ -167,9 +167,8 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
   Uin            %s
   SdkAppId       %d
   SDK secret key %s
-  Database       %s
 `, version, time.Since(started).Round(time.Millisecond), endpoint, ln.Addr().String(), endpoint, endpoint, handlers.StoragePrefix,
-		cfg.SecretId, cfg.SecretKey, cfg.Uin, app.SdkAppId, app.SdkSecretKey, cfg.Database)
+		cfg.SecretId, cfg.SecretKey, cfg.Uin, app.SdkAppId, app.SdkSecretKey)
 	if cfg.Auth == "off" {
 		fmt.Fprintln(stdout, "  Auth           off: signatures are not checked")
 	}
@@ -184,6 +183,8 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		fmt.Fprintln(stdout, "  Control token  NONE on a non-loopback address (TRTC_EMULATOR_INSECURE_CONTROL=1): see the warning")
 		log.Warn(cfg.controlWarning(), "addr", ln.Addr().String())
 	}
+	// Last: a reader of the banner knows it has all of it at this line.
+	fmt.Fprintf(stdout, "  Database       %s\n", cfg.Database)
 	log.Info("serving", "addr", ln.Addr().String(), "auth", cfg.Auth, "rate_limit", cfg.RateLimit, "log_format", cfg.LogFormat)
 
 	select {
