@@ -87,17 +87,7 @@ func (p *Periodic) Settle(ctx context.Context) {
 		return
 	}
 	for _, e := range p.entries {
-		done := make(chan struct{})
-		select {
-		case e.settle <- done:
-			select {
-			case <-done:
-			case <-p.stopped:
-			case <-ctx.Done():
-			}
-		case <-p.stopped:
-		case <-ctx.Done():
-		}
+		clock.AskSettled(ctx, e.settle, p.stopped)
 	}
 }
 

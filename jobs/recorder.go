@@ -177,17 +177,7 @@ func (r *Recorder) Settle(ctx context.Context) {
 	}
 	r.mu.Unlock()
 	for _, run := range runs {
-		done := make(chan struct{})
-		select {
-		case run.settleReq <- done:
-			select {
-			case <-done:
-			case <-run.exited:
-			case <-ctx.Done():
-			}
-		case <-run.exited:
-		case <-ctx.Done():
-		}
+		clock.AskSettled(ctx, run.settleReq, run.exited)
 	}
 }
 

@@ -130,21 +130,8 @@ func (d *Dispatcher) Rescan() {
 // them: it waits for the receivers' answers (each at most Config.Timeout). It returns at
 // once when Run is not running, and when ctx ends.
 func (d *Dispatcher) Settle(ctx context.Context) {
-	if !d.running.Load() {
-		return
-	}
-	done := make(chan struct{})
-	select {
-	case d.settle <- done:
-	case <-d.stopped:
-		return
-	case <-ctx.Done():
-		return
-	}
-	select {
-	case <-done:
-	case <-d.stopped:
-	case <-ctx.Done():
+	if d.running.Load() {
+		clock.AskSettled(ctx, d.settle, d.stopped)
 	}
 }
 
@@ -232,6 +219,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		settles []chan struct{}
 	)
 	_, virtual := d.clock.(*clock.Virtual)
+	var poll <-chan time.Time // a virtual clock's safety poll, in real time
 	answerSettles := func() {
 		for _, done := range settles {
 			close(done)
@@ -322,11 +310,13 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			continue
 		}
 		wake := now.Add(PollInterval)
-		var poll <-chan time.Time
 		if virtual {
 			// The safety poll is in real time, so that an advance does not step through
 			// one per second; the timer is for due times only, each a step of an advance.
-			wake, poll = now.Add(virtualHorizon), time.After(PollInterval)
+			wake = now.Add(virtualHorizon)
+			if poll == nil {
+				poll = time.After(PollInterval)
+			}
 		}
 		if holdUntil.After(now) {
 			wake = holdUntil
@@ -393,7 +383,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-timer:
 			timer, scan = nil, true
 		case <-poll:
-			scan = true
+			poll, scan = nil, true
 		}
 	}
 }

@@ -78,30 +78,30 @@ func (f *Fake) setLocked(t time.Time) {
 	}
 }
 
-// popDue removes and returns the waiters due at t, earliest deadline first, equal deadlines
-// in registration order.
+// popDue removes and returns the waiters due at t (see splitDue).
 func (f *Fake) popDue(t time.Time) []waiter {
-	var due, keep []waiter
-	for _, w := range f.waiters {
+	due, keep := splitDue(f.waiters, t)
+	f.waiters = keep
+	return due
+}
+
+// splitDue splits waiters into those due at t, earliest deadline first and equal deadlines
+// in registration order, and the others.
+func splitDue(ws []waiter, t time.Time) (due, keep []waiter) {
+	for _, w := range ws {
 		if w.deadline.After(t) {
 			keep = append(keep, w)
 		} else {
 			due = append(due, w)
 		}
 	}
-	f.waiters = keep
-	sortWaiters(due)
-	return due
-}
-
-// sortWaiters orders waiters by deadline, equal deadlines in registration order.
-func sortWaiters(ws []waiter) {
-	slices.SortFunc(ws, func(a, b waiter) int {
+	slices.SortFunc(due, func(a, b waiter) int {
 		if c := a.deadline.Compare(b.deadline); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.seq, b.seq)
 	})
+	return due, keep
 }
 
 // Waiters is the number of After channels that have not fired yet, including those whose

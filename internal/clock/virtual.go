@@ -50,6 +50,25 @@ func (v *Virtual) OnSettle(settle func(context.Context)) {
 	v.settlers = append(v.settlers, settle)
 }
 
+// AskSettled is a settler's half of the handshake with the loop it settles: it sends a
+// request on req and waits until the loop closes it (once what was due is done). It gives
+// up when gone is closed (the loop ended) or ctx ends.
+func AskSettled(ctx context.Context, req chan<- chan struct{}, gone <-chan struct{}) {
+	done := make(chan struct{})
+	select {
+	case req <- done:
+	case <-gone:
+		return
+	case <-ctx.Done():
+		return
+	}
+	select {
+	case <-done:
+	case <-gone:
+	case <-ctx.Done():
+	}
+}
+
 // Now returns the virtual time.
 func (v *Virtual) Now() time.Time {
 	v.mu.Lock()
@@ -148,18 +167,10 @@ func (v *Virtual) rebaseLocked(t time.Time) {
 	v.at, v.realAt = t, time.Now()
 }
 
-// popDueLocked removes and returns the waiters due at t, in deadline then registration order.
+// popDueLocked removes and returns the waiters due at t (see splitDue).
 func (v *Virtual) popDueLocked(t time.Time) []waiter {
-	var due, keep []waiter
-	for _, w := range v.waiters {
-		if w.deadline.After(t) {
-			keep = append(keep, w)
-		} else {
-			due = append(due, w)
-		}
-	}
+	due, keep := splitDue(v.waiters, t)
 	v.waiters = keep
-	sortWaiters(due)
 	return due
 }
 

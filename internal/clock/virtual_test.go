@@ -44,14 +44,7 @@ func (tk *ticker) run(ctx context.Context) {
 	}
 }
 
-func (tk *ticker) settle(ctx context.Context) {
-	done := make(chan struct{})
-	select {
-	case tk.req <- done:
-		<-done
-	case <-ctx.Done():
-	}
-}
+func (tk *ticker) settle(ctx context.Context) { AskSettled(ctx, tk.req, nil) }
 
 func TestVirtualMovesOnlyWhenTold(t *testing.T) {
 	ctx := context.Background()
