@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/trtc-emulator/trtc-emulator/models"
 )
 
 // recordingFileView is one file of GET /_emulator/v1/recordings/{TaskId}/files.
@@ -42,11 +44,49 @@ func (h *Handlers) listRecordingFiles(c echo.Context) error {
 		}
 		out = append(out, v)
 	}
+	var job *jobView
+	if task.JobRef != nil {
+		j, err := h.store.JobByID(ctx, *task.JobRef)
+		if err != nil {
+			return err
+		}
+		job = newJobView(j)
+	}
 	return c.JSON(http.StatusOK, struct {
 		TaskId           string              `json:"TaskId"`
 		State            string              `json:"State"`
 		Failure          string              `json:"Failure"`
 		UploadStopStatus *int                `json:"UploadStopStatus,omitempty"`
+		Job              *jobView            `json:"Job,omitempty"`
 		Files            []recordingFileView `json:"Files"`
-	}{task.TaskId, string(task.State), task.Failure, task.UploadStopStatus, out})
+	}{task.TaskId, string(task.State), task.Failure, task.UploadStopStatus, job, out})
+}
+
+// jobView is the durable job that runs a task.
+type jobView struct {
+	Id          int64      `json:"Id"`
+	Kind        string     `json:"Kind"`
+	State       string     `json:"State"`
+	Attempts    int        `json:"Attempts"`
+	MaxAttempts int        `json:"MaxAttempts"`
+	Takeovers   int        `json:"Takeovers"`
+	ScheduledAt time.Time  `json:"ScheduledAt"`
+	LeaseOwner  string     `json:"LeaseOwner"`
+	LeaseUntil  *time.Time `json:"LeaseUntil,omitempty"`
+	LastError   string     `json:"LastError"`
+	FinishedAt  *time.Time `json:"FinishedAt,omitempty"`
+}
+
+func newJobView(j *models.Job) *jobView {
+	v := &jobView{Id: j.ID, Kind: j.Kind, State: string(j.State), Attempts: j.Attempts, MaxAttempts: j.MaxAttempts,
+		Takeovers: j.Takeovers, ScheduledAt: time.UnixMilli(j.ScheduledAtMs).UTC(), LeaseOwner: j.LeaseOwner, LastError: j.LastError}
+	if j.LeaseUntilMs > 0 {
+		at := time.UnixMilli(j.LeaseUntilMs).UTC()
+		v.LeaseUntil = &at
+	}
+	if j.FinishedAtMs != nil {
+		at := time.UnixMilli(*j.FinishedAtMs).UTC()
+		v.FinishedAt = &at
+	}
+	return v
 }

@@ -2,8 +2,7 @@ package jobs
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,7 +32,7 @@ type RecorderConfig struct {
 	Notify func()
 	Logger *slog.Logger
 	// Tick is how often a task records what its anchors sent since the last pass; 500 ms
-	// when 0. LeaseTTL is how long a task stays with a recorder that stopped renewing
+	// when 0. LeaseTTL is how long a task's job stays with a recorder that stopped renewing
 	// (one that crashed): 5 s when 0.
 	Tick, LeaseTTL time.Duration
 	// SegmentDuration is the HLS target segment length; 10 s when 0.
@@ -57,24 +56,15 @@ type recorderHooks struct {
 	pass, upload func(taskId string)
 }
 
-// Recorder runs cloud recording tasks: it leases unfinished tasks from the database, records
-// the subscribed anchors' synthetic media into HLS (and MP4) files in the spool, uploads
-// them, and writes the task's state changes and callbacks through models. A task whose
-// recorder died (lease expired) is taken over by the next one (306, ha<n>_ files).
+// Recorder runs cloud recording tasks, each the job (models.JobRecording) CreateRecording
+// enqueued, on a job Runner: it records the subscribed anchors' media from the hub into HLS
+// (and MP4) files in the spool, uploads them, and writes the task's state changes and
+// callbacks through models. A task whose recorder died (its job's lease ran out) is taken
+// over by the next one (306, ha<n>_ files).
 type Recorder struct {
-	cfg     RecorderConfig
-	owner   string
-	log     *slog.Logger
-	wake    chan struct{}
-	mu      sync.Mutex
-	running map[int64]*taskRun
-	wg      sync.WaitGroup
-	// woken: Wake was called since Settle last claimed, at settleClaimed.
-	woken         bool
-	settleClaimed time.Time
-	// runCtx is Run's: the tasks Settle claims run under it, not under the caller's (an
-	// HTTP request that moves the clock ends long before them).
-	runCtx context.Context
+	cfg    RecorderConfig
+	log    *slog.Logger
+	runner *Runner
 
 	// rooms counts the tasks running in each room (by hubRoom): the room's virtual
 	// participants are produced while one records it.
@@ -112,74 +102,39 @@ func NewRecorder(cfg RecorderConfig) (*Recorder, error) {
 		cfg.Hub = hub.New()
 		cfg.Media = virtual.New(cfg.Hub)
 	}
-	id := make([]byte, 8)
-	rand.Read(id)
-	return &Recorder{cfg: cfg, owner: hex.EncodeToString(id), log: cfg.Logger.With("component", "recorder"),
-		wake: make(chan struct{}, 1), running: map[int64]*taskRun{}, rooms: map[string]int{}}, nil
+	r := &Recorder{cfg: cfg, log: cfg.Logger.With("component", "recorder"), rooms: map[string]int{}}
+	runner, err := NewRunner(RunnerConfig{Store: cfg.Store, Clock: cfg.Clock, LeaseTTL: cfg.LeaseTTL, Logger: cfg.Logger,
+		Kinds: map[string]Kind{models.JobRecording: {Handle: r.handle, Settles: true, RetryAfter: recordingRetry}}})
+	if err != nil {
+		return nil, err
+	}
+	r.runner = runner
+	return r, nil
 }
+
+// recordingRetry is the wait before a failed run of a recording task goes on: the media
+// keeps coming, so soon (1 s, 2 s, … at most 10 s).
+func recordingRetry(attempt int) time.Duration { return min(time.Duration(attempt), 10) * time.Second }
 
 // Wake makes the recorder look for new tasks now (after CreateCloudRecording).
-func (r *Recorder) Wake() {
-	r.mu.Lock()
-	r.woken = true
-	r.mu.Unlock()
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
-}
+func (r *Recorder) Wake() { r.runner.Wake() }
 
-// Run claims and runs tasks until ctx ends; then every task suspends its streams (playlists
-// written, files in the spool), gives its lease back and Run returns.
+// Run sweeps the spool, then runs recording jobs until ctx ends; then every task suspends
+// its streams (playlists written, files in the spool), its job is given back and Run
+// returns.
 func (r *Recorder) Run(ctx context.Context) error {
-	defer r.wg.Wait()
-	r.mu.Lock()
-	r.runCtx = ctx
-	r.mu.Unlock()
 	if err := contain(func() error { return r.SweepSpool(ctx) }); err != nil {
 		r.log.Error("spool sweep", "err", err)
 	}
-	for {
-		if err := contain(func() error { return r.claim(ctx) }); err != nil && ctx.Err() == nil {
-			r.log.Error("claim recording tasks", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-r.wake:
-		case <-clock.Poll(r.cfg.Clock, time.Second):
-		}
-	}
+	r.runner.Run(ctx)
+	return nil
 }
 
 // Settle returns once the recorder has done what was due at the clock's time: the tasks
-// created by then are claimed (after a Wake, and a second after the last claim for the
-// leases that expire), and each running task whose tick has come has made its pass
-// (segments written, callbacks committed). A virtual clock calls it after each step.
-func (r *Recorder) Settle(ctx context.Context) {
-	now := r.cfg.Clock.Now()
-	r.mu.Lock()
-	runCtx := r.runCtx
-	claim := runCtx != nil && (r.woken || !now.Before(r.settleClaimed.Add(time.Second)))
-	if claim {
-		r.woken, r.settleClaimed = false, now
-	}
-	r.mu.Unlock()
-	if claim && runCtx.Err() == nil {
-		if err := contain(func() error { return r.claim(runCtx) }); err != nil && runCtx.Err() == nil {
-			r.log.Error("claim recording tasks", "err", err)
-		}
-	}
-	r.mu.Lock()
-	runs := make([]*taskRun, 0, len(r.running))
-	for _, run := range r.running {
-		runs = append(runs, run)
-	}
-	r.mu.Unlock()
-	for _, run := range runs {
-		clock.AskSettled(ctx, run.settleReq, run.exited)
-	}
-}
+// created by then are claimed (Runner.Settle), and each running task whose tick has come
+// has made its pass (segments written, callbacks committed). A virtual clock calls it
+// after each step.
+func (r *Recorder) Settle(ctx context.Context) { r.runner.Settle(ctx) }
 
 // SweepSpool removes the spool directories of tasks that ended (a crash after the end and
 // before the cleanup) or that the database does not know; a failed task's kept files stay.
@@ -208,46 +163,40 @@ func (r *Recorder) SweepSpool(ctx context.Context) error {
 	return nil
 }
 
-func (r *Recorder) claim(ctx context.Context) error {
-	tasks, err := r.cfg.Store.ClaimRecordings(ctx, r.owner, r.cfg.Clock.Now().Add(r.cfg.LeaseTTL), 1000)
+// handle runs a recording task's job: the task recorded until it ended (nil), the job's
+// context ended (a graceful stop or a lost lease), or the run failed (retried where it
+// stopped, up to the job's attempts). A panic, or the last attempt failing, fails the task
+// for good with its callbacks (FailRecording), so that a fault that would recur cannot
+// loop.
+func (r *Recorder) handle(ctx context.Context, job *Job) error {
+	var args models.RecordingJobArgs
+	if err := json.Unmarshal(job.Args, &args); err != nil {
+		return fmt.Errorf("recording job arguments: %w", err)
+	}
+	task, err := r.cfg.Store.RecordingByRef(ctx, args.TaskRef)
 	if err != nil {
 		return err
 	}
-	for _, t := range tasks {
-		run := &taskRun{r: r, task: t.RecordingTask, log: r.log.With("task", t.TaskId),
-			settleReq: make(chan chan struct{}), exited: make(chan struct{}), filesReady: make(chan struct{}, 1)}
-		r.mu.Lock()
-		busy := r.running[t.ID] != nil
-		if !busy {
-			r.running[t.ID] = run
-		}
-		r.mu.Unlock()
-		if busy {
-			continue
-		}
-		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			defer func() {
-				r.mu.Lock()
-				delete(r.running, t.ID)
-				r.mu.Unlock()
-				close(run.exited)
-			}()
-			err := contain(func() error { return run.run(ctx, t.TakenOver) })
-			var pe *panicError
-			switch {
-			case errors.As(err, &pe):
-				run.log.Error("recording task panicked; it fails", "panic", pe.value, "stack", string(pe.stack))
-				if err := contain(func() error { run.fail(pe.Error()); return nil }); err != nil {
-					run.log.Error("mark the recording task failed", "err", err)
-				}
-			case err != nil && ctx.Err() == nil:
-				run.log.Error("recording task failed; it will be retried", "err", err)
-			}
-		}()
+	if task.State == models.TaskEnded {
+		return nil // it ended before its job did (a crash between the two)
 	}
-	return nil
+	run := &taskRun{r: r, task: *task, log: r.log.With("task", task.TaskId), settle: job.Settle(),
+		filesReady: make(chan struct{}, 1)}
+	err = contain(func() error { return run.run(ctx, job.TakenOver) })
+	var pe *panicError
+	switch {
+	case errors.As(err, &pe):
+		run.log.Error("recording task panicked; it fails", "panic", pe.value, "stack", string(pe.stack))
+		if err := contain(func() error { run.fail(pe.Error()); return nil }); err != nil {
+			run.log.Error("mark the recording task failed", "err", err)
+		}
+	case err != nil && ctx.Err() == nil && job.Attempts >= job.MaxAttempts:
+		run.log.Error("recording task failed on its last attempt; it fails", "attempts", job.Attempts, "err", err)
+		run.fail(err.Error())
+	case err != nil && ctx.Err() == nil:
+		run.log.Error("recording task failed; it will be retried", "attempt", job.Attempts, "err", err)
+	}
+	return err
 }
 
 // panicError is a panic recovered at a task's boundary, with the stack where it happened.
@@ -295,13 +244,11 @@ type taskRun struct {
 	generation int
 	streams    map[streamKey]*streamWriter
 	slots      models.AnchorSlots
-	room       string    // the room's name in the hub
-	leaseUntil time.Time // the lease as this run last renewed it
+	room       string // the room's name in the hub
 
-	// settleReq carries Settle's requests to the task's loop, which answers by closing the
-	// channel once the pass due (if its tick came) is made; exited is closed at the end.
-	settleReq chan chan struct{}
-	exited    chan struct{}
+	// settle carries Settle's requests to the task's loop (Job.Settle), which answers by
+	// closing each once the pass due (if its tick came) is made.
+	settle <-chan chan struct{}
 	// filesReady wakes the upload loop after a pass (files closed, the writer done), so
 	// that uploads do not wait for the clock: a virtual one moves only when told.
 	filesReady chan struct{}
@@ -414,10 +361,10 @@ func (t *taskRun) run(ctx context.Context, takenOver bool) error {
 		if err != nil {
 			t.suspendAll()
 			if ctx.Err() != nil {
-				// Shutdown cut the pass short: still a graceful stop, so the lease goes back
+				// Shutdown cut the pass short: still a graceful stop, so the job goes back
 				// (otherwise the next start would take the task over: 306, ha1_ files).
 				r.notify()
-				return errors.Join(err, store.ReleaseRecording(context.Background(), t.task.ID, r.owner))
+				return ctx.Err()
 			}
 			return err
 		}
@@ -430,14 +377,14 @@ func (t *taskRun) run(ctx context.Context, takenOver bool) error {
 		case <-ctx.Done():
 			t.suspendAll()
 			r.notify()
-			return store.ReleaseRecording(context.Background(), t.task.ID, r.owner)
+			return ctx.Err()
 		case res := <-uploadsDone:
 			uploadsDone <- res
 			if res.err != nil || res.ended {
 				return t.uploadsEnded(res)
 			}
 		case <-tick:
-		case done := <-t.settleReq:
+		case done := <-t.settle:
 			// A tick that came is passed before the answer; else nothing is due yet.
 			select {
 			case <-tick:
@@ -455,34 +402,21 @@ func (t *taskRun) run(ctx context.Context, takenOver bool) error {
 			uploadsDone <- res
 			return t.uploadsEnded(res)
 		case <-ctx.Done():
-			return store.ReleaseRecording(context.Background(), t.task.ID, r.owner)
-		case done := <-t.settleReq:
+			return ctx.Err()
+		case done := <-t.settle:
 			close(done)
 		}
 	}
 }
 
-// pass renews the lease and brings the files up to now; it reports when the writer is
-// done (the task stopped and every file is in the spool).
+// pass brings the files up to now; it reports when the writer is done (the task stopped
+// and every file is in the spool). The job's runner renews the lease.
 func (t *taskRun) pass(ctx context.Context) (bool, error) {
 	r, store := t.r, t.r.cfg.Store
 	if r.cfg.hooks != nil && r.cfg.hooks.pass != nil {
 		r.cfg.hooks.pass(t.task.TaskId)
 	}
 	now := r.cfg.Clock.Now()
-	// Renewed once half of it has passed: until it expires no other recorder can take the
-	// task, so a younger lease is ours without asking (one write less per pass).
-	if !now.Add(r.cfg.LeaseTTL / 2).Before(t.leaseUntil) {
-		until := now.Add(r.cfg.LeaseTTL)
-		ok, err := store.RenewRecordingLease(ctx, t.task.ID, r.owner, until)
-		if err != nil {
-			return false, err
-		}
-		if !ok {
-			return false, errors.New("lease lost to another recorder")
-		}
-		t.leaseUntil = until
-	}
 	view, err := store.RecordingTick(ctx, t.task.ID)
 	if err != nil {
 		return false, err

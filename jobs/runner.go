@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -17,17 +18,39 @@ import (
 // JobHandler runs one job. ctx ends when the job is cancelled, when the runner loses the
 // job's lease (another runner took it over) or when the runner stops; the handler then
 // returns soon. A nil error finishes the job; an error fails this attempt.
-type JobHandler func(ctx context.Context, job *models.ClaimedJob) error
+type JobHandler func(ctx context.Context, job *Job) error
 
-// RunnerConfig configures a Runner. Store and Handlers are required.
+// Kind is how a runner runs the jobs of one kind.
+type Kind struct {
+	Handle JobHandler
+	// RetryAfter is the wait before attempt n+1 after attempt n failed; the runner's when nil.
+	RetryAfter func(attempt int) time.Duration
+	// Settles: the handler answers Job.Settle's requests while it waits, so that an advance
+	// of a virtual clock returns once the job has done what was due (Runner.Settle).
+	Settles bool
+}
+
+// Job is a claimed job as its handler runs it.
+type Job struct {
+	models.ClaimedJob
+	settle chan chan struct{}
+	exited chan struct{} // closed when the handler returned
+}
+
+// Settle carries Runner.Settle's requests to a handler of a kind that Settles: it closes
+// each request once what was due at the clock's time is done.
+func (j *Job) Settle() <-chan chan struct{} { return j.settle }
+
+// RunnerConfig configures a Runner. Store and at least one kind are required.
 type RunnerConfig struct {
-	Store    *models.Store
-	Handlers map[string]JobHandler // by job kind
-	Clock    clock.Clock           // clock.System when nil: leases, schedules and retries follow it
+	Store *models.Store
+	Kinds map[string]Kind // by job kind
+	Clock clock.Clock     // clock.System when nil: leases, schedules and retries follow it
 	// LeaseTTL is how long a job stays with a runner that stopped renewing (one that
 	// crashed); the lease is renewed every third of it. 5 s when 0.
 	LeaseTTL time.Duration
-	// Poll is how often due jobs are looked for without Wake; 1 s when 0.
+	// Poll is how often due jobs are looked for without Wake (in real time on a virtual
+	// clock, whose Settle claims); 1 s when 0.
 	Poll time.Duration
 	// RetryAfter is the wait before attempt n+1 after attempt n failed; 10 s × n when nil.
 	RetryAfter func(attempt int) time.Duration
@@ -56,14 +79,25 @@ type Runner struct {
 	wake  chan struct{}
 
 	mu      sync.Mutex
-	running map[int64]bool
+	running map[int64]*Job
 	wg      sync.WaitGroup
+	// woken: Wake was called since Settle last claimed, at settleClaimed.
+	woken         bool
+	settleClaimed time.Time
+	// runCtx is Run's: the jobs Settle claims run under it, not under the caller's (an HTTP
+	// request that moves the clock ends long before them).
+	runCtx context.Context
 }
 
 // NewRunner checks cfg and returns a runner; Run starts it.
 func NewRunner(cfg RunnerConfig) (*Runner, error) {
-	if cfg.Store == nil || len(cfg.Handlers) == 0 {
-		return nil, errors.New("jobs: a runner needs a Store and Handlers")
+	if cfg.Store == nil || len(cfg.Kinds) == 0 {
+		return nil, errors.New("jobs: a runner needs a Store and Kinds")
+	}
+	for kind, k := range cfg.Kinds {
+		if k.Handle == nil {
+			return nil, fmt.Errorf("jobs: kind %q has no handler", kind)
+		}
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.System
@@ -83,8 +117,8 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	id := make([]byte, 8)
 	rand.Read(id)
 	r := &Runner{cfg: cfg, owner: "runner-" + hex.EncodeToString(id), log: cfg.Logger.With("component", "jobs"),
-		wake: make(chan struct{}, 1), running: map[int64]bool{}}
-	for kind := range cfg.Handlers {
+		wake: make(chan struct{}, 1), running: map[int64]*Job{}}
+	for kind := range cfg.Kinds {
 		r.kinds = append(r.kinds, kind)
 	}
 	slices.Sort(r.kinds)
@@ -96,6 +130,9 @@ func (r *Runner) Owner() string { return r.owner }
 
 // Wake makes the runner look for due jobs now (after an Enqueue).
 func (r *Runner) Wake() {
+	r.mu.Lock()
+	r.woken = true
+	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
 	default:
@@ -106,6 +143,9 @@ func (r *Runner) Wake() {
 // back (ReleaseJob) and Run returns.
 func (r *Runner) Run(ctx context.Context) {
 	defer r.wg.Wait()
+	r.mu.Lock()
+	r.runCtx = ctx
+	r.mu.Unlock()
 	for {
 		if err := contain(func() error { return r.claim(ctx) }); err != nil && ctx.Err() == nil {
 			r.log.Error("claim jobs", "err", err)
@@ -117,8 +157,39 @@ func (r *Runner) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-r.wake:
-		case <-r.cfg.Clock.After(r.cfg.Poll):
+		case <-clock.Poll(r.cfg.Clock, r.cfg.Poll):
 		}
+	}
+}
+
+// Settle returns once the runner has done what was due at the clock's time: the jobs due by
+// then are claimed (after a Wake, and a Poll after the last claim for retries and leases
+// that ran out), and each running job of a kind that Settles has answered. A virtual clock
+// calls it after each step.
+func (r *Runner) Settle(ctx context.Context) {
+	now := r.cfg.Clock.Now()
+	r.mu.Lock()
+	runCtx := r.runCtx
+	claim := runCtx != nil && (r.woken || !now.Before(r.settleClaimed.Add(r.cfg.Poll)))
+	if claim {
+		r.woken, r.settleClaimed = false, now
+	}
+	r.mu.Unlock()
+	if claim && runCtx.Err() == nil {
+		if err := contain(func() error { return r.claim(runCtx) }); err != nil && runCtx.Err() == nil {
+			r.log.Error("claim jobs", "err", err)
+		}
+	}
+	r.mu.Lock()
+	jobs := make([]*Job, 0, len(r.running))
+	for _, j := range r.running {
+		if r.cfg.Kinds[j.Kind].Settles {
+			jobs = append(jobs, j)
+		}
+	}
+	r.mu.Unlock()
+	for _, j := range jobs {
+		clock.AskSettled(ctx, j.settle, j.exited)
 	}
 }
 
@@ -129,10 +200,12 @@ func (r *Runner) claim(ctx context.Context) error {
 		return err
 	}
 	for i := range claimed {
-		job := &claimed[i]
+		job := &Job{ClaimedJob: claimed[i], settle: make(chan chan struct{}), exited: make(chan struct{})}
 		r.mu.Lock()
-		busy := r.running[job.ID]
-		r.running[job.ID] = true
+		busy := r.running[job.ID] != nil
+		if !busy {
+			r.running[job.ID] = job
+		}
 		r.mu.Unlock()
 		if busy {
 			continue
@@ -150,7 +223,7 @@ func (r *Runner) claim(ctx context.Context) error {
 }
 
 // run runs one claimed job to its outcome.
-func (r *Runner) run(ctx context.Context, job *models.ClaimedJob) {
+func (r *Runner) run(ctx context.Context, job *Job) {
 	log := r.log.With("job", job.ID, "kind", job.Kind)
 	jobCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -179,7 +252,9 @@ func (r *Runner) run(ctx context.Context, job *models.ClaimedJob) {
 			}
 		}
 	}()
-	err := contain(func() error { return r.cfg.Handlers[job.Kind](jobCtx, job) })
+	kind := r.cfg.Kinds[job.Kind]
+	err := contain(func() error { return kind.Handle(jobCtx, job) })
+	close(job.exited)
 	stop()
 	<-renewed
 	store, bg := r.cfg.Store, context.Background()
@@ -199,9 +274,25 @@ func (r *Runner) run(ctx context.Context, job *models.ClaimedJob) {
 		log.Error("job failed", "attempts", job.Attempts, "err", err)
 		ferr = store.FinishJob(bg, job.ID, r.owner, models.JobFailed, time.Time{}, err.Error())
 	default:
-		at := r.cfg.Clock.Now().Add(r.cfg.RetryAfter(job.Attempts))
+		retryAfter := kind.RetryAfter
+		if retryAfter == nil {
+			retryAfter = r.cfg.RetryAfter
+		}
+		wait := retryAfter(job.Attempts)
+		at := r.cfg.Clock.Now().Add(wait)
 		log.Warn("job attempt failed; retrying", "attempt", job.Attempts, "at", at, "err", err)
 		ferr = store.FinishJob(bg, job.ID, r.owner, models.JobAvailable, at, err.Error())
+		if ferr == nil {
+			// A waiter on the clock for the retry: a virtual clock steps to it and Settle
+			// claims it then, not only at the end of the advance.
+			r.wg.Go(func() {
+				select {
+				case <-ctx.Done():
+				case <-r.cfg.Clock.After(wait):
+					r.Wake()
+				}
+			})
+		}
 	}
 	if ferr != nil {
 		log.Error("record the job's outcome", "err", ferr)

@@ -35,7 +35,7 @@ func signal(c chan struct{}) {
 	}
 }
 
-func newRunnerRig(t *testing.T, store *models.Store, clk *clock.Fake, handlers map[string]JobHandler) *runnerRig {
+func newRunnerRig(t *testing.T, store *models.Store, clk *clock.Fake, handlers map[string]Kind) *runnerRig {
 	t.Helper()
 	if clk == nil {
 		clk = clock.NewFake(time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC))
@@ -50,7 +50,7 @@ func newRunnerRig(t *testing.T, store *models.Store, clk *clock.Fake, handlers m
 	}
 	rig := &runnerRig{store: store, clock: clk, done: make(chan struct{}),
 		claimed: make(chan struct{}, 1), finished: make(chan struct{}, 1)}
-	r, err := NewRunner(RunnerConfig{Store: store, Clock: clk, Handlers: handlers, LeaseTTL: 3 * time.Second,
+	r, err := NewRunner(RunnerConfig{Store: store, Clock: clk, Kinds: handlers, LeaseTTL: 3 * time.Second,
 		hooks: &runnerHooks{claimed: func() { signal(rig.claimed) }, finished: func(int64) { signal(rig.finished) }}})
 	if err != nil {
 		t.Fatal(err)
@@ -132,14 +132,14 @@ func TestRunnerRunsRetriesAndContains(t *testing.T) {
 	var clk *clock.Fake
 	clk = clock.NewFake(time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC))
 	t0 := clk.Now()
-	handlers := map[string]JobHandler{
-		"ok": func(ctx context.Context, j *models.ClaimedJob) error {
+	handlers := map[string]Kind{
+		"ok": {Handle: func(ctx context.Context, j *Job) error {
 			mu.Lock()
 			runs[string(j.Args)] = append(runs[string(j.Args)], clk.Now())
 			mu.Unlock()
 			return nil
-		},
-		"flaky": func(ctx context.Context, j *models.ClaimedJob) error {
+		}},
+		"flaky": {Handle: func(ctx context.Context, j *Job) error {
 			mu.Lock()
 			runs["flaky"] = append(runs["flaky"], clk.Now())
 			mu.Unlock()
@@ -147,8 +147,8 @@ func TestRunnerRunsRetriesAndContains(t *testing.T) {
 				return errors.New("storage unavailable")
 			}
 			return nil
-		},
-		"panics": func(ctx context.Context, j *models.ClaimedJob) error { panic("boom") },
+		}},
+		"panics": {Handle: func(ctx context.Context, j *Job) error { panic("boom") }},
 	}
 	g := newRunnerRig(t, nil, clk, handlers)
 	now := enqueue(t, g.store, models.NewJob{Kind: "ok", Args: []byte(`"now"`)})
@@ -179,8 +179,8 @@ func TestRunnerRunsRetriesAndContains(t *testing.T) {
 // goes on, TakenOver and Takeovers say so. A runner that loses its lease stops the
 // handler and leaves the job to the new owner.
 func TestRunnerTakeoverAndLostLease(t *testing.T) {
-	started := make(chan *models.ClaimedJob, 4)
-	block := func(ctx context.Context, j *models.ClaimedJob) error {
+	started := make(chan *Job, 4)
+	block := func(ctx context.Context, j *Job) error {
 		started <- j
 		<-ctx.Done()
 		return ctx.Err()
@@ -198,7 +198,7 @@ func TestRunnerTakeoverAndLostLease(t *testing.T) {
 	if _, err := store.ClaimJobs(ctx, "dead", []string{"rec"}, clk.Now(), clk.Now().Add(-time.Millisecond), 1); err != nil {
 		t.Fatal(err)
 	}
-	g := newRunnerRig(t, store, clk, map[string]JobHandler{"rec": block})
+	g := newRunnerRig(t, store, clk, map[string]Kind{"rec": {Handle: block}})
 	got := <-started
 	if !got.TakenOver || got.Takeovers != 1 || got.Attempts != 1 || got.LeaseOwner != g.r.Owner() {
 		t.Fatalf("claimed %+v, want a takeover of attempt 1", got)
@@ -219,7 +219,7 @@ func TestRunnerTakeoverAndLostLease(t *testing.T) {
 	g.stepUntil(t, "the handler of the lost job stops", func() bool {
 		g.r.mu.Lock()
 		defer g.r.mu.Unlock()
-		return !g.r.running[job.ID]
+		return g.r.running[job.ID] == nil
 	})
 	if j, _ := store.JobByID(ctx, job.ID); j.State != models.JobRunning || j.LeaseOwner != "other" {
 		t.Fatalf("after losing the lease: %+v, want the job left running to its new owner", j)
@@ -231,13 +231,13 @@ func TestRunnerTakeoverAndLostLease(t *testing.T) {
 // counting the attempt.
 func TestRunnerCancelAndGracefulStop(t *testing.T) {
 	started := make(chan int64, 4)
-	block := func(ctx context.Context, j *models.ClaimedJob) error {
+	block := func(ctx context.Context, j *Job) error {
 		started <- j.ID
 		<-ctx.Done()
 		return ctx.Err()
 	}
 	clk := clock.NewFake(time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC))
-	g := newRunnerRig(t, nil, clk, map[string]JobHandler{"rec": block})
+	g := newRunnerRig(t, nil, clk, map[string]Kind{"rec": {Handle: block}})
 	ctx := context.Background()
 	waiting := enqueue(t, g.store, models.NewJob{Kind: "rec", At: clk.Now().Add(time.Hour)})
 	if ok, err := g.store.CancelJob(ctx, waiting.ID); !ok || err != nil {
@@ -263,7 +263,7 @@ func TestRunnerCancelAndGracefulStop(t *testing.T) {
 		t.Fatalf("given back: %+v, want available with its attempt not counted", j)
 	}
 	// The next runner (a restart) goes on with it.
-	next := newRunnerRig(t, g.store, clk, map[string]JobHandler{"rec": block})
+	next := newRunnerRig(t, g.store, clk, map[string]Kind{"rec": {Handle: block}})
 	next.r.Wake()
 	if id := <-started; id != kept.ID {
 		t.Fatalf("the restarted runner ran job %d, want %d", id, kept.ID)

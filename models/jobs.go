@@ -8,6 +8,18 @@ import (
 	"gorm.io/gorm"
 )
 
+// JobRecording is the kind of a cloud recording task's job; its Args are RecordingJobArgs.
+const JobRecording = "recording"
+
+// RecordingJobAttempts is how many runs a recording job gets (each failed run is retried
+// where it stopped) before the task fails (FailRecording).
+const RecordingJobAttempts = 20
+
+// RecordingJobArgs are a recording job's arguments: the task it runs.
+type RecordingJobArgs struct {
+	TaskRef int64
+}
+
 // JobState is where a durable job stands.
 type JobState string
 
@@ -84,15 +96,16 @@ type ClaimedJob struct {
 }
 
 // ClaimJobs leases to owner until until at most limit jobs of kinds that are due at now:
-// available ones whose time has come (a new attempt), and running ones whose lease ran out
-// (a takeover, the same attempt going on). Cancelled-while-available jobs are not claimed.
+// available ones whose time has come (a new attempt), and running ones of another owner
+// whose lease ran out (a takeover, the same attempt going on; owner's own are running
+// here, their renewal late). Cancelled-while-available jobs are not claimed.
 func (s *Store) ClaimJobs(ctx context.Context, owner string, kinds []string, now, until time.Time, limit int) ([]ClaimedJob, error) {
 	var out []ClaimedJob
 	nowMs := now.UnixMilli()
 	err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		var due []Job
-		err := tx.Where("kind IN ? AND ((state = ? AND scheduled_at_ms <= ? AND cancel = 0) OR (state = ? AND lease_until_ms < ?))",
-			kinds, JobAvailable, nowMs, JobRunning, nowMs).Order("scheduled_at_ms, id").Limit(limit).Find(&due).Error
+		err := tx.Where("kind IN ? AND ((state = ? AND scheduled_at_ms <= ? AND cancel = 0) OR (state = ? AND lease_until_ms < ? AND lease_owner <> ?))",
+			kinds, JobAvailable, nowMs, JobRunning, nowMs, owner).Order("scheduled_at_ms, id").Limit(limit).Find(&due).Error
 		if err != nil {
 			return err
 		}

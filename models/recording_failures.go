@@ -37,7 +37,7 @@ func (s *Store) FailRecording(ctx context.Context, taskRef int64, reason string)
 			reason = reason[:2000]
 		}
 		updates := map[string]any{"state": TaskEnded, "ended_at_ms": emit.nowMs, "writer_done": true, "failure": reason,
-			"upload_stop_status": 1, "lease_owner": "", "lease_until_ms": 0}
+			"upload_stop_status": 1}
 		if err := tx.Model(t).Updates(updates).Error; err != nil {
 			return err
 		}

@@ -97,8 +97,7 @@ type RecordingTask struct {
 	WriterDone       bool
 	UploadStopStatus *int
 	Failovers        int
-	LeaseOwner       string
-	LeaseUntilMs     int64
+	JobRef           *int64 // the job that runs it (jobs, kind JobRecording)
 	Failure          string // why the recorder gave up on the task (FailRecording), "" if it did not
 }
 
@@ -342,6 +341,18 @@ func (s *Store) CreateRecording(ctx context.Context, uin string, spec *Recording
 		if err := tx.Create(task).Error; err != nil {
 			return err
 		}
+		args, err := json.Marshal(RecordingJobArgs{TaskRef: task.ID})
+		if err != nil {
+			return err
+		}
+		job, err := s.EnqueueJob(tx, NewJob{Kind: JobRecording, Args: args, MaxAttempts: RecordingJobAttempts})
+		if err != nil {
+			return err
+		}
+		task.JobRef = &job.ID
+		if err := tx.Model(task).Update("job_ref", job.ID).Error; err != nil {
+			return err
+		}
 		return emit.task(task, EventRecorderStart, map[string]int{"Status": 0})
 	})
 	if err != nil {
@@ -546,38 +557,6 @@ func (s *Store) StopRecording(ctx context.Context, uin string, sdkAppId uint64, 
 	})
 }
 
-// ClaimRecordings leases to owner, until the given time, the unfinished tasks it holds or
-// nobody holds (a lease past its time is free), at most limit.
-func (s *Store) ClaimRecordings(ctx context.Context, owner string, until time.Time, limit int) ([]ClaimedTask, error) {
-	var tasks []RecordingTask
-	var out []ClaimedTask
-	nowMs := s.now().UnixMilli()
-	err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
-		err := tx.Where("state <> ? AND (lease_owner = ? OR lease_until_ms < ?)", TaskEnded, owner, nowMs).
-			Order("id").Limit(limit).Find(&tasks).Error
-		if err != nil || len(tasks) == 0 {
-			return err
-		}
-		ids := make([]int64, len(tasks))
-		for i, t := range tasks {
-			ids[i] = t.ID
-			takenOver := t.LeaseOwner != "" && t.LeaseOwner != owner
-			t.LeaseOwner, t.LeaseUntilMs = owner, until.UnixMilli()
-			out = append(out, ClaimedTask{RecordingTask: t, TakenOver: takenOver})
-		}
-		return tx.Model(&RecordingTask{}).Where("id IN ?", ids).
-			Updates(map[string]any{"lease_owner": owner, "lease_until_ms": until.UnixMilli()}).Error
-	})
-	return out, err
-}
-
-// ClaimedTask is a task a recorder leased; TakenOver when it took the task from a recorder
-// that died holding it (its lease ran out).
-type ClaimedTask struct {
-	RecordingTask
-	TakenOver bool
-}
-
 // TakeOver records a failover of a task whose recorder died: the failover count rises
 // (later files are named ha<n>_) and 306 Status 0 is written.
 func (s *Store) TakeOver(ctx context.Context, taskRef int64) (int, error) {
@@ -590,19 +569,6 @@ func (s *Store) TakeOver(ctx context.Context, taskRef int64) (int, error) {
 		return emit.task(t, EventFailover, map[string]int{"Status": 0})
 	})
 	return n, err
-}
-
-// RenewRecordingLease extends owner's lease; false when the lease was lost (taken over).
-func (s *Store) RenewRecordingLease(ctx context.Context, taskRef int64, owner string, until time.Time) (bool, error) {
-	res := s.writer(ctx).Model(&RecordingTask{}).Where("id = ? AND lease_owner = ?", taskRef, owner).
-		Update("lease_until_ms", until.UnixMilli())
-	return res.RowsAffected == 1, res.Error
-}
-
-// ReleaseRecording gives up owner's lease (graceful shutdown): another run takes over at once.
-func (s *Store) ReleaseRecording(ctx context.Context, taskRef int64, owner string) error {
-	return s.writer(ctx).Model(&RecordingTask{}).Where("id = ? AND lease_owner = ?", taskRef, owner).
-		Updates(map[string]any{"lease_owner": "", "lease_until_ms": 0}).Error
 }
 
 // RecordingView is what a recorder pass needs: the task, its room's present members in
@@ -945,7 +911,6 @@ func (s *Store) SettleUploads(ctx context.Context, taskRef int64) (bool, error) 
 		updates := map[string]any{"upload_stop_status": status}
 		if spooled == 0 {
 			updates["state"], updates["ended_at_ms"] = TaskEnded, emit.nowMs
-			updates["lease_owner"], updates["lease_until_ms"] = "", 0
 			ended = true
 		}
 		if err := tx.Model(t).Updates(updates).Error; err != nil {
@@ -964,6 +929,52 @@ func (s *Store) TaskFiles(ctx context.Context, taskId string) ([]RecordingFile, 
 	var files []RecordingFile
 	err := s.writer(ctx).Where("task_ref = (SELECT id FROM recording_tasks WHERE task_id = ?)", taskId).Order("id").Find(&files).Error
 	return files, err
+}
+
+// EndExpiredRecordings stops the recording tasks still recording past their
+// ResourceExpiredHour at the store's clock, as the server taking their robot out of the
+// room would: 302 LeaveCode 3, the robot leaves (104 Reason 3, the room closing when it was
+// the last). The recorder then finishes each task (its files uploaded, 305). It reports
+// how many it stopped.
+func (s *Store) EndExpiredRecordings(ctx context.Context) (int64, error) {
+	var n int64
+	for {
+		var batch int
+		err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+			nowMs := s.now().UnixMilli()
+			var tasks []RecordingTask
+			if err := tx.Where("state = ? AND expires_at_ms <= ?", TaskRecording, nowMs).Order("id").Limit(100).Find(&tasks).Error; err != nil {
+				return err
+			}
+			for i := range tasks {
+				emit, err := newEmitter(tx, tasks[i].SdkAppId, nowMs)
+				if err != nil {
+					return err
+				}
+				if err := s.stopRecording(tx, emit, &tasks[i], LeaveServerRemove, ExitRemoved); err != nil {
+					return err
+				}
+			}
+			batch = len(tasks)
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+		n += int64(batch)
+		if batch < 100 {
+			return n, nil
+		}
+	}
+}
+
+// RecordingByRef returns a task by its row id, whatever its state (the recorder's job).
+func (s *Store) RecordingByRef(ctx context.Context, taskRef int64) (*RecordingTask, error) {
+	var t RecordingTask
+	if err := s.writer(ctx).Where("id = ?", taskRef).Take(&t).Error; err != nil {
+		return nil, err
+	}
+	return &t, nil
 }
 
 // Recording returns a task by TaskId, whatever its state (recorder, tests).

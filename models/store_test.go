@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -169,4 +171,71 @@ func TestReaderPoolSeesCommitsAndCannotWrite(t *testing.T) {
 		t.Fatalf("writer blocked by an open reader: %v", err)
 	}
 	tx.Rollback()
+}
+
+// TestMigrationMovesRecordingLeasesToJobs: 0014 gives each unfinished task of an older
+// database its job, holding the lease the task held, so that a task whose recorder died
+// before the upgrade is taken over (306) and a free one is simply run; an ended task gets
+// none.
+func TestMigrationMovesRecordingLeasesToJobs(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "e.db")
+	db, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at DATETIME NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range all {
+		if m.version < 14 {
+			if err := applyMigration(ctx, db, m, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	nowMs := time.Now().UnixMilli()
+	for _, row := range []struct {
+		taskId, state, owner string
+		until                int64
+	}{{"ended", "ended", "", 0}, {"dead", "recording", "deadbeef", nowMs - 1000}, {"free", "exiting", "", 0}} {
+		if _, err := db.Exec(`INSERT INTO recording_tasks (task_id, sdk_app_id, room_id, room_id_type, robot_user_id, spec,
+			state, created_at_ms, expires_at_ms, lease_owner, lease_until_ms) VALUES (?, 1400000001, 'r', 0, 'rec', '{}', ?, ?, ?, ?, ?)`,
+			row.taskId, row.state, nowMs, nowMs+3600_000, row.owner, row.until); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	s := openTestStore(t, path)
+	defer s.Close()
+	claimed, err := s.ClaimJobs(ctx, "upgraded", []string{JobRecording}, time.Now(), time.Now().Add(5*time.Second), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]ClaimedJob{}
+	for _, j := range claimed {
+		var args RecordingJobArgs
+		if err := json.Unmarshal(j.Args, &args); err != nil {
+			t.Fatal(err)
+		}
+		task, err := s.RecordingByRef(ctx, args.TaskRef)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if task.JobRef == nil || *task.JobRef != j.ID || j.MaxAttempts != RecordingJobAttempts {
+			t.Errorf("task %s: job_ref %v, job %+v", task.TaskId, task.JobRef, j.Job)
+		}
+		got[task.TaskId] = j
+	}
+	if len(got) != 2 || !got["dead"].TakenOver || got["dead"].Takeovers != 1 || got["free"].TakenOver || got["free"].Attempts != 1 {
+		t.Fatalf("claimed after the upgrade: %+v, want the dead recorder's task taken over and the free one run", got)
+	}
+	if ended, err := s.Recording(ctx, "ended"); err != nil || ended.JobRef != nil {
+		t.Fatalf("the ended task: %+v, %v: want no job", ended, err)
+	}
 }

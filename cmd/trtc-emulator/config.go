@@ -73,6 +73,10 @@ type Config struct {
 	// MultipartRetention: multipart uploads to the embedded store initiated longer ago and
 	// never completed are discarded (0 keeps them).
 	MultipartRetention time.Duration
+	// ExpiredRecordings is what happens to a recording task past its ResourceExpiredHour:
+	// "continue" (the API contract: it is no longer described, modified or stopped, but
+	// records on) or "end" (the hourly sweep stops it: 302 LeaveCode 3).
+	ExpiredRecordings string
 	// Clock is "system" (the wall clock) or "virtual": time starts at ClockStart (the
 	// real time when zero) and moves by POST /_emulator/v1/clock and, with TimeScale > 0,
 	// TimeScale virtual seconds per real second.
@@ -119,7 +123,7 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 		addr, rtmp, dataDir, database, uin, secretId, secretKey, sdkAppId, sdkSecretKey,
 		callbackURL, callbackKey, callbackPrivate, region, auth, rateLimit, rateLimits, logLevel, logFormat, shutdown,
 		cosEndpoint, s3Endpoint, segment, controlToken, insecureControl, uploadGiveUp, retention string
-		callbackRetention, multipartRetention, clock, clockStart, timeScale string
+		callbackRetention, multipartRetention, clock, clockStart, timeScale, expiredRecordings string
 	}
 	settings := []setting{
 		{"TRTC_EMULATOR_ADDR", "addr", defaultAddr, "HTTP listener: API 3.0, control API", &raw.addr},
@@ -150,6 +154,7 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 		{"TRTC_EMULATOR_HISTORY_RETENTION", "history-retention", "30", "days the records of a closed room are kept (swept hourly); 0 keeps them forever", &raw.retention},
 		{"TRTC_EMULATOR_CALLBACK_LOG_RETENTION", "callback-log-retention", "7", "days the delivery log of a delivered or failed callback is kept (swept hourly); 0 keeps it forever", &raw.callbackRetention},
 		{"TRTC_EMULATOR_MULTIPART_RETENTION", "multipart-retention", "1", "days an unfinished multipart upload to the embedded store is kept (swept hourly); 0 keeps it", &raw.multipartRetention},
+		{"TRTC_EMULATOR_EXPIRED_RECORDINGS", "expired-recordings", "continue", "a recording task past its ResourceExpiredHour: continue (as the API contract says; no longer described or stoppable) or end (the hourly sweep stops it, 302 LeaveCode 3)", &raw.expiredRecordings},
 		{"TRTC_EMULATOR_CLOCK", "clock", "system", "system, or virtual: time moves when told (POST /_emulator/v1/clock) and by -time-scale", &raw.clock},
 		{"TRTC_EMULATOR_CLOCK_START", "clock-start", "", "the virtual clock's start, RFC 3339 (default: the real time at start); implies -clock virtual", &raw.clockStart},
 		{"TRTC_EMULATOR_TIME_SCALE", "time-scale", "0", "virtual seconds per real second (60: a minute a second; 0: only when told); above 0 implies -clock virtual", &raw.timeScale},
@@ -240,6 +245,9 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 	}
 	if c.TimeScale > 0 {
 		c.Clock = "virtual"
+	}
+	if c.ExpiredRecordings = raw.expiredRecordings; c.ExpiredRecordings != "continue" && c.ExpiredRecordings != "end" {
+		return nil, fmt.Errorf("-expired-recordings %q: want continue or end", raw.expiredRecordings)
 	}
 	if c.CallbackPrivate != "allow" && c.CallbackPrivate != "deny" {
 		return nil, fmt.Errorf("-callback-private %q: want allow or deny", c.CallbackPrivate)

@@ -125,22 +125,25 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	}
 	if v, ok := clk.(*clock.Virtual); ok {
 		// After each step of an advance: the recordings' passes (their callbacks
-		// committed), then the deliveries due, then (sweeps.start) the sweeps.
+		// committed), then (sweeps.start) the sweeps, then the deliveries due, theirs
+		// included.
 		v.OnSettle(recorder.Settle)
-		v.OnSettle(dispatcher.Settle)
 	}
 	recorderCtx, stopRecorder := context.WithCancel(context.Background())
 	defer stopRecorder()
 	recorderDone := make(chan error, 1)
 	go func() { recorderDone <- recorder.Run(recorderCtx) }()
-	stopSweeps, err := sweeps{store: store, objects: objects, recorder: recorder, clock: clk, log: log}.start(cfg)
+	notify := func() {
+		dispatcher.Notify()
+		recorder.Wake()
+	}
+	stopSweeps, err := sweeps{store: store, objects: objects, recorder: recorder, notify: notify, clock: clk, log: log}.start(cfg)
 	if err != nil {
 		return err
 	}
 	defer stopSweeps()
-	notify := func() {
-		dispatcher.Notify()
-		recorder.Wake()
+	if v, ok := clk.(*clock.Virtual); ok {
+		v.OnSettle(dispatcher.Settle)
 	}
 	h := handlers.New(handlers.Settings{
 		Version: version, Region: cfg.Region, Uin: cfg.Uin, SdkAppId: cfg.SdkAppId,

@@ -252,6 +252,14 @@ func TestRecordingSurvivesSIGKILL(t *testing.T) {
 	if st := rcv.of(taskId, 305)[0].EventInfo.Payload["Status"]; st != 0.0 {
 		t.Fatalf("305 Status %v", st)
 	}
+	// The takeover went through the task's job: one attempt, taken over once, done.
+	waitFor(t, "the job done", 10*time.Second, func() bool {
+		j := listRecordingFiles(t, p.addr, taskId).Job
+		return j != nil && j.State == "done"
+	})
+	if j := listRecordingFiles(t, p.addr, taskId).Job; j.Kind != "recording" || j.Attempts != 1 || j.Takeovers != 1 || j.LeaseOwner != "" {
+		t.Fatalf("the task's job after kill -9 and the end: %+v, want one attempt taken over once", j)
+	}
 
 	client := s3Client("http://" + p.addr + "/storage")
 	after := objectSizes(t, client, taskId+"/")
@@ -319,6 +327,14 @@ func TestRecordingResumesAfterGracefulRestart(t *testing.T) {
 	waitFor(t, "305", 30*time.Second, func() bool { return len(rcv.of(taskId, 305)) == 1 })
 	if n := len(rcv.of(taskId, 306)); n != 0 {
 		t.Fatalf("%d failovers after a graceful restart", n)
+	}
+	// The stop gave the job back: the next start went on with the same attempt, no takeover.
+	waitFor(t, "the job done", 10*time.Second, func() bool {
+		j := listRecordingFiles(t, p.addr, taskId).Job
+		return j != nil && j.State == "done"
+	})
+	if j := listRecordingFiles(t, p.addr, taskId).Job; j.Attempts != 1 || j.Takeovers != 0 {
+		t.Fatalf("the task's job after a graceful restart: %+v, want one attempt and no takeover", j)
 	}
 	dir := t.TempDir()
 	keys := download(t, s3Client("http://"+p.addr+"/storage"), recordingBucket, taskId+"/", dir)

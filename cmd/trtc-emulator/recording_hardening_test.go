@@ -115,7 +115,11 @@ func TestRecordingUserIdsWithSlash(t *testing.T) {
 type recordingFiles struct {
 	TaskId, State, Failure string
 	UploadStopStatus       *int
-	Files                  []struct{ ObjectKey, Kind, State, LastError, Spool string }
+	Job                    *struct {
+		Kind, State, LeaseOwner, LastError string
+		Attempts, Takeovers                int
+	}
+	Files []struct{ ObjectKey, Kind, State, LastError, Spool string }
 }
 
 func listRecordingFiles(t *testing.T, addr, taskId string) recordingFiles {

@@ -18,6 +18,7 @@ type sweeps struct {
 	store    *models.Store
 	objects  *embedded.Store
 	recorder *jobs.Recorder
+	notify   func() // wakes the dispatcher and the recorder after a sweep that wrote callbacks
 	clock    clock.Clock
 	log      *slog.Logger
 }
@@ -25,8 +26,9 @@ type sweeps struct {
 // start runs the sweeps the configuration asks for, at once and then on sweepSchedule on
 // the clock, until the returned stop is called (it waits for the sweeps under way): room
 // history and the callback delivery log past their retention, unfinished multipart
-// uploads to the embedded store, and the spool directories of tasks that ended (the
-// recorder also sweeps these when it starts).
+// uploads to the embedded store, the spool directories of tasks that ended (the recorder
+// also sweeps these when it starts) and, with -expired-recordings end, the recording tasks
+// past their ResourceExpiredHour.
 func (s sweeps) start(cfg *Config) (stop func(), err error) {
 	p := jobs.NewPeriodic(s.clock, s.log)
 	if v, ok := s.clock.(*clock.Virtual); ok {
@@ -56,6 +58,15 @@ func (s sweeps) start(cfg *Config) (stop func(), err error) {
 		errs = append(errs, add("multipart-uploads", true, func(ctx context.Context) (int64, error) {
 			n, err := s.objects.AbortStaleUploads(ctx, s.clock.Now().Add(-r))
 			return int64(n), err
+		}))
+	}
+	if cfg.ExpiredRecordings == "end" {
+		errs = append(errs, add("expired-recordings", true, func(ctx context.Context) (int64, error) {
+			n, err := s.store.EndExpiredRecordings(ctx)
+			if n > 0 && s.notify != nil {
+				s.notify()
+			}
+			return n, err
 		}))
 	}
 	if s.recorder != nil {
