@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trtc-emulator/trtc-emulator/models"
 	"github.com/trtc-emulator/trtc-emulator/tcerr"
 	"github.com/trtc-emulator/trtc-emulator/wire"
 	"github.com/trtc-emulator/trtc-emulator/wire/camwire"
@@ -226,7 +225,7 @@ func FuzzValidateRecording(f *testing.F) {
 		if err := json.Unmarshal(out, &req); err != nil {
 			t.Fatal(err)
 		}
-		spec, err := models.ValidateRecording(&req)
+		spec, err := recordingSpec(&req)
 		if err != nil {
 			if _, ok := tcerr.As(err); !ok {
 				t.Fatalf("not a Tencent error: %v", err)

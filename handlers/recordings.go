@@ -12,7 +12,7 @@ import (
 const codeUnsupportedMethod = "FailedOperation.CRUnsupportMethod"
 
 func (h *Handlers) CreateCloudRecording(c *Call, req *wire.CreateCloudRecordingRequest) (*wire.CreateCloudRecordingResponse, error) {
-	spec, err := models.ValidateRecording(req)
+	spec, err := recordingSpec(req)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +47,15 @@ func (h *Handlers) DescribeCloudRecording(c *Call, req *wire.DescribeCloudRecord
 }
 
 func (h *Handlers) ModifyCloudRecording(c *Call, req *wire.ModifyCloudRecordingRequest) (*wire.ModifyCloudRecordingResponse, error) {
-	if err := h.store.ModifyRecording(c.Ctx, c.Caller.Uin, *req.SdkAppId, *req.TaskId, req.SubscribeStreamUserIds, req.MixLayoutParams); err != nil {
+	sub, err := validateSubscription("SubscribeStreamUserIds", req.SubscribeStreamUserIds)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateMixLayout(req.MixLayoutParams, nil); err != nil {
+		return nil, err
+	}
+	change := models.RecordingChange{Subscribe: sub, MixLayout: req.MixLayoutParams != nil}
+	if err := h.store.ModifyRecording(c.Ctx, c.Caller.Uin, *req.SdkAppId, *req.TaskId, change); err != nil {
 		return nil, err
 	}
 	return &wire.ModifyCloudRecordingResponse{TaskId: req.TaskId}, nil

@@ -198,7 +198,7 @@ func TestUploadRefusedGivesUp(t *testing.T) {
 	refused := rig.createIn(t, "51", "refused-1250000000", models.RecordingSpec{})
 	flaky := rig.createIn(t, "52", "flaky-1250000000", models.RecordingSpec{})
 
-	rig.runWaiting(giveUp/2, 5) // the claim loop, and two tasks' run and upload loops
+	rig.runWaiting(giveUp/2, 7) // the claim loop, and two tasks' run and upload loops and renewals
 	if got, _ := rig.store.Recording(context.Background(), refused.TaskId); got.State != models.TaskRecording {
 		t.Fatalf("refused task is %s before UploadGiveUp passed", got.State)
 	}

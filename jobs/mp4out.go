@@ -49,6 +49,7 @@ type mp4Out struct {
 	first     time.Duration // media time of the file's first unit
 	last      time.Duration
 	flushedAt time.Duration
+	syncedAt  time.Time // wall clock: the last fsync
 	aacFile   *spoolFile
 	aacBytes  int64
 }
@@ -106,7 +107,9 @@ func (o *mp4Out) spooled(name, kind string, size, endMs int64) error {
 		TrackType: o.tracks.trackType()})
 }
 
-// flush puts the last second on disk: a fragment, or the AAC frames written.
+// flush writes out each second of media (a fragment, or the AAC frames written), which a
+// killed process then cannot lose, and fsyncs at most once a second of real time, against
+// a power loss: on a virtual clock an hour of media may be written in seconds.
 func (o *mp4Out) flush(pts time.Duration) error {
 	if pts-o.flushedAt < flushEvery {
 		return nil
@@ -117,6 +120,10 @@ func (o *mp4Out) flush(pts time.Duration) error {
 			return err
 		}
 	}
+	if time.Since(o.syncedAt) < flushEvery {
+		return nil
+	}
+	o.syncedAt = time.Now()
 	return o.file.Sync()
 }
 

@@ -65,6 +65,9 @@ type Recorder struct {
 	cfg    RecorderConfig
 	log    *slog.Logger
 	runner *Runner
+	// tasks are the running tasks, which Wake pokes.
+	tasksMu sync.Mutex
+	tasks   map[*taskRun]struct{}
 
 	// rooms counts the tasks running in each room (by hubRoom): the room's virtual
 	// participants are produced while one records it.
@@ -102,7 +105,7 @@ func NewRecorder(cfg RecorderConfig) (*Recorder, error) {
 		cfg.Hub = hub.New()
 		cfg.Media = virtual.New(cfg.Hub)
 	}
-	r := &Recorder{cfg: cfg, log: cfg.Logger.With("component", "recorder"), rooms: map[string]int{}}
+	r := &Recorder{cfg: cfg, log: cfg.Logger.With("component", "recorder"), rooms: map[string]int{}, tasks: map[*taskRun]struct{}{}}
 	runner, err := NewRunner(RunnerConfig{Store: cfg.Store, Clock: cfg.Clock, LeaseTTL: cfg.LeaseTTL, Logger: cfg.Logger,
 		Kinds: map[string]Kind{models.JobRecording: {Handle: r.handle, Settles: true, RetryAfter: recordingRetry}}})
 	if err != nil {
@@ -116,8 +119,25 @@ func NewRecorder(cfg RecorderConfig) (*Recorder, error) {
 // keeps coming, so soon (1 s, 2 s, … at most 10 s).
 func recordingRetry(attempt int) time.Duration { return min(time.Duration(attempt), 10) * time.Second }
 
-// Wake makes the recorder look for new tasks now (after CreateCloudRecording).
-func (r *Recorder) Wake() { r.runner.Wake() }
+// quietTick is how long a task that records nothing (no anchor publishes what it
+// subscribes) waits between passes at most: Wake brings the next pass forward when the
+// room changes, and the MaxIdleTime deadline is waited for exactly.
+const quietTick = 10 * time.Second
+
+// Wake makes the recorder look for new tasks now (after CreateCloudRecording) and the
+// tasks that record nothing look at their rooms again (after a member entered or began
+// publishing).
+func (r *Recorder) Wake() {
+	r.runner.Wake()
+	r.tasksMu.Lock()
+	defer r.tasksMu.Unlock()
+	for t := range r.tasks {
+		select {
+		case t.poke <- struct{}{}:
+		default:
+		}
+	}
+}
 
 // Run sweeps the spool, then runs recording jobs until ctx ends; then every task suspends
 // its streams (playlists written, files in the spool), its job is given back and Run
@@ -181,7 +201,15 @@ func (r *Recorder) handle(ctx context.Context, job *Job) error {
 		return nil // it ended before its job did (a crash between the two)
 	}
 	run := &taskRun{r: r, task: *task, log: r.log.With("task", task.TaskId), settle: job.Settle(),
-		filesReady: make(chan struct{}, 1)}
+		filesReady: make(chan struct{}, 1), poke: make(chan struct{}, 1)}
+	r.tasksMu.Lock()
+	r.tasks[run] = struct{}{}
+	r.tasksMu.Unlock()
+	defer func() {
+		r.tasksMu.Lock()
+		delete(r.tasks, run)
+		r.tasksMu.Unlock()
+	}()
 	err = contain(func() error { return run.run(ctx, job.TakenOver) })
 	var pe *panicError
 	switch {
@@ -252,6 +280,11 @@ type taskRun struct {
 	// filesReady wakes the upload loop after a pass (files closed, the writer done), so
 	// that uploads do not wait for the clock: a virtual one moves only when told.
 	filesReady chan struct{}
+	// quiet: the last pass recorded nothing, and the next waits for a poke (Recorder.Wake),
+	// the MaxIdleTime deadline or quietTick instead of Tick.
+	quiet   bool
+	poke    chan struct{}
+	maxIdle time.Duration // the task's MaxIdleTime, as of the last pass
 }
 
 // hubRoom is a task's room as the hub names it.
@@ -371,7 +404,10 @@ func (t *taskRun) run(ctx context.Context, takenOver bool) error {
 		if ended {
 			break
 		}
-		tick := r.cfg.Clock.After(r.cfg.Tick)
+		tick, poke := r.cfg.Clock.After(t.nextPass()), (<-chan struct{})(nil)
+		if t.quiet {
+			poke = t.poke
+		}
 	wait:
 		select {
 		case <-ctx.Done():
@@ -384,10 +420,14 @@ func (t *taskRun) run(ctx context.Context, takenOver bool) error {
 				return t.uploadsEnded(res)
 			}
 		case <-tick:
+		case <-poke:
 		case done := <-t.settle:
-			// A tick that came is passed before the answer; else nothing is due yet.
+			// A tick that came (or a poke) is passed before the answer; else nothing is
+			// due yet.
 			select {
 			case <-tick:
+				settled = append(settled, done)
+			case <-poke:
 				settled = append(settled, done)
 			default:
 				close(done)
@@ -409,6 +449,20 @@ func (t *taskRun) run(ctx context.Context, takenOver bool) error {
 	}
 }
 
+// nextPass is the wait before the next pass: Tick while the task records; when it records
+// nothing, until its MaxIdleTime deadline (the stop is due then), at most quietTick.
+func (t *taskRun) nextPass() time.Duration {
+	if !t.quiet {
+		return t.r.cfg.Tick
+	}
+	wait := quietTick
+	if t.task.IdleSinceMs != nil {
+		deadline := time.UnixMilli(*t.task.IdleSinceMs).Add(t.maxIdle)
+		wait = min(wait, max(deadline.Sub(t.r.cfg.Clock.Now()), 0))
+	}
+	return max(wait, t.r.cfg.Tick)
+}
+
 // pass brings the files up to now; it reports when the writer is done (the task stopped
 // and every file is in the spool). The job's runner renews the lease.
 func (t *taskRun) pass(ctx context.Context) (bool, error) {
@@ -421,14 +475,19 @@ func (t *taskRun) pass(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	defer r.notify()
+	wasQuiet := t.quiet
+	t.quiet = false
 	defer func() {
+		if t.quiet && wasQuiet {
+			return // nothing was written: no callbacks to send, no files to upload
+		}
+		r.notify()
 		select {
 		case t.filesReady <- struct{}{}:
 		default:
 		}
 	}()
-	t.task = view.Task
+	t.task, t.maxIdle = view.Task, time.Duration(view.Spec.MaxIdleTime)*time.Second
 	if view.Task.WriterDone {
 		return true, nil
 	}
@@ -439,7 +498,11 @@ func (t *taskRun) pass(ctx context.Context) (bool, error) {
 	if err := r.cfg.Media.Sync(t.room, publishers(view.Members), now); err != nil {
 		return false, err
 	}
-	return false, t.record(ctx, view, now)
+	if err := t.record(ctx, view, now); err != nil {
+		return false, err
+	}
+	t.quiet = len(t.streams) == 0
+	return false, nil
 }
 
 // uploadsEnded is the end of a task's upload loop: the task ended (its spool goes, unless

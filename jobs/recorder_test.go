@@ -136,7 +136,7 @@ func (r *recorderRig) createIn(t *testing.T, room, bucket string, record models.
 
 // run moves the fake clock by d in ticks, each time after the recorder's loops (claim,
 // writer, uploader) went back to sleep, so every pass sees every tick.
-func (r *recorderRig) run(d time.Duration) { r.runWaiting(d, 3) }
+func (r *recorderRig) run(d time.Duration) { r.runWaiting(d, 4) }
 
 // awaitNotify waits for the recorder's next notification (a pass or an upload round
 // done), at most 100 ms of wall time: an advance may wake no one.
@@ -148,10 +148,10 @@ func (r *recorderRig) awaitNotify() {
 }
 
 // runWaiting is run for a rig whose goroutines asleep on the clock are at least waiters
-// (the claim loop, and each task's run and upload loops): each step waits for all of them,
-// so that none falls behind the clock. The fake clock's count includes waiters nobody
-// listens to any more, so each step first settles the recorder: every task has made the
-// pass its last tick asked for and sleeps on its next one.
+// (the claim loop, and each task's run and upload loops and lease renewal): each step
+// waits for all of them, so that none falls behind the clock. The fake clock's count
+// includes waiters nobody listens to any more, so each step first settles the recorder:
+// every task has made the pass its last tick asked for and sleeps on its next one.
 func (r *recorderRig) runWaiting(d time.Duration, waiters int) {
 	for step := time.Duration(0); step < d; step += 500 * time.Millisecond {
 		r.rec.Settle(context.Background())
@@ -339,4 +339,33 @@ func TestSpoolSweep(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(spool, live.TaskId, "x.ts")); err != nil {
 		t.Fatalf("the spool of a running task was swept: %v", err)
 	}
+}
+
+// TestQuietTaskWakesOnChange: a task that records nothing (its anchor publishes nothing)
+// makes a pass every quietTick, not every Tick; a Wake after the anchor begins to publish
+// brings the next pass forward, so the stream is recorded from that moment.
+func TestQuietTaskWakesOnChange(t *testing.T) {
+	rig := newRecorderRig(t)
+	ctx := context.Background()
+	rig.enter(t, "14", "erin", models.Publish{})
+	task := rig.create(t, "14", models.RecordingSpec{})
+	rig.run(2 * time.Second)
+	on := true
+	id := models.Identity{SdkAppId: recApp, RoomId: "14", RoomIdType: models.RoomIdInt, UserId: "erin"}
+	if _, err := rig.store.Update(ctx, models.UpdateParams{Identity: id, Publish: &models.PublishPatch{Video: &on}}); err != nil {
+		t.Fatal(err)
+	}
+	// Unannounced, the change waits for the quiet tick: no pass in the next seconds.
+	rig.run(3 * time.Second)
+	if streams, err := rig.store.TaskStreams(ctx, task.ID); err != nil || len(streams) != 0 {
+		t.Fatalf("streams of a quiet task 3 s after an unannounced change: %+v, %v", streams, err)
+	}
+	woken := rig.clock.Now()
+	rig.rec.Wake()
+	rig.run(500 * time.Millisecond)
+	streams, err := rig.store.TaskStreams(ctx, task.ID)
+	if err != nil || len(streams) != 1 || streams[0].BeginAtMs != woken.UnixMilli() {
+		t.Fatalf("streams after the Wake at %v: %+v, %v; want one from then", woken, streams, err)
+	}
+	rig.finish(t, task)
 }

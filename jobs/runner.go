@@ -35,6 +35,12 @@ type Job struct {
 	models.ClaimedJob
 	settle chan chan struct{}
 	exited chan struct{} // closed when the handler returned
+
+	// mu guards the lease as the runner last renewed it and why the run must stop.
+	mu              sync.Mutex
+	leaseUntil      time.Time
+	lost, cancelled bool
+	stop            context.CancelFunc // ends the handler's context
 }
 
 // Settle carries Runner.Settle's requests to a handler of a kind that Settles: it closes
@@ -183,13 +189,41 @@ func (r *Runner) Settle(ctx context.Context) {
 	r.mu.Lock()
 	jobs := make([]*Job, 0, len(r.running))
 	for _, j := range r.running {
-		if r.cfg.Kinds[j.Kind].Settles {
-			jobs = append(jobs, j)
-		}
+		jobs = append(jobs, j)
 	}
 	r.mu.Unlock()
 	for _, j := range jobs {
-		clock.AskSettled(ctx, j.settle, j.exited)
+		// The leases due are renewed here, not by a waiter on the clock: a virtual clock
+		// steps only to the deadlines of the work itself.
+		r.renew(j)
+		if r.cfg.Kinds[j.Kind].Settles {
+			clock.AskSettled(ctx, j.settle, j.exited)
+		}
+	}
+}
+
+// renew extends a running job's lease once a third of it has passed since the last
+// renewal; a lost lease or a cancellation stops the job's handler.
+func (r *Runner) renew(job *Job) {
+	job.mu.Lock()
+	defer job.mu.Unlock()
+	now := r.cfg.Clock.Now()
+	if job.lost || job.cancelled || now.Before(job.leaseUntil.Add(-r.cfg.LeaseTTL*2/3)) {
+		return
+	}
+	until := now.Add(r.cfg.LeaseTTL)
+	cancel, err := r.cfg.Store.RenewJob(context.Background(), job.ID, r.owner, until)
+	switch {
+	case errors.Is(err, models.ErrLeaseLost):
+		job.lost = true
+		job.stop()
+	case err != nil:
+		r.log.Error("renew the job's lease", "job", job.ID, "err", err)
+	case cancel:
+		job.cancelled = true
+		job.stop()
+	default:
+		job.leaseUntil = until
 	}
 }
 
@@ -200,7 +234,8 @@ func (r *Runner) claim(ctx context.Context) error {
 		return err
 	}
 	for i := range claimed {
-		job := &Job{ClaimedJob: claimed[i], settle: make(chan chan struct{}), exited: make(chan struct{})}
+		job := &Job{ClaimedJob: claimed[i], settle: make(chan chan struct{}), exited: make(chan struct{}),
+			leaseUntil: time.UnixMilli(claimed[i].LeaseUntilMs)}
 		r.mu.Lock()
 		busy := r.running[job.ID] != nil
 		if !busy {
@@ -227,29 +262,20 @@ func (r *Runner) run(ctx context.Context, job *Job) {
 	log := r.log.With("job", job.ID, "kind", job.Kind)
 	jobCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	var lost, cancelled bool
+	job.mu.Lock()
+	job.stop = stop
+	job.mu.Unlock()
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
 		for {
+			// In real time on a virtual clock, whose Settle renews as time moves.
 			select {
 			case <-jobCtx.Done():
 				return
-			case <-r.cfg.Clock.After(r.cfg.LeaseTTL / 3):
+			case <-clock.Poll(r.cfg.Clock, r.cfg.LeaseTTL/3):
 			}
-			cancel, err := r.cfg.Store.RenewJob(context.WithoutCancel(jobCtx), job.ID, r.owner, r.cfg.Clock.Now().Add(r.cfg.LeaseTTL))
-			switch {
-			case errors.Is(err, models.ErrLeaseLost):
-				lost = true
-				stop()
-				return
-			case err != nil:
-				log.Error("renew the job's lease", "err", err)
-			case cancel:
-				cancelled = true
-				stop()
-				return
-			}
+			r.renew(job)
 		}
 	}()
 	kind := r.cfg.Kinds[job.Kind]
@@ -257,6 +283,9 @@ func (r *Runner) run(ctx context.Context, job *Job) {
 	close(job.exited)
 	stop()
 	<-renewed
+	job.mu.Lock()
+	lost, cancelled := job.lost, job.cancelled
+	job.mu.Unlock()
 	store, bg := r.cfg.Store, context.Background()
 	var perr *panicError
 	var ferr error

@@ -48,7 +48,7 @@ func BenchmarkTasksShareEncoders(b *testing.B) {
 				rig.rec.Wake()
 				start := time.Now()
 				b.StartTimer()
-				rig.runWaiting(media, 1+2*tasks) // the claim loop, and each task's run and upload loops
+				rig.runWaiting(media, 1+3*tasks) // the claim loop, and each task's run and upload loops and renewal
 				b.StopTimer()
 				total += time.Since(start)
 				rig.stop()

@@ -15,7 +15,6 @@ import (
 
 	"github.com/trtc-emulator/trtc-emulator/cam/usersig"
 	"github.com/trtc-emulator/trtc-emulator/tcerr"
-	"github.com/trtc-emulator/trtc-emulator/wire"
 )
 
 // Recording callbacks, group 3 (seed: "Cloud Recording Callback").
@@ -504,13 +503,16 @@ func (s *Store) DescribeRecording(ctx context.Context, uin string, sdkAppId uint
 	return st, err
 }
 
-// ModifyRecording replaces the task's subscription lists (nil: everyone) and mixed layout;
-// the recorder applies them from its next pass.
-func (s *Store) ModifyRecording(ctx context.Context, uin string, sdkAppId uint64, taskId string, sub *wire.SubscribeStreamUserIds, layout *wire.MixLayoutParams) error {
-	subscription, err := validateSubscription("SubscribeStreamUserIds", sub)
-	if err != nil {
-		return err
-	}
+// RecordingChange is ModifyCloudRecording's change, validated: the new subscription lists
+// (empty: everyone), and whether a mixed layout was given.
+type RecordingChange struct {
+	Subscribe Subscription
+	MixLayout bool
+}
+
+// ModifyRecording replaces the task's subscription lists; the recorder applies them from
+// its next pass. A layout is refused for a single-stream task.
+func (s *Store) ModifyRecording(ctx context.Context, uin string, sdkAppId uint64, taskId string, change RecordingChange) error {
 	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
 		t, err := s.liveTask(tx, uin, sdkAppId, taskId)
 		if err != nil {
@@ -523,13 +525,10 @@ func (s *Store) ModifyRecording(ctx context.Context, uin string, sdkAppId uint64
 		if err != nil {
 			return err
 		}
-		if layout != nil && spec.RecordMode != 2 {
+		if change.MixLayout && spec.RecordMode != 2 {
 			return tcerr.InvalidParameter("MixLayoutParams", "mixing parameters apply to RecordMode 2 (mixed) only")
 		}
-		if err := validateMixLayout(layout, nil); err != nil {
-			return err
-		}
-		spec.Subscribe = subscription
+		spec.Subscribe = change.Subscribe
 		b, err := json.Marshal(spec)
 		if err != nil {
 			return err

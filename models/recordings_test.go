@@ -11,7 +11,6 @@ import (
 
 	"github.com/trtc-emulator/trtc-emulator/cam/usersig"
 	"github.com/trtc-emulator/trtc-emulator/tcerr"
-	"github.com/trtc-emulator/trtc-emulator/wire"
 )
 
 func (h *historyStore) sig(t *testing.T, user string) string {
@@ -249,11 +248,11 @@ func TestRecordingRules(t *testing.T) {
 	var second RecordingTask
 	h.db.Where("room_id = ?", "1001").Take(&second)
 	h.now += 6*3600_000 - 1
-	if err := h.ModifyRecording(ctx, histUin, histApp, second.TaskId, &wire.SubscribeStreamUserIds{SubscribeAudioUserIds: []string{"1.*$"}}, nil); err != nil {
+	if err := h.ModifyRecording(ctx, histUin, histApp, second.TaskId, RecordingChange{Subscribe: Subscription{AudioAllow: []string{"1.*$"}}}); err != nil {
 		t.Fatal(err)
 	}
 	h.now++
-	wantCode(t, h.ModifyRecording(ctx, histUin, histApp, second.TaskId, nil, nil), tcerr.CodeResourceNotFound)
+	wantCode(t, h.ModifyRecording(ctx, histUin, histApp, second.TaskId, RecordingChange{}), tcerr.CodeResourceNotFound)
 	wantCode(t, h.StopRecording(ctx, histUin, histApp, second.TaskId), tcerr.CodeResourceNotFound)
 	task, _ := h.Recording(ctx, second.TaskId)
 	spec2, _ := task.RecordingSpec()
@@ -262,14 +261,13 @@ func TestRecordingRules(t *testing.T) {
 	}
 }
 
-// TestModifyValidates: Modify replaces the lists and checks them like Create.
+// TestModifyValidates: a layout is refused for a single-stream task (the lists themselves
+// are checked by handlers, like Create's).
 func TestModifyValidates(t *testing.T) {
 	h := newHistoryStore(t)
 	ctx := context.Background()
 	task, _ := h.record(t, "801", "rec", 30)
-	err := h.ModifyRecording(ctx, histUin, histApp, task.TaskId, &wire.SubscribeStreamUserIds{UnSubscribeVideoUserIds: []string{"(("}}, nil)
-	wantCode(t, err, tcerr.CodeInvalidParameter)
-	err = h.ModifyRecording(ctx, histUin, histApp, task.TaskId, nil, &wire.MixLayoutParams{})
+	err := h.ModifyRecording(ctx, histUin, histApp, task.TaskId, RecordingChange{MixLayout: true})
 	wantCode(t, err, tcerr.CodeInvalidParameter) // layouts are for mixed recordings
 }
 

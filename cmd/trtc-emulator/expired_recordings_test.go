@@ -12,18 +12,10 @@ import (
 // ResourceExpiredHour is ended by the hourly sweep on the (virtual) clock: 302 LeaveCode 3
 // and 305 come, and the TaskId is no longer described. Before the sweep it still records,
 // though the API no longer answers for it (the contract's rule, which "continue" keeps).
-//
-// It runs the binary without -race, as TestVirtualClockHourOfRecording does: its point is
-// hours of virtual time, and the race detector makes each recorder pass several times
-// slower.
 func TestExpiredRecordingsEnd(t *testing.T) {
-	bin, err := plainBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
 	rcv := startReceiver(t, "expKey")
 	vstart := time.Date(2026, 3, 4, 5, 30, 0, 0, time.UTC)
-	p := startBinary(t, bin, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
+	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
 		"TRTC_EMULATOR_CALLBACK_KEY=expKey", "TRTC_EMULATOR_CLOCK_START=" + vstart.Format(time.RFC3339),
 		"TRTC_EMULATOR_EXPIRED_RECORDINGS=end"})
 	base := "http://" + p.addr + "/_emulator/v1"

@@ -20,8 +20,8 @@ var allowed = map[string][]string{
 	"media":      {"media/"},
 	"storage":    {"storage", "internal/clock"},
 	"webhooks":   {"internal/clock"},
-	"models":     {"migrations", "tcerr", "wire", "cam/usersig", "internal/clock"},
-	"jobs":       {"models", "media", "storage", "webhooks", "internal/clock", "tcerr", "wire"},
+	"models":     {"migrations", "tcerr", "cam/usersig", "internal/clock"}, // not wire: handlers translate
+	"jobs":       {"models", "media", "storage", "webhooks", "internal/clock", "tcerr"},
 	"handlers":   {"models", "cam", "webhooks", "tcerr", "wire", "internal/clock"},
 }
 

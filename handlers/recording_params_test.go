@@ -1,10 +1,11 @@
-package models
+package handlers
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
 
+	"github.com/trtc-emulator/trtc-emulator/models"
 	"github.com/trtc-emulator/trtc-emulator/tcerr"
 	"github.com/trtc-emulator/trtc-emulator/wire"
 )
@@ -47,11 +48,11 @@ func merge(dst, src map[string]any) {
 }
 
 func TestValidateRecordingDefaults(t *testing.T) {
-	spec, err := ValidateRecording(withRecording(t, `{}`))
+	spec, err := recordingSpec(withRecording(t, `{}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if spec.RoomIdType != RoomIdInt || spec.MaxIdleTime != 30 || spec.ResourceExpiredHour != 72 || spec.MaxMediaFileMinutes != 1440 ||
+	if spec.RoomIdType != models.RoomIdInt || spec.MaxIdleTime != 30 || spec.ResourceExpiredHour != 72 || spec.MaxMediaFileMinutes != 1440 ||
 		spec.OutputFormat != 0 || spec.Storage.Vendor != 0 || spec.Storage.Bucket != "b-1250000000" || len(spec.Storage.FileNamePrefix) != 2 {
 		t.Fatalf("spec = %+v", spec)
 	}
@@ -117,7 +118,7 @@ func TestValidateRecordingRules(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := ValidateRecording(withRecording(t, c.patch))
+			_, err := recordingSpec(withRecording(t, c.patch))
 			if c.code == "" {
 				if err != nil {
 					t.Fatalf("rejected: %v", err)
@@ -140,8 +141,24 @@ func TestMatchesSubscription(t *testing.T) {
 		{"1.*$", "123", true}, {"1.*$", "213", false}, {"alice", "alice", true}, {"alice", "alice2", false},
 		{"a.c", "abc", true}, {"a.c", "xabc", false}, {"u[0-9]+$", "u12", true}, {"u[0-9]+$", "u12x", false},
 	} {
-		if got := MatchesSubscription(c.entry, c.user); got != c.want {
+		if got := models.MatchesSubscription(c.entry, c.user); got != c.want {
 			t.Errorf("MatchesSubscription(%q, %q) = %v", c.entry, c.user, got)
 		}
+	}
+}
+
+// TestModifySubscriptionValidated: ModifyCloudRecording's lists are checked as Create's
+// are, and its layout like Create's, before the task is looked up.
+func TestModifySubscriptionValidated(t *testing.T) {
+	if _, err := validateSubscription("SubscribeStreamUserIds", &wire.SubscribeStreamUserIds{UnSubscribeVideoUserIds: []string{"(("}}); !tcerr.Is(err, tcerr.CodeInvalidParameter) {
+		t.Fatalf("a pattern that does not compile: %v", err)
+	}
+	sub, err := validateSubscription("SubscribeStreamUserIds", &wire.SubscribeStreamUserIds{SubscribeAudioUserIds: []string{"1.*$"}})
+	if err != nil || len(sub.AudioAllow) != 1 || sub.AudioAllow[0] != "1.*$" || sub.VideoAllow != nil {
+		t.Fatalf("lists %+v, %v", sub, err)
+	}
+	mode := uint64(9)
+	if err := validateMixLayout(&wire.MixLayoutParams{MixLayoutMode: &mode}, nil); !tcerr.Is(err, "InvalidParameter.OutOfRange") {
+		t.Fatalf("MixLayoutMode 9: %v", err)
 	}
 }
