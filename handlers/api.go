@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -226,18 +225,7 @@ func (h *Handlers) call(r *http.Request, requestId string, req *apiRequest) (any
 		}
 	}
 	call := &Call{Ctx: r.Context(), RequestId: requestId, Action: req.action, Region: req.region, Caller: caller}
-	resp, err := act.run(h, call, body)
-	if err == nil && !readOnly(req.action) {
-		h.notify()
-	}
-	return resp, err
-}
-
-// readOnly reports whether an action only reads (TRTC Describe*, CAM Get* and List*):
-// after it there is nothing for the dispatcher or the recorder to pick up, so they are not
-// woken.
-func readOnly(action string) bool {
-	return strings.HasPrefix(action, "Describe") || strings.HasPrefix(action, "Get") || strings.HasPrefix(action, "List")
+	return act.run(h, call, body)
 }
 
 func (h *Handlers) authenticate(ctx context.Context, req *apiRequest) (cam.Key, error) {

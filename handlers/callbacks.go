@@ -126,8 +126,6 @@ func (h *Handlers) redeliverCallback(c echo.Context) error {
 	}
 	if h.settings.Rescan != nil {
 		h.settings.Rescan()
-	} else {
-		h.notify()
 	}
 	return c.JSON(http.StatusOK, newCallbackView(ev))
 }

@@ -33,7 +33,3 @@ func Implemented(name string) bool {
 	a, ok := camActions[name]
 	return ok && a.run != nil
 }
-
-// Notify wakes the callback dispatcher, as a handler does after committing events (the
-// benchmarks that commit through the store directly).
-func (h *Handlers) Notify() { h.notify() }

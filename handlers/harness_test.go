@@ -86,7 +86,12 @@ func startEmulatorWith(t testing.TB, clk clock.Clock, opts ...emuOption) *emulat
 	if clk != nil {
 		d := webhooks.NewDispatcher(webhooks.Config{Outbox: jobs.CallbackOutbox{Store: store}, Clock: clk,
 			Logger: slog.New(slog.DiscardHandler)})
-		settings.Notify, settings.Rescan = d.Notify, d.Rescan
+		settings.Rescan = d.Rescan
+		store.OnChange(func(c models.Change) {
+			if c&models.ChangeCallbacks != 0 {
+				d.Notify()
+			}
+		})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { d.Run(ctx); close(done) }()

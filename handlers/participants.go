@@ -156,7 +156,6 @@ func (h *Handlers) enterParticipant(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.notify()
 	return c.JSON(http.StatusOK, newParticipantView(m))
 }
 
@@ -174,7 +173,6 @@ func (h *Handlers) updateParticipant(c echo.Context) error {
 		p.Publish = &models.PublishPatch{Video: body.Publish.Video, Audio: body.Publish.Audio, Substream: body.Publish.Substream}
 	}
 	m, err := h.store.Update(c.Request().Context(), p)
-	h.notify() // an expired key may have removed the user
 	if err != nil {
 		return err
 	}
@@ -193,7 +191,6 @@ func (h *Handlers) leaveParticipant(c echo.Context) error {
 	if err := h.store.Leave(c.Request().Context(), id, body.Reason); err != nil {
 		return err
 	}
-	h.notify()
 	return c.JSON(http.StatusOK, map[string]string{"UserId": id.UserId})
 }
 
@@ -228,13 +225,6 @@ func (h *Handlers) listRooms(c echo.Context) error {
 		out = append(out, v)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"Rooms": out})
-}
-
-// notify wakes the callback dispatcher after a state change committed events.
-func (h *Handlers) notify() {
-	if h.settings.Notify != nil {
-		h.settings.Notify()
-	}
 }
 
 type messageBody struct {

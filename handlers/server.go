@@ -46,11 +46,8 @@ type Settings struct {
 	// (clock.System) unless a test skews it.
 	SignClock clock.Clock
 	Logger    *slog.Logger
-	// Notify is called after a change that may have written callback events, to wake
-	// the dispatcher.
-	Notify func()
 	// Rescan is called after events already stored became due again (a redelivery), to
-	// wake the dispatcher for them; nil: Notify.
+	// wake the dispatcher for them. (New events wake it through models' Store.OnChange.)
 	Rescan func()
 	// ObjectStore serves the embedded object store's S3 REST API under StoragePrefix
 	// (path-style); nil when there is none.

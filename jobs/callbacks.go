@@ -10,7 +10,7 @@ import (
 
 // CallbackOutbox is the models outbox as the webhooks dispatcher reads it.
 type CallbackOutbox struct {
-	Store *models.Store
+	Store CallbackStore
 }
 
 var _ webhooks.NewEventsOutbox = CallbackOutbox{}

@@ -22,13 +22,15 @@ import (
 
 // RecorderConfig configures the cloud recording worker.
 type RecorderConfig struct {
-	Store *models.Store
+	Store RecordingStore
 	Clock clock.Clock // clock.System when nil
 	// SpoolDir holds each task's files (<SpoolDir>/<TaskId>/) until they are uploaded.
 	SpoolDir string
 	// Uploaders opens the storage a task writes to.
 	Uploaders Uploaders
-	// Notify wakes the callback dispatcher after changes that wrote callbacks.
+	// Notify, when set, is called after each pass and upload round that changed something
+	// (tests pace themselves on it). The callbacks those write wake the dispatcher through
+	// models' Store.OnChange.
 	Notify func()
 	Logger *slog.Logger
 	// Tick is how often a task records what its anchors sent since the last pass; 500 ms

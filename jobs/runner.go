@@ -49,7 +49,7 @@ func (j *Job) Settle() <-chan chan struct{} { return j.settle }
 
 // RunnerConfig configures a Runner. Store and at least one kind are required.
 type RunnerConfig struct {
-	Store *models.Store
+	Store JobStore
 	Kinds map[string]Kind // by job kind
 	Clock clock.Clock     // clock.System when nil: leases, schedules and retries follow it
 	// LeaseTTL is how long a job stays with a runner that stopped renewing (one that

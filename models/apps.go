@@ -103,7 +103,7 @@ func (s *Store) Seed(ctx context.Context, seed Seed) error {
 	s.appsMu.Lock()
 	defer s.appsMu.Unlock()
 	defer s.appGen.Add(1)
-	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&Account{Uin: seed.Uin, CreatedAt: now}).Error; err != nil {
 			return err
 		}
@@ -295,7 +295,7 @@ func (s *Store) PutApp(ctx context.Context, uin string, sdkAppId uint64, setting
 		return nil, false, tcerr.New(tcerr.CodeInvalidSdkAppId, "The SdkAppId %d is invalid: it must be 1 to 4294967295.", sdkAppId)
 	}
 	err = s.changeApps(func() error {
-		return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+		return s.write(ctx, func(tx *gorm.DB) error {
 			var existing App
 			err := tx.Where("sdk_app_id = ?", sdkAppId).Take(&existing).Error
 			if err != nil && !isNotFound(err) {

@@ -163,10 +163,12 @@ func (e *emitter) room(r *Room, eventType int, info roomEventInfo) error {
 	if eventType >= 200 {
 		group = EventGroupMedia
 	}
+	markChange(e.tx, ChangeRooms)
 	target, ok := e.targets[group]
 	if !ok {
 		return nil // no callback configured for this group: TRTC sends nothing
 	}
+	markChange(e.tx, ChangeCallbacks)
 	info.RoomId = roomIdJSON(r)
 	info.EventTs, info.EventMsTs = e.nowMs/1000, e.nowMs
 	// The stored body is a template: each attempt replaces CallbackTs with its send time.
@@ -352,7 +354,7 @@ func (s *Store) RecordCallbackAttempts(ctx context.Context, batch []CallbackOutc
 		}
 	}
 	w := &s.writeStmts
-	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
 		for _, o := range batch {
 			at := o.At.UnixMilli()
 			var res sql.Result

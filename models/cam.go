@@ -78,7 +78,7 @@ type PresetPolicy struct {
 func (s *Store) SeedPresets(ctx context.Context, presets []PresetPolicy) error {
 	defer s.camChanged()
 	nowMs := s.now().UnixMilli()
-	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
 		for _, p := range presets {
 			res := tx.Model(&Policy{}).Where("owner_uin = '' AND name = ?", p.Name).
 				Updates(map[string]any{"description": p.Description, "document": p.Document})
@@ -131,7 +131,7 @@ func (s *Store) AddSubUser(ctx context.Context, owner string, in NewSubUser) (*S
 	now := s.now()
 	var user *SubUser
 	var key *APIKey
-	err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		var n int64
 		if err := tx.Model(&SubUser{}).Where("owner_uin = ? AND name = ?", owner, in.Name).Count(&n).Error; err != nil {
 			return err
@@ -222,7 +222,7 @@ func (s *Store) UpdateSubUser(ctx context.Context, owner, name string, c SubUser
 func (s *Store) DeleteSubUser(ctx context.Context, owner, name string, force bool) error {
 	defer s.keys.Clear()
 	defer s.camChanged()
-	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
 		var u SubUser
 		err := tx.Where("owner_uin = ? AND name = ?", owner, name).Take(&u).Error
 		if isNotFound(err) {
@@ -270,7 +270,7 @@ func targetUin(tx *gorm.DB, owner, caller, target string) (string, error) {
 // CreateAccessKey makes a key for target (the caller when empty): at most MaxKeysPerUser.
 func (s *Store) CreateAccessKey(ctx context.Context, owner, caller, target, description string) (*APIKey, error) {
 	var key APIKey
-	err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		uin, err := targetUin(tx, owner, caller, target)
 		if err != nil {
 			return err
@@ -291,7 +291,7 @@ func (s *Store) CreateAccessKey(ctx context.Context, owner, caller, target, desc
 // AccessKeys lists target's keys (the caller's when empty).
 func (s *Store) AccessKeys(ctx context.Context, owner, caller, target string) ([]APIKey, error) {
 	var keys []APIKey
-	err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		uin, err := targetUin(tx, owner, caller, target)
 		if err != nil {
 			return err
@@ -308,7 +308,7 @@ func (s *Store) SetAccessKey(ctx context.Context, owner, caller, target, secretI
 		return tcerr.New(CodeParamError, "Status %q is invalid: Active or Inactive.", status)
 	}
 	defer s.keys.Clear()
-	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
 		uin, err := targetUin(tx, owner, caller, target)
 		if err != nil {
 			return err
@@ -339,7 +339,7 @@ func (s *Store) CreatePolicy(ctx context.Context, owner, name, description, docu
 	}
 	nowMs := s.now().UnixMilli()
 	p := &Policy{OwnerUin: owner, Name: name, Description: description, Document: document, Type: PolicyCustom, CreatedAtMs: nowMs, UpdatedAtMs: nowMs}
-	err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		var n int64
 		if err := tx.Model(&Policy{}).Where("name = ? AND owner_uin IN ?", name, []string{owner, ""}).Count(&n).Error; err != nil {
 			return err
@@ -405,7 +405,7 @@ func (s *Store) Policies(ctx context.Context, owner string, q PolicyQuery) (int6
 // unknown ids are refused and nothing is deleted.
 func (s *Store) DeletePolicies(ctx context.Context, owner string, ids []uint64) error {
 	defer s.camChanged()
-	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
 		for _, id := range ids {
 			var n int64
 			if err := tx.Model(&Policy{}).Where("id = ? AND owner_uin = ?", id, owner).Count(&n).Error; err != nil {
@@ -425,7 +425,7 @@ func (s *Store) DeletePolicies(ctx context.Context, owner string, ids []uint64) 
 // AttachPolicy attaches a policy to one of owner's sub-users (idempotent).
 func (s *Store) AttachPolicy(ctx context.Context, owner string, id uint64, uin string) error {
 	defer s.camChanged()
-	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
 		if err := policyAndUser(tx, owner, id, uin); err != nil {
 			return err
 		}
@@ -436,7 +436,7 @@ func (s *Store) AttachPolicy(ctx context.Context, owner string, id uint64, uin s
 // DetachPolicy removes an attachment.
 func (s *Store) DetachPolicy(ctx context.Context, owner string, id uint64, uin string) error {
 	defer s.camChanged()
-	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
 		if err := policyAndUser(tx, owner, id, uin); err != nil {
 			return err
 		}

@@ -19,18 +19,27 @@ import (
 // A write's error or panic rolls back that write only; a failed commit fails them all.
 // Each caller waits for the commit, so an answer never reports a write that is not durable.
 type groupWriter struct {
-	db   *gorm.DB
-	ops  chan *groupOp
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
+	db *gorm.DB
+	// changed is told, after the commit, what each write that committed changed.
+	changed func(Change)
+	ops     chan *groupOp
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
 	// largest is the most writes one transaction has held.
 	largest atomic.Int64
 }
 
 type groupOp struct {
-	fn  func(tx *gorm.DB) error
-	err chan error
+	fn      func(tx *gorm.DB) error
+	ctx     context.Context // the caller's, collecting changes
+	changes *changeSet
+	err     chan error
+}
+
+func newGroupOp(ctx context.Context, fn func(tx *gorm.DB) error) *groupOp {
+	set := &changeSet{}
+	return &groupOp{fn: fn, ctx: withChanges(ctx, set), changes: set, err: make(chan error, 1)}
 }
 
 // maxGroup bounds the writes of one transaction (and so the wait of its first).
@@ -38,8 +47,8 @@ const maxGroup = 64
 
 var errStoreClosed = errors.New("models: store closed")
 
-func newGroupWriter(db *gorm.DB) *groupWriter {
-	g := &groupWriter{db: db, ops: make(chan *groupOp), stop: make(chan struct{}), done: make(chan struct{})}
+func newGroupWriter(db *gorm.DB, changed func(Change)) *groupWriter {
+	g := &groupWriter{db: db, changed: changed, ops: make(chan *groupOp), stop: make(chan struct{}), done: make(chan struct{})}
 	go g.run()
 	return g
 }
@@ -49,7 +58,7 @@ func newGroupWriter(db *gorm.DB) *groupWriter {
 // effect outside tx: it may run in a transaction that another write's commit failure
 // rolls back after fn returned nil.
 func (g *groupWriter) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	op := &groupOp{fn: fn, err: make(chan error, 1)}
+	op := newGroupOp(ctx, fn)
 	select {
 	case g.ops <- op:
 	case <-g.stop:
@@ -98,7 +107,7 @@ func (g *groupWriter) commit(group []*groupOp) {
 	errs := make([]error, len(group))
 	err := g.db.Transaction(func(tx *gorm.DB) error {
 		if len(group) == 1 { // alone: its error rolls the transaction back, no savepoint needed
-			errs[0] = runContained(tx, group[0].fn)
+			errs[0] = runContained(tx.WithContext(group[0].ctx), group[0].fn)
 			return errs[0]
 		}
 		for i, op := range group {
@@ -106,7 +115,7 @@ func (g *groupWriter) commit(group []*groupOp) {
 			if err := tx.SavePoint(sp).Error; err != nil {
 				return err
 			}
-			if errs[i] = runContained(tx, op.fn); errs[i] != nil {
+			if errs[i] = runContained(tx.WithContext(op.ctx), op.fn); errs[i] != nil {
 				if err := tx.RollbackTo(sp).Error; err != nil {
 					return err
 				}
@@ -117,13 +126,20 @@ func (g *groupWriter) commit(group []*groupOp) {
 		}
 		return nil
 	})
+	var changes Change
 	for i, op := range group {
 		switch {
 		case errs[i] != nil:
 			op.err <- errs[i]
 		default:
+			if err == nil {
+				changes |= op.changes.c
+			}
 			op.err <- err // nil once committed
 		}
+	}
+	if g.changed != nil {
+		g.changed(changes)
 	}
 }
 

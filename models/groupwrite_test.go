@@ -44,7 +44,7 @@ func TestGroupCommitIsolatesWrites(t *testing.T) {
 	fns := []func(*gorm.DB) error{insert("first"), failing, panicking, readsEarlier, insert("last")}
 	group := make([]*groupOp, len(fns))
 	for i, fn := range fns {
-		group[i] = &groupOp{fn: fn, err: make(chan error, 1)}
+		group[i] = newGroupOp(context.Background(), fn)
 	}
 	s.group.commit(group)
 	errs := make([]error, len(group))

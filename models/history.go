@@ -105,7 +105,8 @@ func (s *Store) SetUserBlocked(ctx context.Context, uin string, id Identity, isM
 	if err := id.validate(); err != nil {
 		return err
 	}
-	return db.Transaction(func(tx *gorm.DB) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
+		markChange(tx, ChangeRooms) // what the recorder may record
 		_, m, err := inRoom(tx, id)
 		if err != nil {
 			return err

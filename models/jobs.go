@@ -75,13 +75,14 @@ func (s *Store) EnqueueJob(tx *gorm.DB, j NewJob) (*Job, error) {
 	}
 	row := &Job{Kind: j.Kind, Args: j.Args, State: JobAvailable, MaxAttempts: j.MaxAttempts, ScheduledAtMs: j.At.UnixMilli(),
 		CreatedAtMs: now.UnixMilli()}
+	markChange(tx, ChangeJobs)
 	return row, tx.Create(row).Error
 }
 
 // Enqueue is EnqueueJob in a transaction of its own.
 func (s *Store) Enqueue(ctx context.Context, j NewJob) (*Job, error) {
 	var row *Job
-	err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		var err error
 		row, err = s.EnqueueJob(tx, j)
 		return err
@@ -102,7 +103,7 @@ type ClaimedJob struct {
 func (s *Store) ClaimJobs(ctx context.Context, owner string, kinds []string, now, until time.Time, limit int) ([]ClaimedJob, error) {
 	var out []ClaimedJob
 	nowMs := now.UnixMilli()
-	err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		var due []Job
 		err := tx.Where("kind IN ? AND ((state = ? AND scheduled_at_ms <= ? AND cancel = 0) OR (state = ? AND lease_until_ms < ? AND lease_owner <> ?))",
 			kinds, JobAvailable, nowMs, JobRunning, nowMs, owner).Order("scheduled_at_ms, id").Limit(limit).Find(&due).Error
@@ -138,7 +139,7 @@ var ErrLeaseLost = errors.New("models: job lease lost")
 // RenewJob extends owner's lease of job id until until and reports whether cancellation
 // was asked; ErrLeaseLost when owner no longer holds it.
 func (s *Store) RenewJob(ctx context.Context, id int64, owner string, until time.Time) (cancel bool, err error) {
-	err = s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&Job{}).Where("id = ? AND state = ? AND lease_owner = ?", id, JobRunning, owner).
 			Update("lease_until_ms", until.UnixMilli())
 		if res.Error != nil {
@@ -190,7 +191,7 @@ func (s *Store) ReleaseJob(ctx context.Context, id int64, owner string) error {
 // its runner's next renewal. It reports false when the job is unknown or already over.
 func (s *Store) CancelJob(ctx context.Context, id int64) (bool, error) {
 	var ok bool
-	err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&Job{}).Where("id = ? AND state = ?", id, JobAvailable).
 			Updates(map[string]any{"state": JobCancelled, "cancel": true, "finished_at_ms": s.now().UnixMilli()})
 		if res.Error != nil || res.RowsAffected == 1 {

@@ -420,7 +420,7 @@ func (s *Store) Update(ctx context.Context, p UpdateParams) (*Member, error) {
 	}
 	var m *Member
 	var removed error
-	err = s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		room, member, err := inRoom(tx, p.Identity)
 		if err != nil {
 			return err
@@ -516,7 +516,7 @@ func (s *Store) Leave(ctx context.Context, id Identity, exitReason int) error {
 	if exitReason < 1 || exitReason > 5 {
 		return tcerr.InvalidParameterValue("Reason", "an exit reason is 1 to 5")
 	}
-	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
 		room, m, err := inRoom(tx, id)
 		if err != nil {
 			return err

@@ -42,7 +42,7 @@ func (s *Store) SendMessage(ctx context.Context, id Identity, cmdId int, data []
 		return nil, tcerr.InvalidParameterValue("Reliable", "Reliable and Ordered must be equal")
 	}
 	var msg *RoomMessage
-	err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		room, m, err := inRoom(tx, id)
 		if err != nil {
 			return err

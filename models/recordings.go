@@ -283,7 +283,7 @@ func (s *Store) CreateRecording(ctx context.Context, uin string, spec *Recording
 		return nil, err
 	}
 	var task *RecordingTask
-	err = db.Transaction(func(tx *gorm.DB) error {
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		var ongoing int64
 		if err := tx.Model(&RecordingTask{}).Where("sdk_app_id = ? AND state = ?", spec.SdkAppId, TaskRecording).Count(&ongoing).Error; err != nil {
 			return err
@@ -513,7 +513,7 @@ type RecordingChange struct {
 // ModifyRecording replaces the task's subscription lists; the recorder applies them from
 // its next pass. A layout is refused for a single-stream task.
 func (s *Store) ModifyRecording(ctx context.Context, uin string, sdkAppId uint64, taskId string, change RecordingChange) error {
-	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
 		t, err := s.liveTask(tx, uin, sdkAppId, taskId)
 		if err != nil {
 			return err
@@ -529,6 +529,7 @@ func (s *Store) ModifyRecording(ctx context.Context, uin string, sdkAppId uint64
 			return tcerr.InvalidParameter("MixLayoutParams", "mixing parameters apply to RecordMode 2 (mixed) only")
 		}
 		spec.Subscribe = change.Subscribe
+		markChange(tx, ChangeRecordings)
 		b, err := json.Marshal(spec)
 		if err != nil {
 			return err
@@ -540,7 +541,7 @@ func (s *Store) ModifyRecording(ctx context.Context, uin string, sdkAppId uint64
 // StopRecording is DeleteCloudRecording: the robot leaves, 302 LeaveCode 0; the files are
 // finished and uploaded after.
 func (s *Store) StopRecording(ctx context.Context, uin string, sdkAppId uint64, taskId string) error {
-	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
 		t, err := s.liveTask(tx, uin, sdkAppId, taskId)
 		if err != nil {
 			return err
@@ -584,7 +585,7 @@ type RecordingView struct {
 // more or not publishing counts as absent.
 func (s *Store) RecordingTick(ctx context.Context, taskRef int64) (*RecordingView, error) {
 	v := &RecordingView{}
-	err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		if err := tx.Where("id = ?", taskRef).Take(&v.Task).Error; err != nil {
 			return err
 		}
@@ -645,7 +646,7 @@ func (s *Store) StartUpload(ctx context.Context, taskRef int64) error {
 }
 
 func (s *Store) taskChange(ctx context.Context, taskRef int64, fn func(tx *gorm.DB, emit *emitter, t *RecordingTask) error) error {
-	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
 		var t RecordingTask
 		if err := tx.Where("id = ?", taskRef).Take(&t).Error; err != nil {
 			return err
@@ -829,7 +830,7 @@ func (s *Store) UploadFailed(ctx context.Context, f *RecordingFile, code, messag
 // FinishWriting records that every file of a stopped task is in the spool; its MP4 (and
 // AAC) files, held back while recording, become due for upload.
 func (s *Store) FinishWriting(ctx context.Context, taskRef int64) error {
-	return s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
 		err := tx.Model(&RecordingFile{}).Where("task_ref = ? AND state = ? AND kind IN ?", taskRef, FileInternal, []string{"mp4", "aac"}).
 			Updates(map[string]any{"state": FileSpooled, "next_attempt_at_ms": s.now().UnixMilli()}).Error
 		if err != nil {
@@ -939,7 +940,7 @@ func (s *Store) EndExpiredRecordings(ctx context.Context) (int64, error) {
 	var n int64
 	for {
 		var batch int
-		err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+		err := s.write(ctx, func(tx *gorm.DB) error {
 			nowMs := s.now().UnixMilli()
 			var tasks []RecordingTask
 			if err := tx.Where("state = ? AND expires_at_ms <= ?", TaskRecording, nowMs).Order("id").Limit(100).Find(&tasks).Error; err != nil {
@@ -1000,10 +1001,12 @@ type recordingEventInfo struct {
 // task writes an event of group 3; with the strict order option a task's events share one
 // lane, in order.
 func (e *emitter) task(t *RecordingTask, eventType int, payload any) error {
+	markChange(e.tx, ChangeRecordings)
 	target, ok := e.targets[EventGroupRecording]
 	if !ok {
 		return nil
 	}
+	markChange(e.tx, ChangeCallbacks)
 	room := &Room{RoomId: t.RoomId, RoomIdType: t.RoomIdType}
 	info := recordingEventInfo{RoomId: roomIdJSON(room), EventTs: e.nowMs / 1000, EventMsTs: e.nowMs,
 		UserId: t.RobotUserId, TaskId: t.TaskId, Payload: payload}

@@ -45,7 +45,7 @@ func (s *Store) SweepHistory(ctx context.Context, retention time.Duration) (int6
 // sweepRooms deletes up to sweepBatch rooms of an application closed before cutoff.
 func (s *Store) sweepRooms(ctx context.Context, app uint64, cutoff int64) (int64, error) {
 	var n int64
-	err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		// By rooms_by_end: only the rooms to delete are read.
 		var ids []int64
 		err := tx.Raw(`SELECT id FROM rooms WHERE sdk_app_id = ? AND destroyed_at_ms < ?
@@ -86,7 +86,7 @@ func (s *Store) SweepCallbackLog(ctx context.Context, retention time.Duration) (
 	var deleted int64
 	for {
 		var n int64
-		err := s.writer(ctx).Transaction(func(tx *gorm.DB) error {
+		err := s.write(ctx, func(tx *gorm.DB) error {
 			var ids []int64
 			// 'pending' literal: the partial index callback_events_finished applies.
 			err := tx.Raw(`SELECT id FROM callback_events WHERE state <> 'pending' AND finished_at_ms < ?

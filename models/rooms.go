@@ -81,7 +81,7 @@ func (s *Store) removeMembers(ctx context.Context, uin string, id Identity, user
 	if id.RoomId, err = ValidateRoomId("RoomId", id.RoomId, id.RoomIdType); err != nil {
 		return err
 	}
-	return db.Transaction(func(tx *gorm.DB) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
 		room, err := openRoom(tx, id)
 		if err != nil {
 			return err

@@ -61,6 +61,8 @@ type Store struct {
 	writeStmts writeStmts
 	// group commits concurrent writes of the hottest kind (entries) together.
 	group *groupWriter
+	// changes are the hooks told after each commit what it changed (OnChange).
+	changes changeHooks
 }
 
 // Options configure Open.
@@ -136,7 +138,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	readers.SetMaxOpenConns(readConns)
 	readers.SetMaxIdleConns(readConns)
 	s.rdb = rdb
-	s.group = newGroupWriter(db)
+	s.group = newGroupWriter(db, s.changed)
 	return s, nil
 }
 

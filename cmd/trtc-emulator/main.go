@@ -118,7 +118,7 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		}
 	}
 	recorder, err := jobs.NewRecorder(jobs.RecorderConfig{Store: store, SpoolDir: filepath.Join(cfg.DataDir, "spool"),
-		Uploaders: uploaders, Notify: dispatcher.Notify, Logger: log, SegmentDuration: cfg.SegmentDuration,
+		Uploaders: uploaders, Logger: log, SegmentDuration: cfg.SegmentDuration,
 		UploadGiveUp: cfg.UploadGiveUp, Clock: clk})
 	if err != nil {
 		return err
@@ -133,11 +133,18 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	defer stopRecorder()
 	recorderDone := make(chan error, 1)
 	go func() { recorderDone <- recorder.Run(recorderCtx) }()
-	notify := func() {
-		dispatcher.Notify()
-		recorder.Wake()
-	}
-	stopSweeps, err := sweeps{store: store, objects: objects, recorder: recorder, notify: notify, clock: clk, log: log}.start(cfg)
+	// Every commit that changed something wakes who acts on it: new callback events the
+	// dispatcher; new jobs, room and recording changes the recorder (its runner and its
+	// tasks that record nothing yet).
+	store.OnChange(func(c models.Change) {
+		if c&models.ChangeCallbacks != 0 {
+			dispatcher.Notify()
+		}
+		if c&(models.ChangeJobs|models.ChangeRooms|models.ChangeRecordings) != 0 {
+			recorder.Wake()
+		}
+	})
+	stopSweeps, err := sweeps{store: store, objects: objects, recorder: recorder, clock: clk, log: log}.start(cfg)
 	if err != nil {
 		return err
 	}
@@ -148,7 +155,7 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	h := handlers.New(handlers.Settings{
 		Version: version, Region: cfg.Region, Uin: cfg.Uin, SdkAppId: cfg.SdkAppId,
 		APIEndpoint: endpoint, AuthOff: cfg.Auth == "off",
-		RateLimit: cfg.RateLimit, RateLimits: cfg.RateLimits, Logger: log, Notify: notify,
+		RateLimit: cfg.RateLimit, RateLimits: cfg.RateLimits, Logger: log,
 		Rescan:       dispatcher.Rescan,
 		ObjectStore:  s3api.New(objects, s3api.Config{Prefix: handlers.StoragePrefix, Region: cfg.Region, Logger: log}),
 		ControlToken: cfg.ControlToken, Clock: clk,

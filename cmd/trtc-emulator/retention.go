@@ -18,7 +18,6 @@ type sweeps struct {
 	store    *models.Store
 	objects  *embedded.Store
 	recorder *jobs.Recorder
-	notify   func() // wakes the dispatcher and the recorder after a sweep that wrote callbacks
 	clock    clock.Clock
 	log      *slog.Logger
 }
@@ -62,11 +61,7 @@ func (s sweeps) start(cfg *Config) (stop func(), err error) {
 	}
 	if cfg.ExpiredRecordings == "end" {
 		errs = append(errs, add("expired-recordings", true, func(ctx context.Context) (int64, error) {
-			n, err := s.store.EndExpiredRecordings(ctx)
-			if n > 0 && s.notify != nil {
-				s.notify()
-			}
-			return n, err
+			return s.store.EndExpiredRecordings(ctx)
 		}))
 	}
 	if s.recorder != nil {
