@@ -110,6 +110,7 @@ type participantView struct {
 	SubstreamVideo videoBody `json:"SubstreamVideo"`
 	Blocked        int       `json:"Blocked"`
 	Robot          bool      `json:"Robot"`
+	Source         string    `json:"Source"` // virtual or rtmp
 	JoinedAt       time.Time `json:"JoinedAt"`
 }
 
@@ -120,7 +121,16 @@ func newParticipantView(m *models.Member) participantView {
 		SubstreamVideo: videoBody(models.SubstreamVideo),
 		Blocked:        m.Blocked,
 		Robot:          m.Robot,
+		Source:         sourceName(m.Source),
 		JoinedAt:       time.UnixMilli(m.JoinedAtMs).UTC()}
+}
+
+// sourceName is a member's source as the control API names it.
+func sourceName(s string) string {
+	if s == models.SourceVirtual {
+		return "virtual"
+	}
+	return s
 }
 
 func (h *Handlers) enterParticipant(c echo.Context) error {

@@ -290,8 +290,11 @@ type taskRun struct {
 }
 
 // hubRoom is a task's room as the hub names it.
-func hubRoom(t *models.RecordingTask) string {
-	return strconv.FormatUint(t.SdkAppId, 10) + "/" + strconv.Itoa(t.RoomIdType) + "/" + t.RoomId
+func hubRoom(t *models.RecordingTask) string { return hubRoomOf(t.SdkAppId, t.RoomIdType, t.RoomId) }
+
+// hubRoomOf is a room's name in the hub.
+func hubRoomOf(sdkAppId uint64, roomIdType int, roomId string) string {
+	return strconv.FormatUint(sdkAppId, 10) + "/" + strconv.Itoa(roomIdType) + "/" + roomId
 }
 
 // enterRoom counts a task in its room; leaveRoom uncounts it and, when it was the last,
@@ -319,8 +322,8 @@ func publishers(members []models.Member) []virtual.Publisher {
 	var pubs []virtual.Publisher
 	for i := range members {
 		m := &members[i]
-		if m.Robot || !(m.PubVideo || m.PubAudio || m.PubSubstream) {
-			continue
+		if m.Robot || m.Source != models.SourceVirtual || !(m.PubVideo || m.PubAudio || m.PubSubstream) {
+			continue // an RTMP publisher's media is what it sends, not ours
 		}
 		p := virtual.Publisher{UserId: m.UserId, Audio: m.PubAudio}
 		if m.PubVideo {

@@ -83,6 +83,7 @@ type streamWriter struct {
 	// its origin is its time on this stream's time line.
 	vSink, aSink     *hub.Sink
 	vOrigin, aOrigin time.Duration
+	adts             aac.ADTSHeader // how aSink's frames are framed in MPEG-TS and MP4
 	fps              int
 	hls              []*hlsOut
 	mp4              *mp4Out
@@ -120,7 +121,7 @@ func (t *taskRun) record(ctx context.Context, view *models.RecordingView, now ti
 		if t.streams[key] != nil {
 			continue
 		}
-		w := &streamWriter{t: t, member: *ws.member, userId: key.userId, mediaId: key.mediaId, start: now,
+		w := &streamWriter{t: t, member: *ws.member, userId: key.userId, mediaId: key.mediaId, start: now, adts: virtualADTS,
 			base: streamBase(&t.task, t.generation, key.userId, key.mediaId), dir: taskDir(view.Spec, t.task.TaskId)}
 		if err := w.retrack(ctx, view.Spec, ws.tracks, now); err != nil {
 			return err
@@ -176,6 +177,7 @@ func (w *streamWriter) retrack(ctx context.Context, spec *models.RecordingSpec, 
 		if w.aSink, w.aOrigin, err = w.subscribe(hub.Audio); err != nil {
 			return err
 		}
+		w.adts = adtsOf(w.aSink)
 	case !tr.audio && w.aSink != nil:
 		w.aSink.Close()
 		w.aSink = nil
@@ -226,15 +228,15 @@ func (w *streamWriter) retrack(ctx context.Context, spec *models.RecordingSpec, 
 // coded for this sink) and returns the offset of its time line to the stream's.
 func (w *streamWriter) subscribe(track hub.Track) (*hub.Sink, time.Duration, error) {
 	key := hub.Key{Room: w.t.room, UserId: w.userId, Track: track}
-	start, ok := w.t.r.cfg.Media.Start(key)
-	if !ok {
-		return nil, 0, fmt.Errorf("the %s of %q is not in the hub", track, w.userId)
-	}
 	s, err := w.t.r.cfg.Hub.Subscribe(key, hub.SinkOptions{AtNextKeyframe: true, Queue: sinkQueue})
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, fmt.Errorf("the %s of %q is not in the hub: %w", track, w.userId, err)
 	}
-	return s, start.Sub(w.start), nil
+	if s.Start().IsZero() {
+		s.Close()
+		return nil, 0, fmt.Errorf("the %s of %q has no start time in the hub", track, w.userId)
+	}
+	return s, s.Start().Sub(w.start), nil
 }
 
 func (w *streamWriter) openMP4(ctx context.Context, spec *models.RecordingSpec, now time.Time) error {
@@ -250,20 +252,24 @@ func (w *streamWriter) openMP4(ctx context.Context, spec *models.RecordingSpec, 
 	o := &mp4Out{w: w, row: row, dir: w.dir, base: w.base, aac: aacOnly,
 		maxDuration: time.Duration(spec.MaxMediaFileMinutes) * time.Minute,
 		may:         tracks{audio: spec.StreamType != 2 && w.mediaId == "main", video: spec.StreamType != 1}}
+	// The header announces the tracks as the hub codes them; a track not published yet is
+	// announced as the virtual participants code it (a source that differs starts a new
+	// file at its first keyframe: ErrParamsChanged).
 	if o.may.video && !aacOnly {
-		label, width, height, fps := videoSize(&w.member, w.mediaId)
-		v, err := synth.NewVideo(synth.VideoConfig{UserId: label, Width: width, Height: height, Fps: fps})
-		if err != nil {
-			return err
+		if w.vSink != nil && len(w.vSink.Params().SPS) > 0 {
+			p := w.vSink.Params()
+			o.videoSPS, o.videoPPS = p.SPS, p.PPS
+		} else {
+			label, width, height, fps := videoSize(&w.member, w.mediaId)
+			v, err := synth.NewVideo(synth.VideoConfig{UserId: label, Width: width, Height: height, Fps: fps})
+			if err != nil {
+				return err
+			}
+			o.videoSPS, o.videoPPS = v.SPS(), v.PPS()
 		}
-		o.videoSPS, o.videoPPS = v.SPS(), v.PPS()
 	}
 	if o.may.audio {
-		a, err := synth.NewAudio(synth.AudioConfig{UserId: w.userId, SampleRate: 48000, Channels: 1})
-		if err != nil {
-			return err
-		}
-		asc := a.AudioSpecificConfig()
+		asc := w.adts.Config()
 		o.audioASC = &asc
 	}
 	w.mp4 = o
@@ -315,7 +321,7 @@ func (w *streamWriter) pump() error {
 			if pts < 0 {
 				continue
 			}
-			annexB := h264.AppendAnnexB(nil, u.NALUs)
+			annexB := h264.AppendAnnexB(nil, withParameterSets(u, w.vSink))
 			for _, h := range w.hls {
 				if h.video {
 					if err := h.seg.WriteVideo(pts, pts, u.Key, annexB); err != nil {
@@ -336,7 +342,7 @@ func (w *streamWriter) pump() error {
 		if pts < 0 {
 			continue
 		}
-		adts, err := aac.AppendADTSHeader(nil, virtualADTS, len(u.Frame))
+		adts, err := aac.AppendADTSHeader(nil, w.adts, len(u.Frame))
 		if err != nil {
 			return err
 		}
@@ -361,6 +367,37 @@ func (w *streamWriter) pump() error {
 var virtualADTS = aac.ADTSHeader{ObjectType: aac.ObjectTypeLC, SampleRate: virtual.AudioSampleRate,
 	ChannelConfig: virtual.AudioChannels}
 
+// adtsOf is the ADTS framing of the audio a sink reads: as its source codes it (the
+// AudioSpecificConfig in the hub), the virtual participants' when it says nothing usable.
+func adtsOf(s *hub.Sink) aac.ADTSHeader {
+	if asc, err := aac.ParseAudioSpecificConfig(s.Params().AudioConfig); err == nil && asc.ChannelConfig > 0 {
+		return aac.ADTSHeader{ObjectType: asc.ObjectType, SampleRate: asc.SampleRate, ChannelConfig: asc.ChannelConfig}
+	}
+	return virtualADTS
+}
+
+// withParameterSets is a unit's NAL units with the stream's SPS and PPS in front of a
+// keyframe that does not carry them (RTMP sends them once, in its sequence header): each
+// MPEG-TS segment and MP4 file must be decodable from its first keyframe.
+func withParameterSets(u hub.Unit, s *hub.Sink) [][]byte {
+	if !u.Key || s == nil {
+		return u.NALUs
+	}
+	for _, n := range u.NALUs {
+		if len(n) > 0 && n[0]&0x1f == 7 {
+			return u.NALUs
+		}
+	}
+	p := s.Params()
+	if u.Params != nil {
+		p = *u.Params
+	}
+	if len(p.SPS) == 0 || len(p.PPS) == 0 {
+		return u.NALUs
+	}
+	return append([][]byte{p.SPS, p.PPS}, u.NALUs...)
+}
+
 // drainSink returns what s holds now (nothing once its stream ended).
 func drainSink(s *hub.Sink) []hub.Unit {
 	if s == nil {
@@ -379,13 +416,15 @@ func drainSink(s *hub.Sink) []hub.Unit {
 // suspend ends the stream's current run: the open segment is finished and the playlist
 // written without #EXT-X-ENDLIST (a later run appends to it); the MP4 part is finished.
 func (w *streamWriter) suspend() error {
+	// What the sinks hold is the member's last media before it stopped: written first.
+	pumped := w.pump()
 	for _, s := range []*hub.Sink{w.vSink, w.aSink} {
 		if s != nil {
 			s.Close()
 		}
 	}
 	w.vSink, w.aSink = nil, nil
-	var errs []error
+	errs := []error{pumped}
 	for _, h := range w.hls {
 		errs = append(errs, h.seg.Suspend())
 	}

@@ -59,7 +59,14 @@ type Member struct {
 	JoinedAtMs   int64
 	LeftAtMs     *int64
 	LeaveReason  *int
+	Source       string // SourceVirtual or SourceRTMP
 }
+
+// Member sources: where a member's media comes from.
+const (
+	SourceVirtual = ""     // a virtual participant: the emulator encodes its media
+	SourceRTMP    = "rtmp" // an RTMP publisher: its media is what it sends
+)
 
 // Publish is what a member sends.
 type Publish struct {
@@ -146,6 +153,7 @@ type EnterParams struct {
 	VideoWidth    int
 	VideoHeight   int
 	VideoFps      int
+	Source        string // SourceVirtual unless the media comes from elsewhere
 }
 
 // RoomView is an open room with its present members.
@@ -286,10 +294,10 @@ func (s *Store) Enter(ctx context.Context, p EnterParams) (*Member, error) {
 			return tcerr.New(CodeUserExist, "The user %q is already in room %s.", p.UserId, p.RoomId)
 		}
 		m = &Member{RoomRef: room.ID, UserId: p.UserId, Role: p.Role, TerminalType: p.TerminalType, UserType: p.UserType,
-			VideoWidth: video.Width, VideoHeight: video.Height, VideoFps: video.Fps, JoinedAtMs: nowMs}
+			VideoWidth: video.Width, VideoHeight: video.Height, VideoFps: video.Fps, JoinedAtMs: nowMs, Source: p.Source}
 		if m.ID, err = insertID(tx, s.writeStmts.insertMember, sqlInsertMember, m.RoomRef, m.UserId, m.Role, m.TerminalType,
 			m.UserType, m.Robot, m.PubVideo, m.PubAudio, m.PubSubstream, m.VideoWidth, m.VideoHeight, m.VideoFps, m.Blocked,
-			m.JoinedAtMs, m.LeftAtMs, m.LeaveReason); err != nil {
+			m.JoinedAtMs, m.LeftAtMs, m.LeaveReason, m.Source); err != nil {
 			return err
 		}
 		if err := emit.room(room, EventEnterRoom, roomEventInfo{UserId: p.UserId, Role: p.Role,
@@ -403,6 +411,9 @@ type UpdateParams struct {
 	Role          *int
 	Publish       *PublishPatch
 	PrivateMapKey string // a fresh key may come with the switch to anchor
+	// Video, when set, is the main stream's picture from now on (an RTMP publisher's, as
+	// its SPS says).
+	Video *VideoFormat
 }
 
 // Update switches a member's role (105) and/or publishing (201..206). Becoming an anchor
@@ -466,6 +477,13 @@ func (s *Store) Update(ctx context.Context, p UpdateParams) (*Member, error) {
 			if err := emit.room(room, EventChangeRole, roomEventInfo{UserId: m.UserId, Role: role}); err != nil {
 				return err
 			}
+		}
+		if v := p.Video; v != nil {
+			f := mainVideo(v.Width, v.Height, v.Fps)
+			if err := tx.Model(m).Updates(map[string]any{"video_width": f.Width, "video_height": f.Height, "video_fps": f.Fps}).Error; err != nil {
+				return err
+			}
+			m.VideoWidth, m.VideoHeight, m.VideoFps = f.Width, f.Height, f.Fps
 		}
 		return setPublish(tx, emit, room, m, publish)
 	})

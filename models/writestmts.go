@@ -18,8 +18,8 @@ const (
 	sqlInsertRoom = `INSERT INTO rooms (sdk_app_id, room_id, room_id_type, creator_user_id, created_at_ms, destroyed_at_ms)
 		VALUES (?, ?, ?, ?, ?, ?)`
 	sqlInsertMember = `INSERT INTO members (room_ref, user_id, role, terminal_type, user_type, robot, pub_video, pub_audio,
-			pub_substream, video_width, video_height, video_fps, blocked, joined_at_ms, left_at_ms, leave_reason)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+			pub_substream, video_width, video_height, video_fps, blocked, joined_at_ms, left_at_ms, leave_reason, source)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlInsertCallbackEvent = `INSERT INTO callback_events (sdk_app_id, event_group_id, event_type, lane, room_id, task_id, url, key,
 			body, event_ms_ts, created_at_ms, state, attempts, first_attempt_at_ms, next_attempt_at_ms, finished_at_ms)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`

@@ -127,7 +127,7 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 	}
 	settings := []setting{
 		{"TRTC_EMULATOR_ADDR", "addr", defaultAddr, "HTTP listener: API 3.0, control API", &raw.addr},
-		{"TRTC_EMULATOR_RTMP_ADDR", "rtmp-addr", defaultRTMPAddr, "reserved for the RTMP listener, not built yet (nothing listens there; /_emulator/v1/info does not announce it)", &raw.rtmp},
+		{"TRTC_EMULATOR_RTMP_ADDR", "rtmp-addr", defaultRTMPAddr, "RTMP push listener (rtmp://<addr>/push/<RoomId>?sdkappid=&userid=&usersig=); the default address taken leaves it off with a warning", &raw.rtmp},
 		{"TRTC_EMULATOR_DATA_DIR", "data-dir", defaultDataDir, "directory of the SQLite database and stored media", &raw.dataDir},
 		{"TRTC_EMULATOR_DATABASE", "database", "", "database URL (default sqlite://<data dir>/emulator.db)", &raw.database},
 		{"TRTC_EMULATOR_UIN", "uin", defaultUin, "root account uin", &raw.uin},

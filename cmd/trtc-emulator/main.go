@@ -23,6 +23,8 @@ import (
 	"github.com/trtc-emulator/trtc-emulator/handlers"
 	"github.com/trtc-emulator/trtc-emulator/internal/clock"
 	"github.com/trtc-emulator/trtc-emulator/jobs"
+	"github.com/trtc-emulator/trtc-emulator/media/hub"
+	"github.com/trtc-emulator/trtc-emulator/media/virtual"
 	"github.com/trtc-emulator/trtc-emulator/models"
 	"github.com/trtc-emulator/trtc-emulator/storage/embedded"
 	"github.com/trtc-emulator/trtc-emulator/storage/s3api"
@@ -117,12 +119,20 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 			*e.dst = e.set
 		}
 	}
+	// One hub: the virtual participants' encoders and RTMP publishers write the members'
+	// streams into it; recordings read them.
+	mediaHub := hub.New()
 	recorder, err := jobs.NewRecorder(jobs.RecorderConfig{Store: store, SpoolDir: filepath.Join(cfg.DataDir, "spool"),
 		Uploaders: uploaders, Logger: log, SegmentDuration: cfg.SegmentDuration,
-		UploadGiveUp: cfg.UploadGiveUp, Clock: clk})
+		UploadGiveUp: cfg.UploadGiveUp, Clock: clk, Hub: mediaHub, Media: virtual.New(mediaHub)})
 	if err != nil {
 		return err
 	}
+	rtmpEndpoint, stopRTMP, err := startRTMP(cfg, mediaHub, store, clk, log)
+	if err != nil {
+		return err
+	}
+	defer stopRTMP()
 	if v, ok := clk.(*clock.Virtual); ok {
 		// After each step of an advance: the recordings' passes (their callbacks
 		// committed), then (sweeps.start) the sweeps, then the deliveries due, theirs
@@ -158,7 +168,7 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		RateLimit: cfg.RateLimit, RateLimits: cfg.RateLimits, Logger: log,
 		Rescan:       dispatcher.Rescan,
 		ObjectStore:  s3api.New(objects, s3api.Config{Prefix: handlers.StoragePrefix, Region: cfg.Region, Logger: log}),
-		ControlToken: cfg.ControlToken, Clock: clk,
+		ControlToken: cfg.ControlToken, Clock: clk, RTMPEndpoint: rtmpEndpoint,
 	}, store)
 	srv := handlers.NewServer(cfg.Addr, h, log)
 	served := make(chan error, 1)
@@ -181,6 +191,9 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		cfg.SecretId, cfg.SecretKey, cfg.Uin, app.SdkAppId, app.SdkSecretKey)
 	if cfg.Auth == "off" {
 		fmt.Fprintln(stdout, "  Auth           off: signatures are not checked")
+	}
+	if rtmpEndpoint != "" {
+		fmt.Fprintf(stdout, "  RTMP push      %s/<RoomId>?sdkappid=%d&userid=<UserId>&usersig=<UserSig>\n", rtmpEndpoint, app.SdkAppId)
 	}
 	if v, ok := clk.(*clock.Virtual); ok {
 		fmt.Fprintf(stdout, "  Clock          virtual at %s, scale %g: POST %s/_emulator/v1/clock {\"Advance\":\"90s\"}\n",
@@ -205,6 +218,7 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	// Recordings suspend first (files spooled, leases given back), while the listener that
 	// also serves the embedded object store is still up: their uploads end cleanly.
+	stopRTMP() // publishers leave their rooms (104) while the recorder still runs
 	stopRecorder()
 	if err := <-recorderDone; err != nil {
 		return fmt.Errorf("recorder: %w", err)

@@ -100,7 +100,7 @@ var plainBinary = sync.OnceValues(func() (string, error) {
 func startBinary(t testing.TB, bin string, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), append([]string{"TRTC_EMULATOR_ADDR=127.0.0.1:0"}, env...)...)
+	cmd.Env = append(os.Environ(), append([]string{"TRTC_EMULATOR_ADDR=127.0.0.1:0", "TRTC_EMULATOR_RTMP_ADDR=127.0.0.1:0"}, env...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

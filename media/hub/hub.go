@@ -137,6 +137,12 @@ func New() *Hub { return &Hub{streams: map[Key]*stream{}} }
 // Publish starts the stream key with params. It fails with ErrPublished while another
 // source holds key.
 func (h *Hub) Publish(key Key, params Params) (*Source, error) {
+	return h.PublishAt(key, params, time.Time{})
+}
+
+// PublishAt is Publish for a stream whose media time 0 is start on the emulator's clock
+// (Sink.Start): sinks map units' times onto their own time lines with it.
+func (h *Hub) PublishAt(key Key, params Params, start time.Time) (*Source, error) {
 	if err := validParams(params); err != nil {
 		return nil, err
 	}
@@ -145,7 +151,7 @@ func (h *Hub) Publish(key Key, params Params) (*Source, error) {
 	if _, ok := h.streams[key]; ok {
 		return nil, ErrPublished
 	}
-	st := &stream{key: key, params: params, sinks: map[*Sink]struct{}{}}
+	st := &stream{key: key, params: params, start: start, sinks: map[*Sink]struct{}{}}
 	h.streams[key] = st
 	return &Source{hub: h, st: st}, nil
 }
@@ -206,7 +212,8 @@ func (h *Hub) Params(key Key) (Params, bool) {
 
 // stream is one publication: from Publish to its source's Close.
 type stream struct {
-	key Key
+	key   Key
+	start time.Time // the clock time of media time 0 (PublishAt)
 
 	mu     sync.Mutex
 	params Params
@@ -252,6 +259,9 @@ type Source struct {
 
 // Key is the stream's name.
 func (src *Source) Key() Key { return src.st.key }
+
+// Start is the clock time of the stream's media time 0 (zero when Publish did not say).
+func (s *Sink) Start() time.Time { return s.st.start }
 
 // KeyframeWanted reports whether a sink has asked for a keyframe since the last call (it
 // subscribed AtNextKeyframe, or fell behind and waits for one); a source that can code one

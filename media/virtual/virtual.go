@@ -145,7 +145,7 @@ func (m *Media) open(k hub.Key, format *Video, now time.Time) (*track, error) {
 		tr.video, tr.format = v, *format
 		params = videoParams(v)
 	}
-	src, err := m.hub.Publish(k, params)
+	src, err := m.hub.PublishAt(k, params, now)
 	if err != nil {
 		return nil, fmt.Errorf("virtual: %s of %s: %w", k.Track, k.UserId, err)
 	}
@@ -249,18 +249,6 @@ func (tr *track) advance(limit time.Duration) error {
 		}
 		tr.frames++
 	}
-}
-
-// Start is the wall time of media time 0 of the stream k (false if k is not one of the
-// virtual participants' streams): a sink maps a unit's PTS to its own time line with it.
-func (m *Media) Start(k hub.Key) (time.Time, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	tr, ok := m.tracks[k]
-	if !ok {
-		return time.Time{}, false
-	}
-	return tr.start, true
 }
 
 // Close ends every stream.
