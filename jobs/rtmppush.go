@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strconv"
+	"sync"
 
 	"github.com/trtc-emulator/trtc-emulator/media/hub"
 	"github.com/trtc-emulator/trtc-emulator/media/rtmp"
@@ -19,16 +20,73 @@ type PushStore interface {
 	Enter(ctx context.Context, p models.EnterParams) (*models.Member, error)
 	Update(ctx context.Context, p models.UpdateParams) (*models.Member, error)
 	Leave(ctx context.Context, id models.Identity, exitReason int) error
+	PresentMember(ctx context.Context, id models.Identity) (*models.Member, error)
 }
 
 // RTMPRooms admits RTMP publishers (rtmp://<host>/push/<RoomId>?sdkappid=&userid=&usersig=,
 // and &privatemapkey= when the application has advanced permission control) as anchors of
 // string-id rooms: the entry (103) when the publish is accepted, 201/203 when the tracks
 // are known, 104 when the publisher leaves (Reason 1) or is disconnected (Reason 2: it
-// stalled; 3: the emulator refused its stream).
+// stalled; 3: the emulator refused its stream). A publisher removed from its room
+// (RemoveUser, DismissRoom) is disconnected.
 type RTMPRooms struct {
-	Store  PushStore
-	Logger *slog.Logger
+	store PushStore
+	log   *slog.Logger
+	wake  chan struct{}
+
+	mu       sync.Mutex
+	sessions map[*pushSession]struct{}
+}
+
+// pushSession is an admitted publisher's membership.
+type pushSession struct {
+	id       models.Identity
+	memberId int64
+	stop     chan struct{}
+	once     sync.Once
+}
+
+// NewRTMPRooms returns the admission of RTMP publishers into store's rooms; Run watches
+// their membership.
+func NewRTMPRooms(store PushStore, log *slog.Logger) *RTMPRooms {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &RTMPRooms{store: store, log: log, wake: make(chan struct{}, 1), sessions: map[*pushSession]struct{}{}}
+}
+
+// Wake makes Run look whether each publisher is still a member (after a room change).
+func (p *RTMPRooms) Wake() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run disconnects, after each Wake, the publishers no longer in their rooms, until ctx ends.
+func (p *RTMPRooms) Run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.wake:
+		}
+		p.mu.Lock()
+		sessions := make([]*pushSession, 0, len(p.sessions))
+		for s := range p.sessions {
+			sessions = append(sessions, s)
+		}
+		p.mu.Unlock()
+		for _, s := range sessions {
+			m, err := p.store.PresentMember(ctx, s.id)
+			switch {
+			case tcerr.Is(err, models.CodeUserNotExist) || tcerr.Is(err, tcerr.CodeRoomNotExist) || (err == nil && m.ID != s.memberId):
+				s.once.Do(func() { close(s.stop) })
+			case err != nil && ctx.Err() == nil:
+				p.log.Error("an RTMP publisher's membership", "room", s.id.RoomId, "user", s.id.UserId, "err", err)
+			}
+		}
+	}
 }
 
 // pushRoomId is the room id rule of RTMP push (seed: letters, digits and underscores, at
@@ -36,23 +94,26 @@ type RTMPRooms struct {
 var pushRoomId = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // Admit is rtmp.Config.Admit.
-func (p RTMPRooms) Admit(req rtmp.Request) (*rtmp.Publisher, error) {
+func (p *RTMPRooms) Admit(req rtmp.Request) (*rtmp.Publisher, error) {
 	id, err := pushIdentity(req)
 	if err != nil {
 		return nil, err
 	}
 	sdkAppId, userId := id.SdkAppId, id.UserId
 	ctx := context.Background()
-	if _, err := p.Store.Enter(ctx, models.EnterParams{Identity: id, UserSig: req.Query.Get("usersig"),
+	m, err := p.store.Enter(ctx, models.EnterParams{Identity: id, UserSig: req.Query.Get("usersig"),
 		PrivateMapKey: req.Query.Get("privatemapkey"), Role: models.RoleAnchor, Reason: models.EnterVoluntary,
-		Source: models.SourceRTMP}); err != nil {
+		Source: models.SourceRTMP})
+	if err != nil {
 		return nil, err
 	}
-	log := p.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	session := &pushSession{id: id, memberId: m.ID, stop: make(chan struct{})}
+	p.mu.Lock()
+	p.sessions[session] = struct{}{}
+	p.mu.Unlock()
+	log := p.log
 	return &rtmp.Publisher{
+		Stop:   session.stop,
 		Room:   hubRoomOf(sdkAppId, models.RoomIdString, req.Stream),
 		UserId: userId,
 		Tracks: func(video, audio *hub.Params) error {
@@ -64,19 +125,24 @@ func (p RTMPRooms) Admit(req rtmp.Request) (*rtmp.Publisher, error) {
 			if audio != nil {
 				pub.Audio = &on
 			}
-			_, err := p.Store.Update(ctx, models.UpdateParams{Identity: id, Publish: pub, Video: format})
+			_, err := p.store.Update(ctx, models.UpdateParams{Identity: id, Publish: pub, Video: format})
 			return err
 		},
 		Ended: func(why error) {
+			p.mu.Lock()
+			delete(p.sessions, session)
+			p.mu.Unlock()
 			reason := models.ExitVoluntary
 			switch {
+			case errors.Is(why, rtmp.ErrStopped):
+				return // it left the room already
 			case why == nil:
 			case errors.Is(why, rtmp.ErrBFrames), errors.Is(why, rtmp.ErrCodec), errors.Is(why, rtmp.ErrNoTracks):
 				reason = models.ExitRemoved
 			default:
 				reason = exitTimeout
 			}
-			if err := p.Store.Leave(ctx, id, reason); err != nil && !tcerr.Is(err, models.CodeUserNotExist) {
+			if err := p.store.Leave(ctx, id, reason); err != nil && !tcerr.Is(err, models.CodeUserNotExist) && !tcerr.Is(err, tcerr.CodeRoomNotExist) {
 				log.Error("an RTMP publisher's exit", "room", id.RoomId, "user", userId, "err", err)
 			}
 		},

@@ -128,11 +128,12 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rtmpEndpoint, stopRTMP, err := startRTMP(cfg, mediaHub, store, clk, log)
+	push, err := startRTMP(cfg, mediaHub, store, clk, log)
 	if err != nil {
 		return err
 	}
-	defer stopRTMP()
+	defer push.stop()
+	rtmpEndpoint := push.endpoint
 	if v, ok := clk.(*clock.Virtual); ok {
 		// After each step of an advance: the recordings' passes (their callbacks
 		// committed), then (sweeps.start) the sweeps, then the deliveries due, theirs
@@ -152,6 +153,9 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		}
 		if c&(models.ChangeJobs|models.ChangeRooms|models.ChangeRecordings) != 0 {
 			recorder.Wake()
+		}
+		if c&models.ChangeRooms != 0 {
+			push.wake()
 		}
 	})
 	stopSweeps, err := sweeps{store: store, objects: objects, recorder: recorder, clock: clk, log: log}.start(cfg)
@@ -218,7 +222,7 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	// Recordings suspend first (files spooled, leases given back), while the listener that
 	// also serves the embedded object store is still up: their uploads end cleanly.
-	stopRTMP() // publishers leave their rooms (104) while the recorder still runs
+	push.stop() // publishers leave their rooms (104) while the recorder still runs
 	stopRecorder()
 	if err := <-recorderDone; err != nil {
 		return fmt.Errorf("recorder: %w", err)

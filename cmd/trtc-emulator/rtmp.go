@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 
 	"github.com/trtc-emulator/trtc-emulator/internal/clock"
 	"github.com/trtc-emulator/trtc-emulator/jobs"
@@ -12,23 +14,51 @@ import (
 	"github.com/trtc-emulator/trtc-emulator/models"
 )
 
-// startRTMP runs the RTMP push listener on cfg.RTMPAddr and returns the URL it announces
-// (rtmp://<addr>/push) and its stop. The default address being taken (another emulator
-// runs) leaves RTMP push off with a warning; an address the user set must be free.
-func startRTMP(cfg *Config, h *hub.Hub, store *models.Store, clk clock.Clock, log *slog.Logger) (string, func(), error) {
+// rtmpPush is the RTMP push listener as main runs it.
+type rtmpPush struct {
+	endpoint string // rtmp://<addr>/push; "" when it does not listen
+	rooms    *jobs.RTMPRooms
+	stop     func()
+}
+
+// startRTMP runs the RTMP push listener on cfg.RTMPAddr. The default address being taken
+// (another emulator runs) leaves RTMP push off with a warning; an address the user set
+// must be free.
+func startRTMP(cfg *Config, h *hub.Hub, store *models.Store, clk clock.Clock, log *slog.Logger) (*rtmpPush, error) {
 	ln, err := net.Listen("tcp", cfg.RTMPAddr)
 	if err != nil {
 		if cfg.RTMPAddr == defaultRTMPAddr {
 			log.Warn("RTMP push is off: its default address is taken", "addr", cfg.RTMPAddr, "err", err)
-			return "", func() {}, nil
+			return &rtmpPush{stop: func() {}}, nil
 		}
-		return "", nil, fmt.Errorf("-rtmp-addr %s: %w", cfg.RTMPAddr, err)
+		return nil, fmt.Errorf("-rtmp-addr %s: %w", cfg.RTMPAddr, err)
 	}
-	srv, err := rtmp.New(rtmp.Config{Hub: h, Now: clk.Now, Admit: jobs.RTMPRooms{Store: store, Logger: log}.Admit, Logger: log})
+	rooms := jobs.NewRTMPRooms(store, log)
+	srv, err := rtmp.New(rtmp.Config{Hub: h, Now: clk.Now, Admit: rooms.Admit, Logger: log})
 	if err != nil {
 		ln.Close()
-		return "", nil, err
+		return nil, err
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		rooms.Run(ctx)
+	}()
 	go srv.Serve(ln)
-	return "rtmp://" + ln.Addr().String() + "/" + rtmp.App, func() { srv.Close() }, nil
+	var once sync.Once
+	return &rtmpPush{endpoint: "rtmp://" + ln.Addr().String() + "/" + rtmp.App, rooms: rooms, stop: func() {
+		once.Do(func() {
+			srv.Close()
+			cancel()
+			<-watched
+		})
+	}}, nil
+}
+
+// wake tells the listener the rooms changed: a publisher removed is disconnected.
+func (p *rtmpPush) wake() {
+	if p.rooms != nil {
+		p.rooms.Wake()
+	}
 }

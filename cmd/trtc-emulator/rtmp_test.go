@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -224,4 +225,101 @@ func remuxOf(src, got []string) bool {
 		}
 	}
 	return false
+}
+
+// TestRTMPPublisherRemoved: a publisher removed from its room through the API
+// (RemoveUserByStrRoomId) is disconnected at once; its 104 (Reason 3) comes once, from the
+// removal, and the room does not keep it. It created the room (101), entered (103) and
+// published (201, 203).
+func TestRTMPPublisherRemoved(t *testing.T) {
+	ffmpeg := testpeer.FFmpeg(t)
+	src := filepath.Join(t.TempDir(), "src.flv")
+	if out, err := exec.Command(ffmpeg, "-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-f", "lavfi",
+		"-i", "sine=sample_rate=44100", "-t", "20", "-c:v", "libx264", "-profile:v", "baseline", "-g", "10",
+		"-pix_fmt", "yuv420p", "-c:a", "aac", src).CombinedOutput(); err != nil {
+		t.Fatalf("make the source: %v\n%s", err, out)
+	}
+	rcv := startReceiver(t, "kickKey")
+	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
+		"TRTC_EMULATOR_CALLBACK_KEY=kickKey"})
+	base := "http://" + p.addr + "/_emulator/v1"
+	var info struct{ Endpoints map[string]string }
+	control(t, "GET", base+"/info", nil, &info)
+	sig, err := usersig.Gen(usersig.Params{SdkAppId: defaultSdkAppId, Key: defaultSdkSecretKey, UserId: "kicked", Expire: time.Hour, Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushed := make(chan error, 1)
+	began := time.Now()
+	go func() {
+		out, err := exec.Command(ffmpeg, "-v", "error", "-re", "-i", src, "-c", "copy", "-f", "flv",
+			pushURL(t, info.Endpoints["Rtmp"], "kick_room", "kicked", sig)).CombinedOutput()
+		if err == nil {
+			err = fmt.Errorf("ffmpeg pushed to its end:\n%s", out)
+		} else {
+			err = nil // disconnected, as wanted
+		}
+		pushed <- err
+	}()
+	var rooms rtmpRoomView
+	waitFor(t, "the publisher in the room", 15*time.Second, func() bool {
+		control(t, "GET", base+"/rooms", nil, &rooms)
+		return len(rooms.Rooms) == 1 && len(rooms.Rooms[0].Members) == 1 && rooms.Rooms[0].Members[0].Publish.Video
+	})
+	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "RemoveUserByStrRoomId",
+		map[string]any{"SdkAppId": defaultSdkAppId, "RoomId": "kick_room", "UserIds": []string{"kicked"}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-pushed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the removed publisher was not disconnected")
+	}
+	if time.Since(began) > 18*time.Second {
+		t.Fatalf("disconnected after %v: not at the removal", time.Since(began))
+	}
+	var log struct {
+		Callbacks []struct {
+			EventType int
+			Body      struct {
+				EventInfo struct {
+					UserId string
+					Reason int
+				}
+			}
+		}
+	}
+	waitFor(t, "the 104", 10*time.Second, func() bool {
+		control(t, "GET", fmt.Sprintf("%s/callbacks?SdkAppId=%d&EventGroupId=1", base, defaultSdkAppId), nil, &log)
+		for _, c := range log.Callbacks {
+			if c.EventType == 104 {
+				return true
+			}
+		}
+		return false
+	})
+	var types []string
+	for _, c := range log.Callbacks {
+		if c.Body.EventInfo.UserId == "kicked" {
+			types = append(types, fmt.Sprintf("%d/%d", c.EventType, c.Body.EventInfo.Reason))
+		}
+	}
+	var media struct{ Callbacks []struct{ EventType int } }
+	control(t, "GET", fmt.Sprintf("%s/callbacks?SdkAppId=%d&EventGroupId=2", base, defaultSdkAppId), nil, &media)
+	var mediaTypes []int
+	for _, c := range media.Callbacks {
+		mediaTypes = append(mediaTypes, c.EventType)
+	}
+	slices.Sort(mediaTypes)
+	if slices.Sort(types); fmt.Sprint(types) != "[101/0 103/1 104/3]" || !slices.Contains(mediaTypes, 201) || !slices.Contains(mediaTypes, 203) {
+		t.Fatalf("room events of the publisher %v, media events %v; want 101, 103, 104 Reason 3 once, 201 and 203", types, mediaTypes)
+	}
+	control(t, "GET", base+"/rooms", nil, &rooms)
+	if len(rooms.Rooms) != 0 {
+		t.Fatalf("rooms after the removal: %+v", rooms.Rooms)
+	}
+	p.stop(t)
 }

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/gortmplib"
@@ -58,6 +59,9 @@ type Publisher struct {
 	// Ended is told why the publisher is gone (nil: it stopped publishing), once, after
 	// its streams ended.
 	Ended func(err error)
+	// Stop, when closed, disconnects the publisher (it was removed from the room); nil:
+	// never.
+	Stop <-chan struct{}
 }
 
 // Config configures a Server. Hub, Now and Admit are required.
@@ -90,6 +94,7 @@ var (
 	ErrCodec     = errors.New("rtmp: only H.264 video and AAC audio are taken")
 	ErrNoTracks  = errors.New("rtmp: the stream has no track")
 	ErrNotPlayer = errors.New("rtmp: this listener takes publishers only")
+	ErrStopped   = errors.New("rtmp: the publisher was removed from the room: disconnected")
 )
 
 // New checks cfg and returns a server; Serve starts it.
@@ -203,8 +208,24 @@ func (s *Server) publish(conn net.Conn, log *slog.Logger) (err error) {
 		return fmt.Errorf("refused: %w", err)
 	}
 	log = log.With("room", pub.Room, "user", pub.UserId)
+	var stopped atomic.Bool
+	done := make(chan struct{})
+	defer close(done)
+	if pub.Stop != nil {
+		go func() {
+			select {
+			case <-pub.Stop:
+				stopped.Store(true)
+				conn.Close()
+			case <-done:
+			}
+		}()
+	}
 	var sources []*hub.Source
 	defer func() {
+		if stopped.Load() {
+			err = ErrStopped
+		}
 		for _, src := range sources {
 			src.Close()
 		}
