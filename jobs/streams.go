@@ -121,9 +121,10 @@ func (t *taskRun) record(ctx context.Context, view *models.RecordingView, now ti
 		if t.streams[key] != nil {
 			continue
 		}
-		w := &streamWriter{t: t, member: *ws.member, userId: key.userId, mediaId: key.mediaId, start: now, adts: virtualADTS,
+		start := t.streamStart(ws.member, key, now)
+		w := &streamWriter{t: t, member: *ws.member, userId: key.userId, mediaId: key.mediaId, start: start, adts: virtualADTS,
 			base: streamBase(&t.task, t.generation, key.userId, key.mediaId), dir: taskDir(view.Spec, t.task.TaskId)}
-		if err := w.retrack(ctx, view.Spec, ws.tracks, now); err != nil {
+		if err := w.retrack(ctx, view.Spec, ws.tracks, start); err != nil {
 			return err
 		}
 		t.streams[key] = w
@@ -138,6 +139,29 @@ func (t *taskRun) record(ctx context.Context, view *models.RecordingView, now ti
 		}
 	}
 	return nil
+}
+
+// streamStart is when the recording of a member's stream begins: now, or, for a member
+// whose media comes from outside (RTMP) and began while the task ran, within the hub's
+// HeadSpan, when its media began (the hub replays it from there: a recorder pass, and the
+// analysis of an RTMP stream, come seconds after).
+func (t *taskRun) streamStart(m *models.Member, key streamKey, now time.Time) time.Time {
+	if m.Source == models.SourceVirtual {
+		return now
+	}
+	track := hub.MainVideo
+	switch {
+	case key.mediaId == "aux":
+		track = hub.AuxVideo
+	case !m.PubVideo:
+		track = hub.Audio
+	}
+	began, ok := t.r.cfg.Hub.Started(hub.Key{Room: t.room, UserId: key.userId, Track: track})
+	taskBegan := time.UnixMilli(t.task.CreatedAtMs)
+	if !ok || began.IsZero() || began.After(now) || began.Before(taskBegan) || now.Sub(began) >= hub.HeadSpan {
+		return now
+	}
+	return began
 }
 
 // videoSize is the synthetic picture of a member's main or aux stream.
@@ -228,7 +252,13 @@ func (w *streamWriter) retrack(ctx context.Context, spec *models.RecordingSpec, 
 // coded for this sink) and returns the offset of its time line to the stream's.
 func (w *streamWriter) subscribe(track hub.Track) (*hub.Sink, time.Duration, error) {
 	key := hub.Key{Room: w.t.room, UserId: w.userId, Track: track}
-	s, err := w.t.r.cfg.Hub.Subscribe(key, hub.SinkOptions{AtNextKeyframe: true, Queue: sinkQueue})
+	opts := hub.SinkOptions{AtNextKeyframe: true, Queue: sinkQueue}
+	if began, ok := w.t.r.cfg.Hub.Started(key); ok && w.member.Source != models.SourceVirtual && began.Equal(w.start) {
+		// Media from outside whose recording begins where it began (streamStart): read from
+		// its first keyframe (otherwise from its next one, which it cannot be asked for).
+		opts = hub.SinkOptions{FromStart: true, Queue: sinkQueue}
+	}
+	s, err := w.t.r.cfg.Hub.Subscribe(key, opts)
 	if err != nil {
 		return nil, 0, fmt.Errorf("the %s of %q is not in the hub: %w", track, w.userId, err)
 	}

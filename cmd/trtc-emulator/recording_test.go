@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,10 +36,11 @@ const recordingBucket = "records-1250000000"
 type recordingEvent struct {
 	EventType int
 	EventInfo struct {
-		RoomId  json.RawMessage
-		UserId  string
-		TaskId  string
-		Payload map[string]any
+		RoomId    json.RawMessage
+		EventMsTs int64
+		UserId    string
+		TaskId    string
+		Payload   map[string]any
 	}
 }
 
@@ -295,9 +297,12 @@ func TestCloudRecordingEndToEnd(t *testing.T) {
 		t.Fatalf("describe an ended task: %v", err)
 	}
 
-	// Callbacks: order within the task, robot and task ids, payloads.
+	// Callbacks: robot and task ids, payloads. Events are delivered each on its own, so
+	// they may arrive out of order (the seed: receivers sort by EventMsTs): the first two
+	// are 301 and 303, 301 not stamped after 303.
 	types := rcv.types(taskId)
-	if types[0] != 301 || types[1] != 303 {
+	if first := []int{types[0], types[1]}; slices.Min(first) != 301 || slices.Max(first) != 303 ||
+		rcv.of(taskId, 301)[0].EventInfo.EventMsTs > rcv.of(taskId, 303)[0].EventInfo.EventMsTs {
 		t.Fatalf("callbacks start %v", types)
 	}
 	for _, e := range rcv.of(taskId, 301) {
@@ -305,10 +310,10 @@ func TestCloudRecordingEndToEnd(t *testing.T) {
 			t.Fatalf("301 %+v", e)
 		}
 	}
-	if slices := rcv.of(taskId, 307); len(slices) != 4 {
-		t.Fatalf("%d 307 callbacks, want one per playlist", len(slices))
+	if playlists := rcv.of(taskId, 307); len(playlists) != 4 {
+		t.Fatalf("%d 307 callbacks, want one per playlist", len(playlists))
 	} else {
-		for _, e := range slices {
+		for _, e := range playlists {
 			if !wantPlaylists[e.EventInfo.Payload["FileName"].(string)] || e.EventInfo.Payload["BeginTimeStamp"].(float64) <= 0 {
 				t.Fatalf("307 %+v", e.EventInfo.Payload)
 			}

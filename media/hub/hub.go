@@ -123,6 +123,11 @@ var (
 const (
 	DefaultQueue = 512
 	maxGOPCache  = 1024
+	// A stream keeps its first HeadSpan of media (at most maxHead units) for sinks that
+	// subscribe FromStart: a recording that sees a publisher late, after a source that
+	// analysed its input first, still gets it from its first keyframe.
+	HeadSpan = 5 * time.Second
+	maxHead  = 2048
 )
 
 // Hub is a set of live streams. The zero value is not usable: call New.
@@ -151,7 +156,7 @@ func (h *Hub) PublishAt(key Key, params Params, start time.Time) (*Source, error
 	if _, ok := h.streams[key]; ok {
 		return nil, ErrPublished
 	}
-	st := &stream{key: key, params: params, start: start, sinks: map[*Sink]struct{}{}}
+	st := &stream{key: key, params: params, start: start, sinks: map[*Sink]struct{}{}, headOK: true}
 	h.streams[key] = st
 	return &Source{hub: h, st: st}, nil
 }
@@ -171,6 +176,9 @@ type SinkOptions struct {
 	// group in progress, and asks the source for one (Source.KeyframeWanted): the sink's
 	// media starts when it subscribed, as a new viewer's picture loss indication does.
 	AtNextKeyframe bool
+	// FromStart replays the stream from its first unit (a video stream from its first
+	// keyframe) while it is younger than HeadSpan; after that it is ignored.
+	FromStart bool
 }
 
 // Subscribe reads the stream key from now: for video, from the keyframe of the group in
@@ -220,6 +228,8 @@ type stream struct {
 	sinks  map[*Sink]struct{}
 	gop    []Unit // video: the units since the last keyframe, that keyframe first
 	gopOK  bool   // gop holds a whole group so far (not cut by maxGOPCache)
+	head   []Unit // every unit since the start while headOK
+	headOK bool   // head holds the stream from its start (younger than HeadSpan)
 	closed bool
 	// wantKey: a sink waits for a keyframe (it subscribed AtNextKeyframe or fell behind).
 	wantKey atomic.Bool
@@ -235,6 +245,23 @@ func (st *stream) subscribe(opts SinkOptions) (*Sink, error) {
 		return nil, ErrNotPublished
 	}
 	s := &Sink{st: st, max: opts.Queue, params: st.params, wake: make(chan struct{}, 1)}
+	if opts.FromStart && st.headOK && len(st.head) > 0 {
+		from := 0
+		if st.params.Codec.Video() {
+			for from < len(st.head) && !st.head[from].Key {
+				from++
+			}
+		}
+		if from < len(st.head) {
+			s.queue = append(s.queue, st.head[from:]...)
+			if len(s.queue) > s.max {
+				s.queue = s.queue[len(s.queue)-s.max:]
+			}
+			s.waitKey = st.params.Codec.Video() && !s.queue[0].Key
+			st.sinks[s] = struct{}{}
+			return s, nil
+		}
+	}
 	if st.params.Codec.Video() {
 		s.waitKey = true
 		if opts.AtNextKeyframe {
@@ -262,6 +289,18 @@ func (src *Source) Key() Key { return src.st.key }
 
 // Start is the clock time of the stream's media time 0 (zero when Publish did not say).
 func (s *Sink) Start() time.Time { return s.st.start }
+
+// Started is the clock time of the stream key's media time 0 (PublishAt), and whether it
+// is published.
+func (h *Hub) Started(key Key) (time.Time, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st, ok := h.streams[key]
+	if !ok {
+		return time.Time{}, false
+	}
+	return st.start, true
+}
 
 // KeyframeWanted reports whether a sink has asked for a keyframe since the last call (it
 // subscribed AtNextKeyframe, or fell behind and waits for one); a source that can code one
@@ -292,6 +331,13 @@ func (src *Source) Write(u Unit) error {
 	}
 	if u.Params != nil {
 		st.params = *u.Params
+	}
+	if st.headOK {
+		if u.PTS < HeadSpan && len(st.head) < maxHead {
+			st.head = append(st.head, u)
+		} else {
+			st.head, st.headOK = nil, false
+		}
 	}
 	if video {
 		switch {

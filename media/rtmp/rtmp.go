@@ -354,6 +354,9 @@ func videoParams(c *codecs.H264) (*hub.Params, error) {
 	if err := sps.Unmarshal(c.SPS); err != nil {
 		return nil, fmt.Errorf("rtmp: the H.264 SPS: %w", err)
 	}
+	if v := sps.VUI; v != nil && v.BitstreamRestriction != nil && v.BitstreamRestriction.MaxNumReorderFrames > 0 {
+		return nil, ErrBFrames // the SPS announces reordered pictures
+	}
 	fps := sps.FPS()
 	if math.IsNaN(fps) || math.IsInf(fps, 0) || fps < 0 || fps > 240 {
 		fps = 0
