@@ -112,6 +112,19 @@ type participantView struct {
 	Robot          bool      `json:"Robot"`
 	Source         string    `json:"Source"` // virtual or rtmp
 	JoinedAt       time.Time `json:"JoinedAt"`
+	// Streams are the member's live streams with their coding (GET /rooms only).
+	Streams []StreamInfo `json:"Streams,omitempty"`
+}
+
+// StreamInfo is one live stream of a member, as its source codes it.
+type StreamInfo struct {
+	Track      string `json:"Track"` // main-video, aux-video, audio
+	Codec      string `json:"Codec"` // H264, AAC, Opus
+	Width      int    `json:"Width,omitempty"`
+	Height     int    `json:"Height,omitempty"`
+	Fps        int    `json:"Fps,omitempty"`
+	SampleRate int    `json:"SampleRate,omitempty"`
+	Channels   int    `json:"Channels,omitempty"`
 }
 
 func newParticipantView(m *models.Member) participantView {
@@ -230,7 +243,11 @@ func (h *Handlers) listRooms(c echo.Context) error {
 		v := roomView{SdkAppId: r.Room.SdkAppId, RoomId: r.Room.RoomId, RoomIdType: r.Room.RoomIdType,
 			CommId: r.Room.CommId(), CreatedAt: time.UnixMilli(r.Room.CreatedAtMs).UTC(), Members: []participantView{}}
 		for i := range r.Members {
-			v.Members = append(v.Members, newParticipantView(&r.Members[i]))
+			pv := newParticipantView(&r.Members[i])
+			if h.settings.Streams != nil {
+				pv.Streams = h.settings.Streams(r.Room.SdkAppId, r.Room.RoomIdType, r.Room.RoomId, pv.UserId)
+			}
+			v.Members = append(v.Members, pv)
 		}
 		out = append(out, v)
 	}

@@ -32,6 +32,9 @@ type Settings struct {
 	// RTMPEndpoint is announced by /_emulator/v1/info as Endpoints.Rtmp, and only when
 	// set: by whoever runs an RTMP listener (none exists yet).
 	RTMPEndpoint string
+	// Streams, when set, lists what a member's streams carry in the media hub (for
+	// GET /_emulator/v1/rooms): main calls the hub with the room's name there.
+	Streams func(sdkAppId uint64, roomIdType int, roomId, userId string) []StreamInfo
 	// AuthOff skips signature checks (every request acts as the root account), like
 	// LocalStack's default; signatures are verified unless it is set.
 	AuthOff bool

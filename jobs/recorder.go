@@ -290,10 +290,10 @@ type taskRun struct {
 }
 
 // hubRoom is a task's room as the hub names it.
-func hubRoom(t *models.RecordingTask) string { return hubRoomOf(t.SdkAppId, t.RoomIdType, t.RoomId) }
+func hubRoom(t *models.RecordingTask) string { return HubRoom(t.SdkAppId, t.RoomIdType, t.RoomId) }
 
-// hubRoomOf is a room's name in the hub.
-func hubRoomOf(sdkAppId uint64, roomIdType int, roomId string) string {
+// HubRoom is a room's name in the media hub (the Room of its members' hub.Keys).
+func HubRoom(sdkAppId uint64, roomIdType int, roomId string) string {
 	return strconv.FormatUint(sdkAppId, 10) + "/" + strconv.Itoa(roomIdType) + "/" + roomId
 }
 

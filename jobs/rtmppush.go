@@ -114,7 +114,7 @@ func (p *RTMPRooms) Admit(req rtmp.Request) (*rtmp.Publisher, error) {
 	log := p.log
 	return &rtmp.Publisher{
 		Stop:   session.stop,
-		Room:   hubRoomOf(sdkAppId, models.RoomIdString, req.Stream),
+		Room:   HubRoom(sdkAppId, models.RoomIdString, req.Stream),
 		UserId: userId,
 		Tracks: func(video, audio *hub.Params) error {
 			on, pub := true, &models.PublishPatch{}

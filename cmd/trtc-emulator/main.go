@@ -173,6 +173,9 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		Rescan:       dispatcher.Rescan,
 		ObjectStore:  s3api.New(objects, s3api.Config{Prefix: handlers.StoragePrefix, Region: cfg.Region, Logger: log}),
 		ControlToken: cfg.ControlToken, Clock: clk, RTMPEndpoint: rtmpEndpoint,
+		Streams: func(sdkAppId uint64, roomIdType int, roomId, userId string) []handlers.StreamInfo {
+			return memberStreams(mediaHub, jobs.HubRoom(sdkAppId, roomIdType, roomId), userId)
+		},
 	}, store)
 	srv := handlers.NewServer(cfg.Addr, h, log)
 	served := make(chan error, 1)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 
+	"github.com/trtc-emulator/trtc-emulator/handlers"
 	"github.com/trtc-emulator/trtc-emulator/internal/clock"
 	"github.com/trtc-emulator/trtc-emulator/jobs"
 	"github.com/trtc-emulator/trtc-emulator/media/hub"
@@ -61,4 +62,18 @@ func (p *rtmpPush) wake() {
 	if p.rooms != nil {
 		p.rooms.Wake()
 	}
+}
+
+// memberStreams is what a member's streams in the hub carry, for GET /_emulator/v1/rooms.
+func memberStreams(h *hub.Hub, room, userId string) []handlers.StreamInfo {
+	var out []handlers.StreamInfo
+	for _, track := range []hub.Track{hub.MainVideo, hub.AuxVideo, hub.Audio} {
+		p, ok := h.Params(hub.Key{Room: room, UserId: userId, Track: track})
+		if !ok {
+			continue
+		}
+		out = append(out, handlers.StreamInfo{Track: track.String(), Codec: p.Codec.String(), Width: p.Width, Height: p.Height,
+			Fps: p.FPS, SampleRate: p.SampleRate, Channels: p.Channels})
+	}
+	return out
 }

@@ -25,6 +25,10 @@ type rtmpRoomView struct {
 			UserId, Source string
 			Publish        struct{ Video, Audio bool }
 			Video          struct{ Width, Height, Fps int }
+			Streams        []struct {
+				Track, Codec                             string
+				Width, Height, Fps, SampleRate, Channels int
+			}
 		}
 	}
 }
@@ -104,6 +108,9 @@ func TestRTMPPushRecorded(t *testing.T) {
 			for _, m := range r.Members {
 				if r.RoomId == room {
 					out[m.UserId] = fmt.Sprintf("%s %dx%d %v %v", m.Source, m.Video.Width, m.Video.Height, m.Publish.Video, m.Publish.Audio)
+					for _, st := range m.Streams {
+						out[m.UserId] += fmt.Sprintf(" %s:%s:%dx%d@%d:%d/%d", st.Track, st.Codec, st.Width, st.Height, st.Fps, st.SampleRate, st.Channels)
+					}
 				}
 			}
 		}
@@ -133,7 +140,9 @@ func TestRTMPPushRecorded(t *testing.T) {
 	}
 	waitFor(t, "both publishers in the room", 15*time.Second, func() bool {
 		m := members()
-		return m["obs_a"] == "rtmp 320x240 true true" && m["obs_b"] == "rtmp 320x240 true true"
+		// The room shows each pusher's streams as it codes them.
+		const want = "rtmp 320x240 true true main-video:H264:320x240@15:0/0 audio:AAC:0x0@0:48000/1"
+		return m["obs_a"] == want && m["obs_b"] == want
 	})
 	wg.Wait()
 	for _, err := range errs {
