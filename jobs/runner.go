@@ -40,7 +40,8 @@ type Job struct {
 	mu              sync.Mutex
 	leaseUntil      time.Time
 	lost, cancelled bool
-	stop            context.CancelFunc // ends the handler's context
+	ctx             context.Context    // the handler's
+	stop            context.CancelFunc // ends ctx
 }
 
 // Settle carries Runner.Settle's requests to a handler of a kind that Settles: it closes
@@ -236,6 +237,9 @@ func (r *Runner) claim(ctx context.Context) error {
 	for i := range claimed {
 		job := &Job{ClaimedJob: claimed[i], settle: make(chan chan struct{}), exited: make(chan struct{}),
 			leaseUntil: time.UnixMilli(claimed[i].LeaseUntilMs)}
+		// Made here, before the job is listed as running: Settle may renew (and stop) it
+		// before its goroutine starts.
+		job.ctx, job.stop = context.WithCancel(ctx)
 		r.mu.Lock()
 		busy := r.running[job.ID] != nil
 		if !busy {
@@ -243,6 +247,7 @@ func (r *Runner) claim(ctx context.Context) error {
 		}
 		r.mu.Unlock()
 		if busy {
+			job.stop()
 			continue
 		}
 		r.wg.Go(func() {
@@ -260,11 +265,8 @@ func (r *Runner) claim(ctx context.Context) error {
 // run runs one claimed job to its outcome.
 func (r *Runner) run(ctx context.Context, job *Job) {
 	log := r.log.With("job", job.ID, "kind", job.Kind)
-	jobCtx, stop := context.WithCancel(ctx)
+	jobCtx, stop := job.ctx, job.stop
 	defer stop()
-	job.mu.Lock()
-	job.stop = stop
-	job.mu.Unlock()
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
