@@ -126,20 +126,24 @@ func (g *groupWriter) commit(group []*groupOp) {
 		}
 		return nil
 	})
+	// The hooks first: whoever a caller's next request needs (the dispatcher, the
+	// recorder) is woken before the caller is answered.
 	var changes Change
+	for i, op := range group {
+		if errs[i] == nil && err == nil {
+			changes |= op.changes.c
+		}
+	}
+	if g.changed != nil {
+		g.changed(changes)
+	}
 	for i, op := range group {
 		switch {
 		case errs[i] != nil:
 			op.err <- errs[i]
 		default:
-			if err == nil {
-				changes |= op.changes.c
-			}
 			op.err <- err // nil once committed
 		}
-	}
-	if g.changed != nil {
-		g.changed(changes)
 	}
 }
 
