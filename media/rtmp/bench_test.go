@@ -37,7 +37,6 @@ func BenchmarkPublishers(b *testing.B) {
 	for _, n := range []int{1, 8} {
 		b.Run(fmt.Sprintf("publishers=%d", n), func(b *testing.B) {
 			h := hub.New()
-			var sinksMu sync.Mutex
 			var sinks sync.WaitGroup
 			var read, skipped atomic.Int64 // pictures the sinks read, and skipped as too slow
 			subscribed := map[string]chan struct{}{}
@@ -47,25 +46,15 @@ func BenchmarkPublishers(b *testing.B) {
 			srv, err := New(Config{Hub: h, Now: time.Now, Logger: slog.New(slog.DiscardHandler),
 				Admit: func(r Request) (*Publisher, error) {
 					user := r.Query.Get("userid")
-					ended := make(chan struct{})
-					return &Publisher{Room: "bench", UserId: user, Ended: func(error) { close(ended) }, Tracks: func(video, _ *hub.Params) error {
-						// Read each stream to its end, once it is published (just after Tracks).
-						sinksMu.Lock()
-						defer sinksMu.Unlock()
+					return &Publisher{Room: "bench", UserId: user, Tracks: func(video, _ *hub.Params) error {
+						// The stream is in the hub now: read it to its end from its start.
+						s, err := h.Subscribe(hub.Key{Room: "bench", UserId: user, Track: hub.MainVideo},
+							hub.SinkOptions{FromStart: true, Queue: 4096})
+						if err != nil {
+							return err
+						}
+						close(subscribed[user])
 						sinks.Go(func() {
-							key := hub.Key{Room: "bench", UserId: user, Track: hub.MainVideo}
-							var s *hub.Sink
-							for s == nil { // published just after Tracks returns
-								select {
-								case <-ended:
-									return
-								default:
-								}
-								if s, _ = h.Subscribe(key, hub.SinkOptions{FromStart: true, Queue: 4096}); s == nil {
-									time.Sleep(100 * time.Microsecond)
-								}
-							}
-							close(subscribed[user])
 							for {
 								if _, err := s.Read(context.Background()); err != nil {
 									skipped.Add(int64(s.Stats().Skipped))

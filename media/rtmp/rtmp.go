@@ -53,8 +53,8 @@ func ParseRequest(u *url.URL) (Request, error) {
 // about them.
 type Publisher struct {
 	Room, UserId string // the hub keys of its streams
-	// Tracks is told the tracks (nil when absent) before any of their media, once; an
-	// error refuses the stream.
+	// Tracks is told the tracks (nil when absent) once their streams are in the hub and
+	// before any of their media; an error refuses the stream.
 	Tracks func(video, audio *hub.Params) error
 	// Ended is told why the publisher is gone (nil: it stopped publishing), once, after
 	// its streams ended.
@@ -276,11 +276,8 @@ func (s *Server) publish(conn net.Conn, log *slog.Logger) (err error) {
 	announced := false
 	announce := func() error {
 		announced = true
-		if pub.Tracks != nil {
-			if err := pub.Tracks(vp, ap); err != nil {
-				return err
-			}
-		}
+		// The streams first, then the room: whoever the room's change wakes (a recording)
+		// finds them in the hub.
 		for _, t := range []struct {
 			track  hub.Track
 			params *hub.Params
@@ -293,6 +290,9 @@ func (s *Server) publish(conn net.Conn, log *slog.Logger) (err error) {
 				return err
 			}
 			sources = append(sources, src)
+		}
+		if pub.Tracks != nil {
+			return pub.Tracks(vp, ap)
 		}
 		return nil
 	}
