@@ -60,6 +60,10 @@ var trtcImplemented = map[string]func(*Handlers, *Call, []byte) (any, error){
 	"DescribeCloudRecording":    handle((*Handlers).DescribeCloudRecording),
 	"ModifyCloudRecording":      handle((*Handlers).ModifyCloudRecording),
 	"DeleteCloudRecording":      handle((*Handlers).DeleteCloudRecording),
+	"StartStreamIngest":         handle((*Handlers).StartStreamIngest),
+	"UpdateStreamIngest":        handle((*Handlers).UpdateStreamIngest),
+	"StopStreamIngest":          handle((*Handlers).StopStreamIngest),
+	"DescribeStreamIngest":      handle((*Handlers).DescribeStreamIngest),
 }
 
 // trtcActions is the action table of trtc 2019-07-22: every action of the wire schema.

@@ -52,6 +52,9 @@ func (h *Handlers) info(c echo.Context) error {
 		"Api":     h.settings.APIEndpoint,
 		"Control": h.settings.APIEndpoint + "/_emulator/v1",
 	}
+	if h.settings.WHIP != nil {
+		endpoints["Whip"] = h.settings.APIEndpoint + WHIPPrefix
+	}
 	if h.settings.RTMPEndpoint != "" {
 		endpoints["Rtmp"] = h.settings.RTMPEndpoint
 	}

@@ -58,7 +58,13 @@ type Settings struct {
 	// ControlToken, when set, must come as "Authorization: Bearer <token>" with every
 	// control API request but the health check.
 	ControlToken string
+	// WHIP serves WHIP publishing under WHIPPrefix (its own Bearer tokens, not the
+	// control token); nil when there is none. Announced as Endpoints.Whip.
+	WHIP http.Handler
 }
+
+// WHIPPrefix is where WHIP answers on the main listener (media/whip.Prefix).
+const WHIPPrefix = "/whip"
 
 // StoragePrefix is where the embedded object store answers on the main listener.
 const StoragePrefix = "/storage"
@@ -109,6 +115,10 @@ func New(settings Settings, store *models.Store) *Handlers {
 func (h *Handlers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.settings.ObjectStore != nil && strings.HasPrefix(r.URL.EscapedPath()+"/", StoragePrefix+"/") {
 		h.settings.ObjectStore.ServeHTTP(w, r)
+		return
+	}
+	if h.settings.WHIP != nil && (r.URL.Path == WHIPPrefix || strings.HasPrefix(r.URL.Path, WHIPPrefix+"/")) {
+		h.settings.WHIP.ServeHTTP(w, r)
 		return
 	}
 	if h.settings.ControlToken != "" && strings.HasPrefix(r.URL.Path, "/_emulator/") && r.URL.Path != "/_emulator/health" {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/trtc-emulator/trtc-emulator/media/hub"
 	"github.com/trtc-emulator/trtc-emulator/media/rtmp"
+	"github.com/trtc-emulator/trtc-emulator/media/whip"
 	"github.com/trtc-emulator/trtc-emulator/models"
 	"github.com/trtc-emulator/trtc-emulator/tcerr"
 )
@@ -25,7 +26,7 @@ type PushStore interface {
 
 // RTMPRooms admits RTMP publishers (rtmp://<host>/push/<RoomId>?sdkappid=&userid=&usersig=,
 // and &privatemapkey= when the application has advanced permission control) as anchors of
-// string-id rooms: the entry (103) when the publish is accepted, 201/203 when the tracks
+// string-id rooms, and WHIP publishers (AdmitWHIP) as anchors of the rooms their tokens name: the entry (103) when the publish is accepted, 201/203 when the tracks
 // are known, 104 when the publisher leaves (Reason 1) or is disconnected (Reason 2: it
 // stalled; 3: the emulator refused its stream). A publisher removed from its room
 // (RemoveUser, DismissRoom) is disconnected.
@@ -99,11 +100,63 @@ func (p *RTMPRooms) Admit(req rtmp.Request) (*rtmp.Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	sdkAppId, userId := id.SdkAppId, id.UserId
-	ctx := context.Background()
-	m, err := p.store.Enter(ctx, models.EnterParams{Identity: id, UserSig: req.Query.Get("usersig"),
-		PrivateMapKey: req.Query.Get("privatemapkey"), Role: models.RoleAnchor, Reason: models.EnterVoluntary,
-		Source: models.SourceRTMP})
+	session, err := p.join(id, req.Query.Get("usersig"), req.Query.Get("privatemapkey"), models.SourceRTMP)
+	if err != nil {
+		return nil, err
+	}
+	return &rtmp.Publisher{
+		Stop:   session.stop,
+		Room:   HubRoom(id.SdkAppId, id.RoomIdType, id.RoomId),
+		UserId: id.UserId,
+		Tracks: func(video, audio *hub.Params) error { return p.tracks(session, video, audio) },
+		Ended: func(why error) {
+			reason := models.ExitVoluntary
+			switch {
+			case errors.Is(why, rtmp.ErrStopped):
+				reason = 0 // it left the room already
+			case why == nil:
+			case errors.Is(why, rtmp.ErrBFrames), errors.Is(why, rtmp.ErrCodec), errors.Is(why, rtmp.ErrNoTracks):
+				reason = models.ExitRemoved
+			default:
+				reason = exitTimeout
+			}
+			p.leave(session, reason)
+		},
+	}, nil
+}
+
+// AdmitWHIP is whip.Config.Admit: the token's member enters its room as an anchor.
+func (p *RTMPRooms) AdmitWHIP(tok whip.Token) (*whip.Publisher, error) {
+	id := models.Identity{SdkAppId: tok.SdkAppId, RoomId: tok.RoomId, RoomIdType: tok.RoomIdType, UserId: tok.UserId}
+	session, err := p.join(id, tok.UserSig, tok.PrivateMapKey, models.SourceWHIP)
+	if err != nil {
+		return nil, err
+	}
+	return &whip.Publisher{
+		Stop:   session.stop,
+		Room:   HubRoom(id.SdkAppId, id.RoomIdType, id.RoomId),
+		UserId: id.UserId,
+		Tracks: func(video, audio *hub.Params) error { return p.tracks(session, video, audio) },
+		Ended: func(why error) {
+			reason := models.ExitVoluntary
+			switch {
+			case errors.Is(why, whip.ErrStopped):
+				reason = 0
+			case why == nil:
+			case errors.Is(why, whip.ErrBFrames), errors.Is(why, whip.ErrNoTracks):
+				reason = models.ExitRemoved
+			default:
+				reason = exitTimeout
+			}
+			p.leave(session, reason)
+		},
+	}, nil
+}
+
+// join enters a publisher in its room as an anchor (103) and watches its membership.
+func (p *RTMPRooms) join(id models.Identity, userSig, privateMapKey, source string) (*pushSession, error) {
+	m, err := p.store.Enter(context.Background(), models.EnterParams{Identity: id, UserSig: userSig,
+		PrivateMapKey: privateMapKey, Role: models.RoleAnchor, Reason: models.EnterVoluntary, Source: source})
 	if err != nil {
 		return nil, err
 	}
@@ -111,42 +164,34 @@ func (p *RTMPRooms) Admit(req rtmp.Request) (*rtmp.Publisher, error) {
 	p.mu.Lock()
 	p.sessions[session] = struct{}{}
 	p.mu.Unlock()
-	log := p.log
-	return &rtmp.Publisher{
-		Stop:   session.stop,
-		Room:   HubRoom(sdkAppId, models.RoomIdString, req.Stream),
-		UserId: userId,
-		Tracks: func(video, audio *hub.Params) error {
-			on, pub := true, &models.PublishPatch{}
-			var format *models.VideoFormat
-			if video != nil {
-				pub.Video, format = &on, &models.VideoFormat{Width: video.Width, Height: video.Height, Fps: video.FPS}
-			}
-			if audio != nil {
-				pub.Audio = &on
-			}
-			_, err := p.store.Update(ctx, models.UpdateParams{Identity: id, Publish: pub, Video: format})
-			return err
-		},
-		Ended: func(why error) {
-			p.mu.Lock()
-			delete(p.sessions, session)
-			p.mu.Unlock()
-			reason := models.ExitVoluntary
-			switch {
-			case errors.Is(why, rtmp.ErrStopped):
-				return // it left the room already
-			case why == nil:
-			case errors.Is(why, rtmp.ErrBFrames), errors.Is(why, rtmp.ErrCodec), errors.Is(why, rtmp.ErrNoTracks):
-				reason = models.ExitRemoved
-			default:
-				reason = exitTimeout
-			}
-			if err := p.store.Leave(ctx, id, reason); err != nil && !tcerr.Is(err, models.CodeUserNotExist) && !tcerr.Is(err, tcerr.CodeRoomNotExist) {
-				log.Error("an RTMP publisher's exit", "room", id.RoomId, "user", userId, "err", err)
-			}
-		},
-	}, nil
+	return session, nil
+}
+
+// tracks records what a publisher publishes (201/203) and its picture.
+func (p *RTMPRooms) tracks(s *pushSession, video, audio *hub.Params) error {
+	on, pub := true, &models.PublishPatch{}
+	var format *models.VideoFormat
+	if video != nil {
+		pub.Video, format = &on, &models.VideoFormat{Width: video.Width, Height: video.Height, Fps: video.FPS}
+	}
+	if audio != nil {
+		pub.Audio = &on
+	}
+	_, err := p.store.Update(context.Background(), models.UpdateParams{Identity: s.id, Publish: pub, Video: format})
+	return err
+}
+
+// leave takes a gone publisher out of its room (104 with reason; 0: it is out already).
+func (p *RTMPRooms) leave(s *pushSession, reason int) {
+	p.mu.Lock()
+	delete(p.sessions, s)
+	p.mu.Unlock()
+	if reason == 0 {
+		return
+	}
+	if err := p.store.Leave(context.Background(), s.id, reason); err != nil && !tcerr.Is(err, models.CodeUserNotExist) && !tcerr.Is(err, tcerr.CodeRoomNotExist) {
+		p.log.Error("a publisher's exit", "room", s.id.RoomId, "user", s.id.UserId, "err", err)
+	}
 }
 
 // pushIdentity is the member a push URL names: the application, the room (a string id)

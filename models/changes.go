@@ -16,6 +16,7 @@ const (
 	ChangeRooms                         // a member entered, left, switched role or changed what it publishes or is blocked from
 	ChangeRecordings                    // a recording task was created, modified, stopped or wrote a file
 	ChangeJobs                          // a job was enqueued
+	ChangeIngest                        // a stream ingest task was updated or ended
 )
 
 // changeSet collects one transaction's changes; only the goroutine running it writes it.

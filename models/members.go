@@ -59,13 +59,14 @@ type Member struct {
 	JoinedAtMs   int64
 	LeftAtMs     *int64
 	LeaveReason  *int
-	Source       string // SourceVirtual or SourceRTMP
+	Source       string // SourceVirtual, SourceRTMP, SourceWHIP or SourceIngest
 }
 
 // Member sources: where a member's media comes from.
 const (
 	SourceVirtual = ""     // a virtual participant: the emulator encodes its media
 	SourceRTMP    = "rtmp" // an RTMP publisher: its media is what it sends
+	SourceWHIP    = "whip" // a WHIP publisher: its H.264 as sent, its Opus as AAC
 )
 
 // Publish is what a member sends.
@@ -558,6 +559,9 @@ func (s *Store) exitMember(tx *gorm.DB, emit *emitter, room *Room, m *Member, ex
 	}
 	if res.RowsAffected == 0 {
 		return fmt.Errorf("member %d already left", m.ID)
+	}
+	if err := endIngestOfMember(tx, emit, m); err != nil {
+		return err
 	}
 	return emit.room(room, EventExitRoom, roomEventInfo{UserId: m.UserId, Role: m.Role, Reason: reason(exitReason)})
 }

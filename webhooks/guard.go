@@ -1,6 +1,9 @@
 package webhooks
 
 import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -199,4 +202,33 @@ func endsInNumber(host string) bool {
 		return strings.Trim(strings.ToLower(digits), "0123456789abcdef") == ""
 	}
 	return strings.Trim(digits, "0123456789") == ""
+}
+
+// DialContext connects to address through the guard: what the emulator pulls on a user's
+// behalf (ingest sources) goes where callbacks may go, and nowhere else.
+func (g Guard) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	d := &net.Dialer{Timeout: DefaultTimeout, KeepAlive: 30 * time.Second, Control: g.control}
+	return d.DialContext(ctx, network, address)
+}
+
+// NewPullClient returns the HTTP client ingest sources are fetched with: every dial
+// (redirects' included, at most 5) passes the guard, no proxy, https verified against
+// roots (the system pool when nil).
+func NewPullClient(g Guard, roots *x509.CertPool) *http.Client {
+	transport := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           g.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConnsPerHost:   8,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   DefaultTimeout,
+		ResponseHeaderTimeout: 30 * time.Second,
+		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+	}
+	return &http.Client{Transport: transport, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return errors.New("webhooks: more than 5 redirects")
+		}
+		return nil
+	}}
 }

@@ -46,6 +46,9 @@ type Config struct {
 	CallbackURL     string
 	CallbackKey     string
 	CallbackPrivate string // "allow" or "deny": may callbacks go to loopback and private addresses
+	// CAFile is a PEM file of certificates trusted, besides the system's, by https
+	// sources of stream ingest.
+	CAFile          string
 	Region          string
 	Auth            string // "on" or "off"
 	RateLimit       float64
@@ -123,7 +126,7 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 		addr, rtmp, dataDir, database, uin, secretId, secretKey, sdkAppId, sdkSecretKey,
 		callbackURL, callbackKey, callbackPrivate, region, auth, rateLimit, rateLimits, logLevel, logFormat, shutdown,
 		cosEndpoint, s3Endpoint, segment, controlToken, insecureControl, uploadGiveUp, retention string
-		callbackRetention, multipartRetention, clock, clockStart, timeScale, expiredRecordings string
+		callbackRetention, multipartRetention, clock, clockStart, timeScale, expiredRecordings, caFile string
 	}
 	settings := []setting{
 		{"TRTC_EMULATOR_ADDR", "addr", defaultAddr, "HTTP listener: API 3.0, control API", &raw.addr},
@@ -138,6 +141,7 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 		{"TRTC_EMULATOR_CALLBACK_URL", "callback-url", "", "callback URL for every event group of the default application", &raw.callbackURL},
 		{"TRTC_EMULATOR_CALLBACK_KEY", "callback-key", "", "callback signing key (up to 32 letters and digits)", &raw.callbackKey},
 		{"TRTC_EMULATOR_CALLBACK_PRIVATE", "callback-private", "allow", "allow or deny callbacks to loopback and private addresses (link-local and metadata addresses are always refused)", &raw.callbackPrivate},
+		{"TRTC_EMULATOR_CA_FILE", "ca-file", "", "PEM certificates trusted, besides the system's, by https sources of stream ingest (StartStreamIngest); the address rule of -callback-private applies to sources too", &raw.caFile},
 		{"TRTC_EMULATOR_REGION", "region", defaultRegion, "region reported by the emulator", &raw.region},
 		{"TRTC_EMULATOR_AUTH", "auth", "on", "verify API signatures: on or off", &raw.auth},
 		{"TRTC_EMULATOR_RATE_LIMIT", "rate-limit", strconv.Itoa(defaultRateLimit), "API requests per second per action and caller; 0 = no limit", &raw.rateLimit},
@@ -179,7 +183,7 @@ func parseConfig(args []string, getenv func(string) string) (*Config, error) {
 	c := &Config{Addr: raw.addr, RTMPAddr: raw.rtmp, DataDir: raw.dataDir, Database: raw.database,
 		Uin: raw.uin, SecretId: raw.secretId, SecretKey: raw.secretKey, SdkSecretKey: raw.sdkSecretKey,
 		CallbackURL: raw.callbackURL, CallbackKey: raw.callbackKey, CallbackPrivate: raw.callbackPrivate, Region: raw.region, Auth: raw.auth, LogFormat: raw.logFormat,
-		COSEndpoint: raw.cosEndpoint, S3Endpoint: raw.s3Endpoint, ControlToken: raw.controlToken}
+		COSEndpoint: raw.cosEndpoint, S3Endpoint: raw.s3Endpoint, ControlToken: raw.controlToken, CAFile: raw.caFile}
 	var err error
 	if c.Database == "" {
 		c.Database = "sqlite://" + filepath.ToSlash(filepath.Join(c.DataDir, "emulator.db"))

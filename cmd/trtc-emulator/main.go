@@ -4,11 +4,13 @@
 //	trtc-emulator [flags]            serve (see -h for every setting and its env var)
 //	trtc-emulator usersig ...        generate a UserSig
 //	trtc-emulator privatemapkey ...  generate a PrivateMapKey
+//	trtc-emulator whip-token ...     generate a WHIP Bearer token
 //	trtc-emulator version            print the version
 package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -49,6 +51,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 			return nil
 		case "usersig":
 			return runUserSig(args[1:], getenv, stdout)
+		case "whip-token":
+			return runWHIPToken(args[1:], getenv, stdout)
 		case "privatemapkey":
 			return runPrivateMapKey(args[1:], getenv, stdout)
 		case "serve":
@@ -134,6 +138,31 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	}
 	defer push.stop()
 	rtmpEndpoint := push.endpoint
+	publishWHIP, err := startWHIP(cfg, mediaHub, store, clk, log)
+	if err != nil {
+		return err
+	}
+	defer publishWHIP.stop()
+	roots, err := sourceRoots(cfg.CAFile)
+	if err != nil {
+		return err
+	}
+	ingester, err := jobs.NewIngester(jobs.IngesterConfig{Store: store, Hub: mediaHub, Clock: clk, Logger: log,
+		Client: webhooks.NewPullClient(guard, roots), Dial: guard.DialContext, TempDir: filepath.Join(cfg.DataDir, "ingest")})
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "ingest"), 0o755); err != nil {
+		return err
+	}
+	ingestCtx, stopIngest := context.WithCancel(context.Background())
+	defer stopIngest()
+	ingestDone := make(chan struct{})
+	go func() { defer close(ingestDone); ingester.Run(ingestCtx) }()
+	if v, ok := clk.(*clock.Virtual); ok {
+		// First the sources pulled into rooms publish what is due (what recordings read).
+		v.OnSettle(ingester.Settle)
+	}
 	if v, ok := clk.(*clock.Virtual); ok {
 		// After each step of an advance: the recordings' passes (their callbacks
 		// committed), then (sweeps.start) the sweeps, then the deliveries due, theirs
@@ -156,6 +185,10 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		}
 		if c&models.ChangeRooms != 0 {
 			push.wake()
+			publishWHIP.rooms.Wake()
+		}
+		if c&(models.ChangeJobs|models.ChangeRooms|models.ChangeIngest) != 0 {
+			ingester.Wake()
 		}
 	})
 	stopSweeps, err := sweeps{store: store, objects: objects, recorder: recorder, clock: clk, log: log}.start(cfg)
@@ -172,7 +205,7 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		RateLimit: cfg.RateLimit, RateLimits: cfg.RateLimits, Logger: log,
 		Rescan:       dispatcher.Rescan,
 		ObjectStore:  s3api.New(objects, s3api.Config{Prefix: handlers.StoragePrefix, Region: cfg.Region, Logger: log}),
-		ControlToken: cfg.ControlToken, Clock: clk, RTMPEndpoint: rtmpEndpoint,
+		ControlToken: cfg.ControlToken, Clock: clk, RTMPEndpoint: rtmpEndpoint, WHIP: publishWHIP.server,
 		Streams: func(sdkAppId uint64, roomIdType int, roomId, userId string) []handlers.StreamInfo {
 			return memberStreams(mediaHub, jobs.HubRoom(sdkAppId, roomIdType, roomId), userId)
 		},
@@ -202,6 +235,7 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	if rtmpEndpoint != "" {
 		fmt.Fprintf(stdout, "  RTMP push      %s/<RoomId>?sdkappid=%d&userid=<UserId>&usersig=<UserSig>\n", rtmpEndpoint, app.SdkAppId)
 	}
+	fmt.Fprintf(stdout, "  WHIP publish   POST %s%s (Authorization: Bearer <trtc-emulator whip-token>)\n", endpoint, handlers.WHIPPrefix)
 	if v, ok := clk.(*clock.Virtual); ok {
 		fmt.Fprintf(stdout, "  Clock          virtual at %s, scale %g: POST %s/_emulator/v1/clock {\"Advance\":\"90s\"}\n",
 			v.Now().UTC().Format(time.RFC3339), v.Scale(), endpoint)
@@ -226,6 +260,11 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	// Recordings suspend first (files spooled, leases given back), while the listener that
 	// also serves the embedded object store is still up: their uploads end cleanly.
 	push.stop() // publishers leave their rooms (104) while the recorder still runs
+	publishWHIP.stop()
+	// Ingest tasks stop playing and give their jobs back; their anchors stay in their
+	// rooms, and the next start resumes them.
+	stopIngest()
+	<-ingestDone
 	stopRecorder()
 	if err := <-recorderDone; err != nil {
 		return fmt.Errorf("recorder: %w", err)
@@ -246,4 +285,24 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// sourceRoots is the certificate pool https ingest sources are verified against: the
+// system's, plus the PEM certificates of caFile when set.
+func sourceRoots(caFile string) (*x509.CertPool, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("-ca-file: %w", err)
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("-ca-file %s: no PEM certificate in it", caFile)
+	}
+	return pool, nil
 }

@@ -32,15 +32,17 @@ import (
 
 const recordingBucket = "records-1250000000"
 
-// recordingEvent is a group 3 callback as the receiver got it.
+// recordingEvent is a group 3 (or 7: stream ingest) callback as the receiver got it.
 type recordingEvent struct {
-	EventType int
-	EventInfo struct {
+	EventType    int
+	CallbackMsTs int64 // group 7's send time
+	EventInfo    struct {
 		RoomId    json.RawMessage
 		EventMsTs int64
 		UserId    string
 		TaskId    string
 		Payload   map[string]any
+		Status    *int // group 7
 	}
 }
 
@@ -73,7 +75,7 @@ func startReceiver(t *testing.T, key string) *receiver {
 		if err := json.Unmarshal(body, &ev); err != nil {
 			t.Errorf("callback body %s: %v", body, err)
 		}
-		if ev.EventGroupId == 3 {
+		if ev.EventGroupId == 3 || ev.EventGroupId == 7 {
 			r.mu.Lock()
 			r.events = append(r.events, ev.recordingEvent)
 			r.mu.Unlock()

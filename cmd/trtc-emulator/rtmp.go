@@ -12,6 +12,7 @@ import (
 	"github.com/trtc-emulator/trtc-emulator/jobs"
 	"github.com/trtc-emulator/trtc-emulator/media/hub"
 	"github.com/trtc-emulator/trtc-emulator/media/rtmp"
+	"github.com/trtc-emulator/trtc-emulator/media/whip"
 	"github.com/trtc-emulator/trtc-emulator/models"
 )
 
@@ -76,4 +77,50 @@ func memberStreams(h *hub.Hub, room, userId string) []handlers.StreamInfo {
 			Fps: p.FPS, SampleRate: p.SampleRate, Channels: p.Channels})
 	}
 	return out
+}
+
+// whipPublish is the WHIP endpoint as main runs it, on the main listener.
+type whipPublish struct {
+	server *whip.Server
+	rooms  *jobs.RTMPRooms
+	stop   func()
+}
+
+// startWHIP makes the WHIP endpoint (served on the main listener): ICE host candidates
+// of the listen address (iceAddrs), mDNS off.
+func startWHIP(cfg *Config, h *hub.Hub, store *models.Store, clk clock.Clock, log *slog.Logger) (*whipPublish, error) {
+	rooms := jobs.NewRTMPRooms(store, log)
+	srv, err := whip.New(whip.Config{Hub: h, Now: clk.Now, Admit: rooms.AdmitWHIP, Logger: log, ICEAddrs: iceAddrs(cfg.Addr)})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		rooms.Run(ctx)
+	}()
+	var once sync.Once
+	return &whipPublish{server: srv, rooms: rooms, stop: func() {
+		once.Do(func() {
+			srv.Close()
+			cancel()
+			<-watched
+		})
+	}}, nil
+}
+
+// iceAddrs keeps the host candidates of the listen address: loopback addresses when it
+// is loopback (the default) or a name, every address when it is unspecified (0.0.0.0),
+// else that address.
+func iceAddrs(addr string) func(net.IP) bool {
+	host, _, _ := net.SplitHostPort(addr)
+	ip := net.ParseIP(host)
+	switch {
+	case ip == nil || ip.IsLoopback():
+		return nil
+	case ip.IsUnspecified():
+		return func(net.IP) bool { return true }
+	}
+	return ip.Equal
 }

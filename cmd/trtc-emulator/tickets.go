@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trtc-emulator/trtc-emulator/cam/usersig"
+	"github.com/trtc-emulator/trtc-emulator/media/whip"
 )
 
 // ticketFlags are the flags usersig and privatemapkey share; the application defaults to
@@ -104,4 +105,29 @@ func helpIsNotAnError(err error) error {
 		return nil
 	}
 	return err
+}
+
+// runWHIPToken prints a WHIP Bearer token (media/whip.Token) for a member of a room:
+// trtc-emulator whip-token -userid obs -strroomid demo [-privatemapkey K].
+func runWHIPToken(args []string, getenv func(string) string, stdout io.Writer) error {
+	f := newTicketFlags("whip-token", getenv)
+	roomId := f.fs.Uint("roomid", 0, "integer room id")
+	strRoomId := f.fs.String("strroomid", "", "string room id")
+	privateMapKey := f.fs.String("privatemapkey", "", "PrivateMapKey, for an application with advanced permission control")
+	if err := f.parse(args); err != nil {
+		return helpIsNotAnError(err)
+	}
+	if (*roomId == 0) == (*strRoomId == "") {
+		return errors.New("give exactly one of -roomid and -strroomid")
+	}
+	sig, err := usersig.Gen(f.params())
+	if err != nil {
+		return err
+	}
+	tok := whip.Token{SdkAppId: *f.sdkAppId, RoomId: *strRoomId, RoomIdType: 0, UserId: *f.userId, UserSig: sig, PrivateMapKey: *privateMapKey}
+	if *roomId != 0 {
+		tok.RoomId, tok.RoomIdType = strconv.FormatUint(uint64(*roomId), 10), 1
+	}
+	fmt.Fprintln(stdout, tok.String())
+	return nil
 }
