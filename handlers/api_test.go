@@ -155,7 +155,8 @@ func TestActionAndParameterErrorsThroughSDK(t *testing.T) {
 		inMsg  string
 	}{
 		{"NoSuchAction", map[string]any{}, "InvalidAction", "NoSuchAction"},
-		{"StartStreamIngest", map[string]any{}, "UnsupportedOperation", "StartStreamIngest"},
+		{"StartPublishCdnStream", map[string]any{}, "UnsupportedOperation", "StartPublishCdnStream"},
+		{"StartStreamIngest", map[string]any{}, "MissingParameter", "SdkAppId"},
 		{"StartWebRecord", map[string]any{"RecordUrl": "x"}, "UnsupportedOperation", "StartWebRecord"},
 		{"DescribeTrtcUsage", map[string]any{"SdkAppId": testSdkAppId}, "UnsupportedOperation", "DescribeTrtcUsage"},
 		{"DescribeRoomInfo", map[string]any{"SdkAppId": testSdkAppId, "StartTime": 1}, "MissingParameter", "EndTime"},

@@ -293,7 +293,9 @@ func TestOpenAPITrafficAPI(t *testing.T) {
 		{"MissingParameter", "DescribeRoomInfo", fmt.Sprintf(`{"SdkAppId":%d,"StartTime":%d}`, testSdkAppId, now-3600), false, "MissingParameter"},
 		{"UnknownParameter", "DismissRoom", fmt.Sprintf(`{"SdkAppId":%d,"RoomId":1,"Colour":"red"}`, testSdkAppId), false, "UnknownParameter"},
 		{"InvalidParameter", "DismissRoom", fmt.Sprintf(`{"SdkAppId":"%d","RoomId":1}`, testSdkAppId), false, "InvalidParameter"},
-		{"UnsupportedOperation", "StopStreamIngest", fmt.Sprintf(`{"SdkAppId":%d,"TaskId":"t"}`, testSdkAppId), true, "UnsupportedOperation"},
+		{"UnsupportedOperation", "StopPublishCdnStream", fmt.Sprintf(`{"SdkAppId":%d,"TaskId":"t"}`, testSdkAppId), true, "UnsupportedOperation"},
+		{"TaskNotExist", "StopStreamIngest", fmt.Sprintf(`{"SdkAppId":%d,"TaskId":"t"}`, testSdkAppId), true, "FailedOperation.TaskNotExist"},
+		{"NotExist", "DescribeStreamIngest", fmt.Sprintf(`{"SdkAppId":%d,"TaskId":"t"}`, testSdkAppId), true, ""},
 		{"ResourceNotFound", "DescribeCloudRecording", fmt.Sprintf(`{"SdkAppId":%d,"TaskId":"t"}`, testSdkAppId), true, "ResourceNotFound"},
 	}
 	for _, s := range samples {

@@ -343,6 +343,9 @@ func (r *ingestRun) waitUntil(ctx context.Context, at time.Time) (bool, error) {
 			if r.task.State == models.IngestEnded {
 				return true, nil
 			}
+			if r.task.UrlVersion != r.playing {
+				return false, nil // the new URL is tried at once
+			}
 		}
 	}
 }
@@ -506,6 +509,36 @@ func (r *ingestRun) play(ctx context.Context, media ingest.Media, loops int, pos
 			pending = nil
 		}
 	}
+	// onPoke reads the task again and follows it: ended, a new URL, the volume, a pause.
+	onPoke := func() (playEnd, bool, error) {
+		if err := r.reload(ctx); err != nil {
+			return 0, false, err
+		}
+		t := r.task
+		switch {
+		case t.State == models.IngestEnded:
+			return playTaskEnded, true, nil
+		case t.UrlVersion != r.playing:
+			return playURLChanged, true, nil
+		}
+		if t.Volume != volume {
+			volume = t.Volume
+			if !media.SetVolume(volume) {
+				r.log.Info("the source's audio is not decoded: its volume is not changed", "volume", volume)
+			}
+		}
+		if t.Paused != paused {
+			paused = t.Paused
+			if paused {
+				pausedAt = clk.Now()
+			} else {
+				// The time paused is a gap on the streams' time line: what follows plays
+				// from now.
+				r.base += clk.Now().Sub(pausedAt)
+			}
+		}
+		return 0, false, nil
+	}
 	for {
 		if position-saved >= progressEvery {
 			saved = position
@@ -564,6 +597,16 @@ func (r *ingestRun) play(ctx context.Context, media ingest.Media, loops int, pos
 				}
 			}
 		case done := <-r.settle:
+			// A change committed before the clock moved (a poke pending) applies first.
+			select {
+			case <-r.poke:
+				how, stop, err := onPoke()
+				if err != nil || stop {
+					close(done)
+					return how, position, err
+				}
+			default:
+			}
 			how, stop, err := drain()
 			close(done)
 			if err != nil || stop {
@@ -572,31 +615,9 @@ func (r *ingestRun) play(ctx context.Context, media ingest.Media, loops int, pos
 		case <-deadline:
 			return playDeadline, position, nil
 		case <-r.poke:
-			if err := r.reload(ctx); err != nil {
-				return 0, position, err
-			}
-			t := r.task
-			switch {
-			case t.State == models.IngestEnded:
-				return playTaskEnded, position, nil
-			case t.UrlVersion != r.playing:
-				return playURLChanged, position, nil
-			}
-			if t.Volume != volume {
-				volume = t.Volume
-				if !media.SetVolume(volume) {
-					r.log.Info("the source's audio is not decoded: its volume is not changed", "volume", volume)
-				}
-			}
-			if t.Paused != paused {
-				paused = t.Paused
-				if paused {
-					pausedAt = clk.Now()
-				} else {
-					// The time paused is a gap on the streams' time line: what follows
-					// plays from now.
-					r.base += clk.Now().Sub(pausedAt)
-				}
+			how, stop, err := onPoke()
+			if err != nil || stop {
+				return how, position, err
 			}
 		}
 	}

@@ -2,10 +2,14 @@ package webhooks
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -322,5 +326,30 @@ func TestClientRefusesAtDial(t *testing.T) {
 	}
 	if n := accepts.Load(); n != 0 {
 		t.Errorf("the listener got %d connections, want 0", n)
+	}
+}
+
+// TestPullClient: ingest sources are fetched through the guard (a refused address is
+// never dialled) and https is verified against the roots given.
+func TestPullClient(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "media") }))
+	defer srv.Close()
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	if _, err := NewPullClient(Guard{}, roots).Get(srv.URL); !errors.Is(err, ErrAddressRefused) {
+		t.Fatalf("a loopback source with loopback refused: %v", err)
+	}
+	var unknown *tls.CertificateVerificationError
+	if _, err := NewPullClient(DefaultGuard, nil).Get(srv.URL); !errors.As(err, &unknown) {
+		t.Fatalf("a certificate outside the system pool: %v", err)
+	}
+	resp, err := NewPullClient(DefaultGuard, roots).Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "media" {
+		t.Fatalf("body %q", body)
 	}
 }

@@ -46,7 +46,7 @@ func ingestSources(t *testing.T, dir string) {
 
 // ingestRoom is what GET /_emulator/v1/rooms says of a room's ingest anchor: its source and
 // streams, "" when it is not in the room.
-func ingestRoom(t *testing.T, addr, room, user string) string {
+func ingestRoom(t testing.TB, addr, room, user string) string {
 	var v rtmpRoomView
 	control(t, "GET", "http://"+addr+"/_emulator/v1/rooms", nil, &v)
 	for _, r := range v.Rooms {
