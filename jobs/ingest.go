@@ -232,8 +232,7 @@ func (r *ingestRun) run(ctx context.Context) error {
 			media.Close()
 			return nil
 		}
-		how, pos, err := r.play(ctx, media, loops, position)
-		media.Close()
+		how, pos, err := r.play(ctx, media, loops, position) // closes media
 		if err != nil {
 			return err
 		}
@@ -405,30 +404,60 @@ func (r *ingestRun) play(ctx context.Context, media ingest.Media, loops int, pos
 		pkt ingest.Packet
 		err error
 	}
-	// The source is read ahead by one unit, so that the loop can wait on the clock,
-	// Settle and pokes while a live source has nothing yet.
+	newParams := map[hub.Track]*hub.Params{hub.MainVideo: media.Video(), hub.Audio: media.Audio()}
+	live := media.Live()
+	// The source is read ahead by one unit by a goroutine of its own, so that the loop can
+	// wait on the clock, Settle and pokes while a live source has nothing yet. From here
+	// that goroutine alone calls media's methods (a volume goes to it), and it closes media
+	// when the play ends: a Next blocked on a stalled server cannot race the Close.
 	units := make(chan next, 1)
+	volumes := make(chan int, 1)
+	readerDone := make(chan struct{})
 	go func() {
+		defer close(readerDone)
+		defer media.Close()
 		for {
+			select {
+			case v := <-volumes:
+				if !media.SetVolume(v) {
+					r.log.Info("the source's audio is not decoded: its volume is not changed", "volume", v)
+				}
+			default:
+			}
 			var n next
 			n.err = contain(func() error {
 				var err error
 				n.pkt, err = media.Next(readCtx)
 				return err
 			})
-			select {
-			case units <- n:
-			case <-readCtx.Done():
-				return
+		send:
+			for {
+				select {
+				case units <- n:
+					break send
+				case v := <-volumes: // applied while the loop holds the unit before
+					if !media.SetVolume(v) {
+						r.log.Info("the source's audio is not decoded: its volume is not changed", "volume", v)
+					}
+				case <-readCtx.Done():
+					return
+				}
 			}
 			if n.err != nil {
 				return
 			}
 		}
 	}()
+	defer func() {
+		stopReading()
+		select {
+		case <-readerDone:
+		case <-time.After(5 * time.Second): // it closes the media when its read returns
+			r.log.Warn("the ingest source's read is stuck; it is closed when it returns")
+		}
+	}()
 	from := position // where the media opened: its times start there
 	firstOf := map[hub.Track]bool{hub.MainVideo: true, hub.Audio: true}
-	newParams := map[hub.Track]*hub.Params{hub.MainVideo: media.Video(), hub.Audio: media.Audio()}
 	saved := position
 	var deadline <-chan time.Time
 	if r.spec.RepeatNum == -1 && r.spec.MaxDurationMinutes > 0 && r.task.StartedAtMs != nil {
@@ -441,7 +470,6 @@ func (r *ingestRun) play(ctx context.Context, media ingest.Media, loops int, pos
 		pausedAt = clk.Now()
 	}
 	var pending *ingest.Packet
-	live := media.Live()
 	// put publishes one unit at its place on the streams' time line.
 	put := func(p ingest.Packet) error {
 		src := r.sources[p.Track]
@@ -523,9 +551,11 @@ func (r *ingestRun) play(ctx context.Context, media ingest.Media, loops int, pos
 		}
 		if t.Volume != volume {
 			volume = t.Volume
-			if !media.SetVolume(volume) {
-				r.log.Info("the source's audio is not decoded: its volume is not changed", "volume", volume)
+			select {
+			case <-volumes: // an older one not applied yet
+			default:
 			}
+			volumes <- volume
 		}
 		if t.Paused != paused {
 			paused = t.Paused

@@ -23,7 +23,7 @@ import (
 type toneMedia struct {
 	url    string
 	n, i   int
-	volume *int
+	volume chan int // each SetVolume
 }
 
 func (m *toneMedia) Video() *hub.Params { return nil }
@@ -39,8 +39,14 @@ func (m *toneMedia) Next(context.Context) (ingest.Packet, error) {
 	m.i++
 	return ingest.Packet{Track: hub.Audio, Unit: hub.Unit{PTS: d, DTS: d, Key: true, Frame: fmt.Appendf(nil, "%s#%d", m.url, m.i-1)}}, nil
 }
-func (m *toneMedia) SetVolume(v int) bool { *m.volume = v; return true }
-func (m *toneMedia) Close() error         { return nil }
+func (m *toneMedia) SetVolume(v int) bool {
+	select {
+	case m.volume <- v:
+	default:
+	}
+	return true
+}
+func (m *toneMedia) Close() error { return nil }
 
 // ingestRig runs an Ingester on a virtual clock, its sources toneMedia.
 type ingestRig struct {
@@ -51,7 +57,7 @@ type ingestRig struct {
 
 	mu      sync.Mutex
 	opens   []string // "url@seek"
-	volume  int
+	volume  chan int // what the sources' SetVolume was given
 	failing map[string]bool
 }
 
@@ -68,7 +74,7 @@ func newIngestRig(t *testing.T) *ingestRig {
 		CallbackURL: "http://127.0.0.1:9/cb"}); err != nil {
 		t.Fatal(err)
 	}
-	rig := &ingestRig{store: store, clock: v, hub: hub.New(), volume: 100, failing: map[string]bool{}}
+	rig := &ingestRig{store: store, clock: v, hub: hub.New(), volume: make(chan int, 8), failing: map[string]bool{}}
 	rig.g, err = NewIngester(IngesterConfig{Store: store, Hub: rig.hub, Clock: v,
 		Open: func(_ context.Context, url string, opts ingest.Options) (ingest.Media, error) {
 			rig.mu.Lock()
@@ -77,7 +83,7 @@ func newIngestRig(t *testing.T) *ingestRig {
 			if rig.failing[url] {
 				return nil, errors.New("connection refused")
 			}
-			return &toneMedia{url: url, n: 10, volume: &rig.volume}, nil
+			return &toneMedia{url: url, n: 10, volume: rig.volume}, nil
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -188,11 +194,13 @@ func TestIngestFollowsUpdates(t *testing.T) {
 	if got := read(t, s); len(got) != 0 {
 		t.Fatalf("units while paused: %v", got)
 	}
-	r.mu.Lock()
-	volume := r.volume
-	r.mu.Unlock()
-	if volume != 40 {
-		t.Fatalf("the source's volume is %d, want 40", volume)
+	select {
+	case v := <-r.volume:
+		if v != 40 {
+			t.Fatalf("the source's volume was set to %d, want 40", v)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the source was not given the new volume")
 	}
 	paused = false
 	if _, err := r.store.UpdateIngest(ctx, recUin, recApp, task.TaskId, models.IngestChange{Paused: &paused}); err != nil {

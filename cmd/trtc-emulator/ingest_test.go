@@ -168,6 +168,18 @@ func TestStreamIngest(t *testing.T) {
 			t.Fatalf("%s: Describe %q while it plays", s.room, st)
 		}
 	}
+	looping, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StartStreamIngest", map[string]any{
+		"SdkAppId": defaultSdkAppId, "RoomId": "ing_loop", "RoomIdType": 0, "UserId": "puller", "UserSig": sig("puller"),
+		"StreamUrl": plain.URL + "/src.ts", "RepeatNum": -1, "MaxDuration": 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop := looping["TaskId"].(string)
+	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StartStreamIngest", map[string]any{
+		"SdkAppId": defaultSdkAppId, "RoomId": "ing_bad", "RoomIdType": 0, "UserId": "puller", "UserSig": sig("puller"),
+		"StreamUrl": plain.URL + "/src.ts", "RepeatNum": 0}); codeOf(err) != "InvalidParameter.OutOfRange" {
+		t.Fatalf("RepeatNum 0: %v", err)
+	}
 	broken := startIngest("ing_broken", "puller", nobody)
 	notMedia := startIngest("ing_text", "puller", plain.URL+"/notes.txt")
 
@@ -201,6 +213,34 @@ func TestStreamIngest(t *testing.T) {
 		if got := ingestRoom(t, p.addr, s.room, "puller"); got != "" {
 			t.Fatalf("%s: the anchor is still in the room after the end: %s", s.room, got)
 		}
+	}
+
+	// The looping task plays on past its source's end; Update pauses it; Stop ends it.
+	if got := ingestRoom(t, p.addr, "ing_loop", "puller"); got == "" || len(rcv.of(loop, 702)) != 0 {
+		t.Fatalf("the looping task after its source's end: anchor %q, %d 702s", got, len(rcv.of(loop, 702)))
+	}
+	if resp, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "UpdateStreamIngest",
+		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": loop, "IsPause": true, "Volume": 50}); err != nil || resp["Status"] != "InProgress" {
+		t.Fatalf("UpdateStreamIngest: %v %v", resp, err)
+	}
+	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopStreamIngest",
+		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": loop}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the looping task's 702", 10*time.Second, func() bool { return len(rcv.of(loop, 702)) == 1 })
+	if st := describe(loop); st != "NotExist" {
+		t.Fatalf("a stopped task: Describe %q", st)
+	}
+	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopStreamIngest",
+		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": loop}); codeOf(err) != "FailedOperation.TaskNotExist" {
+		t.Fatalf("a second Stop: %v", err)
+	}
+	if resp, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "UpdateStreamIngest",
+		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": loop, "IsPause": false}); err != nil || resp["Status"] != "NotExist" {
+		t.Fatalf("UpdateStreamIngest of a stopped task: %v %v", resp, err)
+	}
+	if got := ingestRoom(t, p.addr, "ing_loop", "puller"); got != "" {
+		t.Fatalf("the stopped task's anchor is still in the room: %s", got)
 	}
 
 	// Retries on the virtual clock: at once, after 1 s and 3 s, then the failure.
