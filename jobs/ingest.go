@@ -417,13 +417,6 @@ func (r *ingestRun) play(ctx context.Context, media ingest.Media, loops int, pos
 		defer close(readerDone)
 		defer media.Close()
 		for {
-			select {
-			case v := <-volumes:
-				if !media.SetVolume(v) {
-					r.log.Info("the source's audio is not decoded: its volume is not changed", "volume", v)
-				}
-			default:
-			}
 			var n next
 			n.err = contain(func() error {
 				var err error
@@ -435,7 +428,7 @@ func (r *ingestRun) play(ctx context.Context, media ingest.Media, loops int, pos
 				select {
 				case units <- n:
 					break send
-				case v := <-volumes: // applied while the loop holds the unit before
+				case v := <-volumes: // applied while the unit waits for the loop
 					if !media.SetVolume(v) {
 						r.log.Info("the source's audio is not decoded: its volume is not changed", "volume", v)
 					}

@@ -26,9 +26,10 @@ type PushStore interface {
 
 // RTMPRooms admits RTMP publishers (rtmp://<host>/push/<RoomId>?sdkappid=&userid=&usersig=,
 // and &privatemapkey= when the application has advanced permission control) as anchors of
-// string-id rooms, and WHIP publishers (AdmitWHIP) as anchors of the rooms their tokens name: the entry (103) when the publish is accepted, 201/203 when the tracks
-// are known, 104 when the publisher leaves (Reason 1) or is disconnected (Reason 2: it
-// stalled; 3: the emulator refused its stream). A publisher removed from its room
+// string-id rooms, and WHIP publishers (AdmitWHIP) as anchors of the rooms their tokens
+// name: the entry (103) when the publish is accepted, 201/203 when the tracks are known,
+// 104 when the publisher leaves (Reason 1) or is disconnected (Reason 2: it stalled or its
+// connection failed; 3: the emulator refused its stream). A publisher removed from its room
 // (RemoveUser, DismissRoom) is disconnected.
 type RTMPRooms struct {
 	store PushStore
@@ -143,7 +144,7 @@ func (p *RTMPRooms) AdmitWHIP(tok whip.Token) (*whip.Publisher, error) {
 			case errors.Is(why, whip.ErrStopped):
 				reason = 0
 			case why == nil:
-			case errors.Is(why, whip.ErrBFrames), errors.Is(why, whip.ErrNoTracks):
+			case errors.Is(why, whip.ErrBFrames), errors.Is(why, whip.ErrNoTracks), errors.Is(why, whip.ErrOffer):
 				reason = models.ExitRemoved
 			default:
 				reason = exitTimeout

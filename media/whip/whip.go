@@ -65,6 +65,7 @@ var (
 	ErrClosed   = errors.New("whip: the connection closed")
 	ErrStopped  = errors.New("whip: the publisher was removed from the room")
 	ErrNoTracks = errors.New("whip: the offer has no H.264 video or Opus audio to receive")
+	ErrOffer    = errors.New("whip: the offer could not be answered")
 )
 
 // Server is the WHIP endpoint.
@@ -218,7 +219,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 	se, answer, err := s.negotiate(r.Context(), pub, string(offer))
 	if err != nil {
 		if pub.Ended != nil {
-			pub.Ended(err)
+			pub.Ended(fmt.Errorf("%w: %w", ErrOffer, err))
 		}
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
