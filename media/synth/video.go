@@ -303,3 +303,12 @@ func sameMB(a, b *picture, mx, my int) bool {
 	}
 	return true
 }
+
+// Picture is the frame the last Next coded, uncoded: what a mix composites in place of
+// decoding the stream. It shares the video's memory: it is valid until the next Next.
+// Before the first Next it is the background with the user id.
+func (v *Video) Picture() *image.YCbCr {
+	p := v.cur
+	return &image.YCbCr{Y: p.y, Cb: p.cb, Cr: p.cr, YStride: p.strideY(), CStride: p.strideC(),
+		SubsampleRatio: image.YCbCrSubsampleRatio420, Rect: image.Rect(0, 0, v.cfg.Width, v.cfg.Height)}
+}

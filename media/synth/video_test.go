@@ -380,3 +380,27 @@ func TestVideoKeyframeRequest(t *testing.T) {
 		t.Fatalf("decoded %d frames, want 16", len(decoded))
 	}
 }
+
+// TestVideoPicture: the uncoded picture a mix composites is the coded one: the user's
+// colour in studio-range BT.601 in the background, the clock changing with the frames.
+func TestVideoPicture(t *testing.T) {
+	v, err := NewVideo(VideoConfig{UserId: "alice", Width: 320, Height: 180, Fps: 15})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := toYCbCr(UserColor("alice"))
+	v.Next()
+	p := v.Picture()
+	if p.Rect.Dx() != 320 || p.Rect.Dy() != 180 {
+		t.Fatalf("picture %v", p.Rect)
+	}
+	if y, cb, cr := p.Y[p.YOffset(2, 2)], p.Cb[p.COffset(2, 2)], p.Cr[p.COffset(2, 2)]; y != want.y || cb != want.cb || cr != want.cr {
+		t.Fatalf("the background is %d/%d/%d, want the user's colour %+v", y, cb, cr, want)
+	}
+	first := string(p.Y)
+	v.Next()
+	v.Next()
+	if string(v.Picture().Y) == first {
+		t.Fatal("the picture did not change with the clock")
+	}
+}
