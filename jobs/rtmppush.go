@@ -111,17 +111,7 @@ func (p *RTMPRooms) Admit(req rtmp.Request) (*rtmp.Publisher, error) {
 		UserId: id.UserId,
 		Tracks: func(video, audio *hub.Params) error { return p.tracks(session, video, audio) },
 		Ended: func(why error) {
-			reason := models.ExitVoluntary
-			switch {
-			case errors.Is(why, rtmp.ErrStopped):
-				reason = 0 // it left the room already
-			case why == nil:
-			case errors.Is(why, rtmp.ErrBFrames), errors.Is(why, rtmp.ErrCodec), errors.Is(why, rtmp.ErrNoTracks):
-				reason = models.ExitRemoved
-			default:
-				reason = exitTimeout
-			}
-			p.leave(session, reason)
+			p.leave(session, exitReasonOf(why, rtmp.ErrStopped, rtmp.ErrBFrames, rtmp.ErrCodec, rtmp.ErrNoTracks))
 		},
 	}, nil
 }
@@ -139,19 +129,27 @@ func (p *RTMPRooms) AdmitWHIP(tok whip.Token) (*whip.Publisher, error) {
 		UserId: id.UserId,
 		Tracks: func(video, audio *hub.Params) error { return p.tracks(session, video, audio) },
 		Ended: func(why error) {
-			reason := models.ExitVoluntary
-			switch {
-			case errors.Is(why, whip.ErrStopped):
-				reason = 0
-			case why == nil:
-			case errors.Is(why, whip.ErrBFrames), errors.Is(why, whip.ErrNoTracks), errors.Is(why, whip.ErrOffer):
-				reason = models.ExitRemoved
-			default:
-				reason = exitTimeout
-			}
-			p.leave(session, reason)
+			p.leave(session, exitReasonOf(why, whip.ErrStopped, whip.ErrBFrames, whip.ErrNoTracks, whip.ErrOffer))
 		},
 	}, nil
+}
+
+// exitReasonOf is 104's Reason for a publisher gone because of why: 1 it stopped (nil),
+// 3 the emulator refused its stream (one of refused), 2 otherwise (it stalled or its
+// connection failed); 0 when it was removed (stopped: it is out of the room already).
+func exitReasonOf(why, stopped error, refused ...error) int {
+	switch {
+	case errors.Is(why, stopped):
+		return 0
+	case why == nil:
+		return models.ExitVoluntary
+	}
+	for _, r := range refused {
+		if errors.Is(why, r) {
+			return models.ExitRemoved
+		}
+	}
+	return exitTimeout
 }
 
 // join enters a publisher in its room as an anchor (103) and watches its membership.

@@ -489,24 +489,7 @@ func (s *Store) endIngest(tx *gorm.DB, emit *emitter, t *IngestTask, why string,
 			return err
 		}
 	}
-	if t.MemberRef == nil {
-		return nil
-	}
-	var m Member
-	if err := tx.Where("id = ? AND left_at_ms IS NULL", *t.MemberRef).Take(&m).Error; err != nil {
-		if isNotFound(err) {
-			return nil
-		}
-		return err
-	}
-	var room Room
-	if err := tx.Where("id = ?", m.RoomRef).Take(&room).Error; err != nil {
-		return err
-	}
-	if err := s.exitMember(tx, emit, &room, &m, ExitVoluntary); err != nil {
-		return err
-	}
-	return closeIfEmpty(tx, emit, &room)
+	return s.takeOut(tx, emit, t.MemberRef, ExitVoluntary)
 }
 
 // endIngestOfMember ends the tasks whose anchor m is, as m leaves in tx (RemoveUser,

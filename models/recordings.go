@@ -407,21 +407,27 @@ func (s *Store) stopRecording(tx *gorm.DB, emit *emitter, t *RecordingTask, leav
 	if err := markStopped(tx, emit, t, leaveCode); err != nil {
 		return err
 	}
-	if t.RobotMemberRef == nil {
+	return s.takeOut(tx, emit, t.RobotMemberRef, exitReason)
+}
+
+// takeOut takes the member memberRef out of its room, if it is still in (104), and closes
+// the room when it was the last one (102). A nil ref is no one.
+func (s *Store) takeOut(tx *gorm.DB, emit *emitter, memberRef *int64, exitReason int) error {
+	if memberRef == nil {
 		return nil
 	}
-	var robot Member
-	if err := tx.Where("id = ? AND left_at_ms IS NULL", *t.RobotMemberRef).Take(&robot).Error; err != nil {
+	var m Member
+	if err := tx.Where("id = ? AND left_at_ms IS NULL", *memberRef).Take(&m).Error; err != nil {
 		if isNotFound(err) {
 			return nil
 		}
 		return err
 	}
 	var room Room
-	if err := tx.Where("id = ?", robot.RoomRef).Take(&room).Error; err != nil {
+	if err := tx.Where("id = ?", m.RoomRef).Take(&room).Error; err != nil {
 		return err
 	}
-	if err := s.exitMember(tx, emit, &room, &robot, exitReason); err != nil {
+	if err := s.exitMember(tx, emit, &room, &m, exitReason); err != nil {
 		return err
 	}
 	return closeIfEmpty(tx, emit, &room)

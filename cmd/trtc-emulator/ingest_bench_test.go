@@ -15,16 +15,18 @@ import (
 )
 
 // BenchmarkIngestCPU: N stream ingest tasks, each looping (RepeatNum -1) a source made by
-// ffmpeg and served by the test, into rooms of their own, in real time on the system
-// clock. It measures the emulator process's CPU time over a 10 s window after a 3 s
-// warm-up, minus its idle CPU before the tasks (/proc/<pid>/stat; Linux only; use
-// -benchtime=1x):
+// ffmpeg and served by the test, into rooms of their own, on the virtual clock. It
+// measures the emulator process's CPU time (/proc/<pid>/stat; Linux only; use
+// -benchtime=1x) while the clock is advanced by 60 s: an advance returns once every task
+// has published the media due, so that is the CPU 60 s of media cost, with no wall-time
+// window to wait out:
 //
 //	go test -run '^$' -bench BenchmarkIngestCPU -benchtime=1x ./cmd/trtc-emulator
 //
-// cpu-%/task is CPU seconds per wall second per task × 100 (100: one core busy). Sources:
-// flv, 640x360 H.264 at 15 fps + 48 kHz AAC passed through; mp3, 44.1 kHz stereo decoded
-// and re-encoded to AAC.
+// cpu-%/task is CPU seconds per second of media per task × 100 (100: a core busy for a
+// task played in real time). Sources: flv, 640x360 H.264 at 15 fps + 48 kHz AAC passed
+// through; mp3, 44.1 kHz stereo decoded and re-encoded to AAC. The advance also runs the
+// emulator's other settlers (nothing else is due).
 func BenchmarkIngestCPU(b *testing.B) {
 	if testing.Short() {
 		b.Skip("runs in real time")
@@ -52,30 +54,36 @@ func BenchmarkIngestCPU(b *testing.B) {
 		src string
 	}{{1, "flv"}, {8, "flv"}, {1, "mp3"}, {8, "mp3"}} {
 		b.Run(fmt.Sprintf("N=%d/%s", c.n, c.src), func(b *testing.B) {
-			p := start(b, []string{"TRTC_EMULATOR_DATA_DIR=" + b.TempDir(), "TRTC_EMULATOR_RATE_LIMIT=0"})
+			p := start(b, []string{"TRTC_EMULATOR_DATA_DIR=" + b.TempDir(), "TRTC_EMULATOR_RATE_LIMIT=0", "TRTC_EMULATOR_CLOCK=virtual"})
 			defer p.stop(b)
 			pid, tick := p.cmd.Process.Pid, clockTicks()
-			cpu0, wall0 := procCPU(b, pid, tick), time.Now()
-			time.Sleep(benchBaseline)
-			idle := (procCPU(b, pid, tick) - cpu0).Seconds() / time.Since(wall0).Seconds()
 			for i := range c.n {
 				user := fmt.Sprintf("puller_%d", i)
-				sig, _ := usersig.Gen(usersig.Params{SdkAppId: defaultSdkAppId, Key: defaultSdkSecretKey, UserId: user, Expire: time.Hour, Now: time.Now()})
+				sig, _ := usersig.Gen(usersig.Params{SdkAppId: defaultSdkAppId, Key: defaultSdkSecretKey, UserId: user, Expire: time.Hour,
+					Now: advance(b, p.addr, 0)})
 				if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StartStreamIngest", map[string]any{
 					"SdkAppId": defaultSdkAppId, "RoomId": fmt.Sprintf("bench_%d", i), "RoomIdType": 0, "UserId": user, "UserSig": sig,
 					"StreamUrl": files.URL + "/src." + c.src, "RepeatNum": -1}); err != nil {
 					b.Fatal(err)
 				}
 			}
-			time.Sleep(benchWarmUp)
+			waitFor(b, "every task playing", 30*time.Second, func() bool {
+				advance(b, p.addr, 0)
+				for i := range c.n {
+					if ingestRoom(b, p.addr, fmt.Sprintf("bench_%d", i), fmt.Sprintf("puller_%d", i)) == "" {
+						return false
+					}
+				}
+				return true
+			})
+			advance(b, p.addr, time.Second) // warm-up
 			b.ResetTimer()
+			const media = 60 * time.Second
 			for range b.N {
-				cpu1, wall1 := procCPU(b, pid, tick), time.Now()
-				time.Sleep(benchWindow)
-				used := (procCPU(b, pid, tick)-cpu1).Seconds()/time.Since(wall1).Seconds() - idle
-				b.ReportMetric(used/float64(c.n)*100, "cpu-%/task")
+				cpu0 := procCPU(b, pid, tick)
+				advance(b, p.addr, media)
+				b.ReportMetric((procCPU(b, pid, tick)-cpu0).Seconds()/media.Seconds()/float64(c.n)*100, "cpu-%/task")
 			}
-			b.ReportMetric(idle*100, "idle-cpu-%")
 			for i := range c.n {
 				if ingestRoom(b, p.addr, fmt.Sprintf("bench_%d", i), fmt.Sprintf("puller_%d", i)) == "" {
 					b.Fatalf("task %d's anchor is not in its room: it did not keep playing", i)

@@ -5,7 +5,6 @@ import (
 	encbin "encoding/binary"
 	"errors"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"os"
@@ -166,18 +165,6 @@ func (c *whipClient) send(t *testing.T, h264File, oggFile string, fps int) error
 	return <-errs
 }
 
-// toneLevel is the level of frequency f in mono 16-bit PCM at rate (Goertzel), relative
-// to full scale.
-func toneLevel(pcm []int16, rate int, f float64) float64 {
-	w := 2 * math.Pi * f / float64(rate)
-	var s1, s2 float64
-	for _, v := range pcm {
-		s := float64(v)/32768 + 2*math.Cos(w)*s1 - s2
-		s2, s1 = s1, s
-	}
-	return math.Sqrt(s1*s1+s2*s2-2*math.Cos(w)*s1*s2) / float64(len(pcm)) * 2
-}
-
 // TestWHIPPublishRecorded: a pion client publishes H.264 and Opus over WHIP with a token of
 // `whip-token`'s format; it is an anchor of the room (Source whip, the H.264 as sent, the
 // Opus as 48 kHz stereo AAC) until it DELETEs its resource. A single-stream recording of
@@ -281,7 +268,7 @@ func TestWHIPPublishRecorded(t *testing.T) {
 	}
 	pcm := make([]int16, len(raw)/2)
 	encbin.Read(bytes.NewReader(raw), encbin.LittleEndian, pcm)
-	tone, other := toneLevel(pcm, 48000, 440), toneLevel(pcm, 48000, 1000)
+	tone, other := testpeer.ToneLevel(pcm, 48000, 440), testpeer.ToneLevel(pcm, 48000, 1000)
 	t.Logf("recorded audio: 440 Hz at %.4f, 1 kHz at %.4f of full scale", tone, other)
 	if tone < 0.05 || tone < 20*other {
 		t.Fatalf("the recorded audio is not the 440 Hz tone sent: 440 Hz %.4f, 1 kHz %.4f", tone, other)

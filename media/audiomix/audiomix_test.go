@@ -19,16 +19,6 @@ func tone(f float64, level float64, n, rate int) []int16 {
 	return out
 }
 
-func goertzel(pcm []int16, rate int, f float64) float64 {
-	w := 2 * math.Pi * f / float64(rate)
-	var s1, s2 float64
-	for _, v := range pcm {
-		s := float64(v)/32768 + 2*math.Cos(w)*s1 - s2
-		s2, s1 = s1, s
-	}
-	return math.Sqrt(s1*s1+s2*s2-2*math.Cos(w)*s1*s2) / float64(len(pcm)) * 2
-}
-
 // TestMixHoldsEachTone: three users' tones mixed, coded to AAC with our encoder and
 // decoded by ffmpeg: each tone is there at its level, a frequency nobody sent is not.
 func TestMixHoldsEachTone(t *testing.T) {
@@ -70,11 +60,11 @@ func TestMixHoldsEachTone(t *testing.T) {
 	pcm := make([]int16, len(raw)/2)
 	binary.Read(bytes.NewReader(raw), binary.LittleEndian, pcm)
 	for _, f := range freqs {
-		if l := goertzel(pcm, rate, f); l < 0.08 || l > 0.12 {
+		if l := testpeer.ToneLevel(pcm, rate, f); l < 0.08 || l > 0.12 {
 			t.Fatalf("%.0f Hz at %.3f of full scale, want 0.1", f, l)
 		}
 	}
-	if l := goertzel(pcm, rate, 1500); l > 0.005 {
+	if l := testpeer.ToneLevel(pcm, rate, 1500); l > 0.005 {
 		t.Fatalf("1500 Hz, which nobody sent, at %.4f", l)
 	}
 }
@@ -94,7 +84,7 @@ func TestMixNeverClips(t *testing.T) {
 	for range 200 {
 		out = m.Mix(make([]int16, 1024), quiet)
 	}
-	if got, want := goertzel(out, 48000, 100), 0.01; math.Abs(got-want) > 0.001 {
+	if got, want := testpeer.ToneLevel(out, 48000, 100), 0.01; math.Abs(got-want) > 0.001 {
 		t.Fatalf("the gain did not recover: %.4f, want %.3f", got, want)
 	}
 }

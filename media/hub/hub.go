@@ -1,8 +1,9 @@
 // Package hub owns the live media of the emulator's rooms: each member's published tracks
 // (main video, aux video, audio) as live streams of timestamped access units, published
 // once by a source and read by any number of sinks. It knows no database, no HTTP and no
-// codec beyond telling a keyframe from the rest: sources (virtual participants, RTMP, WHIP,
-// ingest) hand in units as they come; sinks (recordings, relays, mixes) read them.
+// codec beyond telling a keyframe from the rest and reading an H.264 SPS (H264Params):
+// sources (virtual participants, RTMP, WHIP, ingest) hand in units as they come; sinks
+// (recordings, relays, mixes) read them.
 //
 // A source never waits for a sink. Each sink has a bounded queue; a sink that falls behind
 // loses its queue and skips to the next keyframe (a video stream) or to the next unit (an

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"time"
 
 	mch264 "github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
@@ -282,25 +281,14 @@ func paramSetsOnly(au [][]byte) bool {
 // h264Params are an H.264 track's hub parameters, its picture from the SPS; an SPS that
 // announces reordered pictures is refused.
 func h264Params(sps, pps []byte) (*hub.Params, error) {
-	if len(sps) == 0 || len(pps) == 0 {
-		return nil, errors.New("ingest: the H.264 track has no SPS or no PPS")
-	}
-	var s mch264.SPS
-	if err := s.Unmarshal(sps); err != nil {
-		return nil, fmt.Errorf("ingest: the H.264 SPS: %w", err)
-	}
-	if v := s.VUI; v != nil && v.BitstreamRestriction != nil && v.BitstreamRestriction.MaxNumReorderFrames > 0 {
+	p, err := hub.H264Params(sps, pps)
+	switch {
+	case errors.Is(err, hub.ErrReordered):
 		return nil, errBFrames
+	case err != nil:
+		return nil, fmt.Errorf("ingest: %w", err)
 	}
-	fps := s.FPS()
-	if math.IsNaN(fps) || math.IsInf(fps, 0) || fps < 0 || fps > 240 {
-		fps = 0
-	}
-	w, h := s.Width(), s.Height()
-	if w <= 0 || h <= 0 {
-		return nil, fmt.Errorf("ingest: the H.264 SPS says the picture is %dx%d", w, h)
-	}
-	return &hub.Params{Codec: hub.H264, SPS: sps, PPS: pps, Width: w, Height: h, FPS: int(math.Round(fps))}, nil
+	return &p, nil
 }
 
 // aacParams are an AAC track's hub parameters.

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"net/url"
 	"strings"
@@ -350,18 +349,14 @@ func (s *Server) publish(conn net.Conn, log *slog.Logger) (err error) {
 
 // videoParams are an H.264 track's hub parameters, its picture from the SPS.
 func videoParams(c *codecs.H264) (*hub.Params, error) {
-	var sps mch264.SPS
-	if err := sps.Unmarshal(c.SPS); err != nil {
-		return nil, fmt.Errorf("rtmp: the H.264 SPS: %w", err)
-	}
-	if v := sps.VUI; v != nil && v.BitstreamRestriction != nil && v.BitstreamRestriction.MaxNumReorderFrames > 0 {
+	p, err := hub.H264Params(c.SPS, c.PPS)
+	switch {
+	case errors.Is(err, hub.ErrReordered):
 		return nil, ErrBFrames // the SPS announces reordered pictures
+	case err != nil:
+		return nil, fmt.Errorf("rtmp: %w", err)
 	}
-	fps := sps.FPS()
-	if math.IsNaN(fps) || math.IsInf(fps, 0) || fps < 0 || fps > 240 {
-		fps = 0
-	}
-	return &hub.Params{Codec: hub.H264, SPS: c.SPS, PPS: c.PPS, Width: sps.Width(), Height: sps.Height(), FPS: int(math.Round(fps))}, nil
+	return &p, nil
 }
 
 // audioParams are an AAC track's hub parameters.

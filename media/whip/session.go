@@ -4,13 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	mch264 "github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/pion/opus"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp/codecs"
@@ -331,17 +329,12 @@ func (se *session) readAudio(track *webrtc.TrackRemote) {
 
 // videoParams are an H.264 stream's hub parameters, its picture from the SPS.
 func videoParams(sps, pps []byte) (*hub.Params, error) {
-	var s mch264.SPS
-	if err := s.Unmarshal(sps); err != nil {
-		return nil, fmt.Errorf("whip: the H.264 SPS: %w", err)
-	}
-	if v := s.VUI; v != nil && v.BitstreamRestriction != nil && v.BitstreamRestriction.MaxNumReorderFrames > 0 {
+	p, err := hub.H264Params(append([]byte(nil), sps...), append([]byte(nil), pps...))
+	switch {
+	case errors.Is(err, hub.ErrReordered):
 		return nil, ErrBFrames
+	case err != nil:
+		return nil, fmt.Errorf("whip: %w", err)
 	}
-	fps := s.FPS()
-	if math.IsNaN(fps) || math.IsInf(fps, 0) || fps < 0 || fps > 240 {
-		fps = 0
-	}
-	return &hub.Params{Codec: hub.H264, SPS: append([]byte(nil), sps...), PPS: append([]byte(nil), pps...),
-		Width: s.Width(), Height: s.Height(), FPS: int(math.Round(fps))}, nil
+	return &p, nil
 }
