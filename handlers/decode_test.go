@@ -212,6 +212,7 @@ func FuzzValidateRecording(f *testing.F) {
 	f.Add(`{"SdkAppId":1400000001,"RoomId":"1234","UserId":"r","UserSig":"s","RecordParams":{"RecordMode":1,"SubscribeStreamUserIds":{"SubscribeAudioUserIds":["1.*$"]}},"StorageParams":{"CloudStorage":{"Vendor":1,"Region":"us-east-1","Bucket":"bkt.2026","AccessKey":"a","SecretKey":"s","FileNamePrefix":["p"]}}}`)
 	f.Add(`{"SdkAppId":1400000001,"RoomId":"1234","UserId":"r","UserSig":"s","RecordParams":{"RecordMode":1},"StorageParams":{"CloudStorage":{"Vendor":0,"Region":"ap-guangzhou","Bucket":"../../x-1250000000","AccessKey":"a","SecretKey":"s"}}}`)
 	f.Add(`{"SdkAppId":1,"RoomId":"x","RoomIdType":0,"UserId":"r","UserSig":"s","RecordParams":{"RecordMode":2},"StorageParams":{"CloudVod":{"TencentVod":{"MediaType":1}}},"MixTranscodeParams":{"VideoParams":{"Width":640,"Height":360,"Fps":15,"BitRate":500000,"Gop":2}},"MixLayoutParams":{"MixLayoutMode":4,"MixLayoutList":[{"Top":1,"Left":2,"Width":3,"Height":4}],"WaterMarkList":[{"WaterMarkType":2}]}}`)
+	f.Add(`{"SdkAppId":1,"RoomId":"7","UserId":"r","UserSig":"s","RecordParams":{"RecordMode":2},"StorageParams":{"CloudStorage":{"Vendor":0,"Region":"ap-guangzhou","Bucket":"b-1250000000"}},"MixTranscodeParams":{"VideoParams":{"Width":641,"Height":361,"Fps":15,"BitRate":500000,"Gop":2},"AudioParams":{"SampleRate":2,"Channel":1,"BitRate":48000}},"MixLayoutParams":{"MixLayoutMode":1,"MaxResolutionUserId":"a","BackgroundImageUrl":"http://h/b.png","PlaceHolderMode":1,"DefaultSubBackgroundImage":"http://h/p.jpg","WaterMarkList":[{"WaterMarkImage":{"WaterMarkUrl":"http://h/w.png","Top":1,"Left":2,"Width":30,"Height":40}},{"WaterMarkType":1,"WaterMarkChar":{"Top":0,"Left":0,"Width":100,"Height":20,"Chars":"hi","FontSize":12,"FontColor":"#FFFFFF","BackGroundColor":"#000000"}},{"WaterMarkType":2,"WaterMarkTimestamp":{"Pos":6,"TimeZone":8}}]}}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		params, err := parseJSONParams([]byte(body))
 		if err != nil {
@@ -234,6 +235,16 @@ func FuzzValidateRecording(f *testing.F) {
 		}
 		if spec.RecordMode < 1 || spec.RecordMode > 2 || spec.MaxIdleTime < 5 {
 			t.Fatalf("accepted an invalid spec %+v from %s", spec, body)
+		}
+		if m := spec.Mix; (m == nil) != (spec.RecordMode != 2) {
+			t.Fatalf("RecordMode %d with mix %+v from %s", spec.RecordMode, m, body)
+		} else if m != nil {
+			if m.Width < 16 || m.Height < 16 || m.Width%2 != 0 || m.Height%2 != 0 || m.Width*m.Height > 1920*1080 || m.Fps < 1 || m.Fps > 60 {
+				t.Fatalf("accepted a canvas that cannot be coded: %+v from %s", m, body)
+			}
+			if err := m.Layout.CheckCanvas(m.Width, m.Height); err != nil || len(m.Layout.Slots) > 25 || len(m.Layout.Watermarks) > 25 {
+				t.Fatalf("accepted a layout off its canvas: %+v (%v) from %s", m.Layout, err, body)
+			}
 		}
 		if st := spec.Storage; !st.Vod && (!uploadableBucket.MatchString(st.Bucket) || strings.Contains(st.Bucket, "..") || strings.ContainsAny(st.Region, "/.\\") || st.Region == "") {
 			t.Fatalf("accepted storage that cannot be uploaded to: %+v from %s", st, body)

@@ -67,11 +67,18 @@ func recordingSpec(req *wire.CreateCloudRecordingRequest) (*models.RecordingSpec
 	if spec.RecordMode == 1 && (req.MixTranscodeParams != nil || req.MixLayoutParams != nil) {
 		return nil, tcerr.InvalidParameter("MixLayoutParams", "mixing parameters apply to RecordMode 2 (mixed) only")
 	}
-	if err := validateMixTranscode(req.MixTranscodeParams); err != nil {
-		return nil, err
-	}
-	if err := validateMixLayout(req.MixLayoutParams, req.MixTranscodeParams); err != nil {
-		return nil, err
+	if spec.RecordMode == 2 {
+		if spec.Mix, err = mixSpec(req.MixTranscodeParams); err != nil {
+			return nil, err
+		}
+		layout, err := mixLayout(req.MixLayoutParams)
+		if err != nil {
+			return nil, err
+		}
+		if err := layout.CheckCanvas(spec.Mix.Width, spec.Mix.Height); err != nil {
+			return nil, err
+		}
+		spec.Mix.Layout = *layout
 	}
 	return spec, nil
 }
@@ -263,95 +270,276 @@ func checkBucket(vendor int, b string) error {
 
 // validateMixTranscode: once VideoParams or AudioParams is given, all its fields are
 // required (contract: no defaults inside them).
-func validateMixTranscode(p *wire.MixTranscodeParams) error {
+// mixSpec reads MixTranscodeParams: each of VideoParams and AudioParams, when given, with
+// all its fields (the contract), else the defaults (360x640 at 15 fps, 550 kbps, a
+// keyframe every 10 s; 48 kHz stereo at 64 kbps). The canvas is rounded down to even
+// pixels, 16 at least (4:2:0 macroblocks).
+func mixSpec(p *wire.MixTranscodeParams) (*models.MixSpec, error) {
+	m := &models.MixSpec{Width: 360, Height: 640, Fps: 15, BitRate: 550000, Gop: 10, SampleRate: 48000, Channels: 2, AudioBitRate: 64000}
 	if p == nil {
-		return nil
+		return m, nil
 	}
 	if v := p.VideoParams; v != nil {
-		w, h := v.Width, v.Height
-		if _, err := optInt("MixTranscodeParams.VideoParams.Width", w, 1, 1920, 0); err != nil {
-			return err
+		for _, f := range []struct {
+			name string
+			v    *uint64
+		}{{"Width", v.Width}, {"Height", v.Height}, {"Fps", v.Fps}, {"BitRate", v.BitRate}, {"Gop", v.Gop}} {
+			if f.v == nil {
+				return nil, tcerr.New(tcerr.CodeMissingParameter, "MixTranscodeParams.VideoParams.%s is required when VideoParams is given.", f.name)
+			}
 		}
-		if _, err := optInt("MixTranscodeParams.VideoParams.Height", h, 1, 1920, 0); err != nil {
-			return err
+		var err error
+		if m.Width, err = optInt("MixTranscodeParams.VideoParams.Width", v.Width, 1, 1920, 0); err != nil {
+			return nil, err
 		}
-		if w != nil && h != nil && *w**h > 1920*1080 {
-			return tcerr.New("InvalidParameter.OutOfRange", "MixTranscodeParams.VideoParams is %dx%d: at most 1920x1080 pixels.", *w, *h)
+		if m.Height, err = optInt("MixTranscodeParams.VideoParams.Height", v.Height, 1, 1920, 0); err != nil {
+			return nil, err
 		}
-		if _, err := optInt("MixTranscodeParams.VideoParams.Fps", v.Fps, 1, 60, 0); err != nil {
-			return err
+		if m.Width*m.Height > 1920*1080 {
+			return nil, tcerr.New("InvalidParameter.OutOfRange", "MixTranscodeParams.VideoParams is %dx%d: at most 1920x1080 pixels.", m.Width, m.Height)
 		}
-		if _, err := optInt("MixTranscodeParams.VideoParams.BitRate", v.BitRate, 64000, 8192000, 0); err != nil {
-			return err
+		m.Width, m.Height = max(m.Width&^1, 16), max(m.Height&^1, 16)
+		if m.Fps, err = optInt("MixTranscodeParams.VideoParams.Fps", v.Fps, 1, 60, 0); err != nil {
+			return nil, err
 		}
-		if _, err := optInt("MixTranscodeParams.VideoParams.Gop", v.Gop, 1, 60, 0); err != nil {
-			return err
+		if m.BitRate, err = optInt("MixTranscodeParams.VideoParams.BitRate", v.BitRate, 64000, 8192000, 0); err != nil {
+			return nil, err
+		}
+		if m.Gop, err = optInt("MixTranscodeParams.VideoParams.Gop", v.Gop, 1, 60, 0); err != nil {
+			return nil, err
 		}
 	}
 	if a := p.AudioParams; a != nil {
-		if _, err := optInt("MixTranscodeParams.AudioParams.SampleRate", a.SampleRate, 1, 3, 0); err != nil {
-			return err
+		for _, f := range []struct {
+			name string
+			v    *uint64
+		}{{"SampleRate", a.SampleRate}, {"Channel", a.Channel}, {"BitRate", a.BitRate}} {
+			if f.v == nil {
+				return nil, tcerr.New(tcerr.CodeMissingParameter, "MixTranscodeParams.AudioParams.%s is required when AudioParams is given.", f.name)
+			}
 		}
-		if _, err := optInt("MixTranscodeParams.AudioParams.Channel", a.Channel, 1, 2, 0); err != nil {
-			return err
+		rate, err := optInt("MixTranscodeParams.AudioParams.SampleRate", a.SampleRate, 1, 3, 0)
+		if err != nil {
+			return nil, err
 		}
-		if _, err := optInt("MixTranscodeParams.AudioParams.BitRate", a.BitRate, 32000, 128000, 0); err != nil {
-			return err
+		m.SampleRate = [...]int{0, 48000, 44100, 16000}[rate]
+		if m.Channels, err = optInt("MixTranscodeParams.AudioParams.Channel", a.Channel, 1, 2, 0); err != nil {
+			return nil, err
+		}
+		if m.AudioBitRate, err = optInt("MixTranscodeParams.AudioParams.BitRate", a.BitRate, 32000, 128000, 0); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return m, nil
 }
 
 var hexColor = regexp.MustCompile(`^#[0-9A-Fa-f]{6}$`)
 
-func validateMixLayout(p *wire.MixLayoutParams, transcode *wire.MixTranscodeParams) error {
-	if p == nil {
-		return nil
+// imageUrl checks an image URL of the layout: http(s), with the contract's characters and a
+// .jpg, .jpeg or .png name.
+func imageUrl(field string, v *string) (string, error) {
+	if v == nil || *v == "" {
+		return "", nil
 	}
-	mode, err := optInt("MixLayoutParams.MixLayoutMode", p.MixLayoutMode, 1, 4, 3)
-	if err != nil {
-		return err
+	u := *v
+	if len(u) > 2048 || !imageUrlChars.MatchString(u) {
+		return "", tcerr.InvalidParameter(field, "an http or https URL of the contract's characters")
+	}
+	name := strings.ToLower(u)
+	if i := strings.IndexAny(name, "?#"); i >= 0 {
+		name = name[:i]
+	}
+	if !strings.HasSuffix(name, ".png") && !strings.HasSuffix(name, ".jpg") && !strings.HasSuffix(name, ".jpeg") {
+		return "", tcerr.InvalidParameter(field, "the URL must name a .jpg, .jpeg or .png file")
+	}
+	return u, nil
+}
+
+var imageUrlChars = regexp.MustCompile(`^https?://[A-Za-z0-9\-._~:/?#\[\]@!&()*+,%=]+$`)
+
+func optColor(field string, v *string) (string, error) {
+	if v == nil || *v == "" {
+		return "", nil
+	}
+	if !hexColor.MatchString(*v) {
+		return "", tcerr.InvalidParameter(field, "it is #RRGGBB")
+	}
+	return *v, nil
+}
+
+func reqInt(field string, v *uint64, lo, hi int) (int, error) {
+	if v == nil {
+		return 0, tcerr.New(tcerr.CodeMissingParameter, "%s is required.", field)
+	}
+	return optInt(field, v, lo, hi, 0)
+}
+
+// mixLayout reads MixLayoutParams (nil: the grid's defaults). The canvas bounds are checked
+// by models (MixLayout.CheckCanvas) against the task's canvas.
+func mixLayout(p *wire.MixLayoutParams) (*models.MixLayout, error) {
+	l := &models.MixLayout{Mode: 3, RenderMode: 1, BackgroundImageRenderMode: 1}
+	if p == nil {
+		return l, nil
+	}
+	var err error
+	if l.Mode, err = optInt("MixLayoutParams.MixLayoutMode", p.MixLayoutMode, 1, 4, 3); err != nil {
+		return nil, err
 	}
 	if len(p.MixLayoutList) > 25 {
-		return tcerr.InvalidParameter("MixLayoutParams.MixLayoutList", "at most 25 windows")
+		return nil, tcerr.InvalidParameter("MixLayoutParams.MixLayoutList", "at most 25 windows")
 	}
-	if mode == 4 && len(p.MixLayoutList) == 0 {
-		return tcerr.InvalidParameter("MixLayoutParams.MixLayoutList", "custom layout (mode 4) needs its windows")
+	if l.Mode == 4 && len(p.MixLayoutList) == 0 {
+		return nil, tcerr.InvalidParameter("MixLayoutParams.MixLayoutList", "custom layout (mode 4) needs its windows")
 	}
-	canvasW, canvasH := uint64(360), uint64(640) // VideoParams defaults
-	if transcode != nil && transcode.VideoParams != nil && transcode.VideoParams.Width != nil && transcode.VideoParams.Height != nil {
-		canvasW, canvasH = *transcode.VideoParams.Width, *transcode.VideoParams.Height
-	}
-	for i, l := range p.MixLayoutList {
+	for i, w := range p.MixLayoutList {
 		field := "MixLayoutParams.MixLayoutList." + strconv.Itoa(i)
-		if *l.Left+*l.Width > canvasW || *l.Top+*l.Height > canvasH {
-			return tcerr.InvalidParameter(field, fmt.Sprintf("the window %dx%d at (%d,%d) leaves the %dx%d canvas", *l.Width, *l.Height, *l.Left, *l.Top, canvasW, canvasH))
+		var s models.MixSlot
+		if s.Top, err = reqInt(field+".Top", w.Top, 0, 1920); err != nil {
+			return nil, err
 		}
-		if _, err := optInt(field+".Alpha", l.Alpha, 0, 255, 0); err != nil {
-			return err
+		if s.Left, err = reqInt(field+".Left", w.Left, 0, 1920); err != nil {
+			return nil, err
 		}
-		if _, err := optInt(field+".RenderMode", l.RenderMode, 0, 3, 1); err != nil {
-			return err
+		if s.Width, err = reqInt(field+".Width", w.Width, 0, 1920); err != nil {
+			return nil, err
 		}
-		if _, err := optInt(field+".MediaId", l.MediaId, 0, 1, 0); err != nil {
-			return err
+		if s.Height, err = reqInt(field+".Height", w.Height, 0, 1920); err != nil {
+			return nil, err
 		}
+		if w.UserId != nil {
+			if len(*w.UserId) > maxUserIdBytes {
+				return nil, tcerr.InvalidParameter(field+".UserId", "at most 32 bytes")
+			}
+			s.UserId = *w.UserId
+		}
+		if s.Alpha, err = optInt(field+".Alpha", w.Alpha, 0, 255, 0); err != nil {
+			return nil, err
+		}
+		if s.RenderMode, err = optInt(field+".RenderMode", w.RenderMode, 0, 2, 1); err != nil {
+			return nil, err
+		}
+		if s.MediaId, err = optInt(field+".MediaId", w.MediaId, 0, 1, 0); err != nil {
+			return nil, err
+		}
+		if s.ImageLayer, err = optInt(field+".ImageLayer", w.ImageLayer, 0, 1000, 0); err != nil {
+			return nil, err
+		}
+		if s.SubBackgroundImage, err = imageUrl(field+".SubBackgroundImage", w.SubBackgroundImage); err != nil {
+			return nil, err
+		}
+		l.Slots = append(l.Slots, s)
 	}
-	if c := p.BackGroundColor; c != nil && *c != "" && !hexColor.MatchString(*c) {
-		return tcerr.InvalidParameter("MixLayoutParams.BackGroundColor", "it is #RRGGBB")
+	if l.BackgroundColor, err = optColor("MixLayoutParams.BackGroundColor", p.BackGroundColor); err != nil {
+		return nil, err
 	}
+	if p.MaxResolutionUserId != nil {
+		if len(*p.MaxResolutionUserId) > maxUserIdBytes {
+			return nil, tcerr.InvalidParameter("MixLayoutParams.MaxResolutionUserId", "at most 32 bytes")
+		}
+		l.MainUserId = *p.MaxResolutionUserId
+	}
+	if l.MainMediaId, err = optInt("MixLayoutParams.MediaId", p.MediaId, 0, 1, 0); err != nil {
+		return nil, err
+	}
+	if l.BackgroundImageUrl, err = imageUrl("MixLayoutParams.BackgroundImageUrl", p.BackgroundImageUrl); err != nil {
+		return nil, err
+	}
+	placeholder, err := optInt("MixLayoutParams.PlaceHolderMode", p.PlaceHolderMode, 0, 1, 0)
+	if err != nil {
+		return nil, err
+	}
+	l.PlaceHolderMode = placeholder == 1
+	if l.BackgroundImageRenderMode, err = optInt("MixLayoutParams.BackgroundImageRenderMode", p.BackgroundImageRenderMode, 0, 2, 1); err != nil {
+		return nil, err
+	}
+	if l.DefaultSubBackgroundImage, err = imageUrl("MixLayoutParams.DefaultSubBackgroundImage", p.DefaultSubBackgroundImage); err != nil {
+		return nil, err
+	}
+	if l.RenderMode, err = optInt("MixLayoutParams.RenderMode", p.RenderMode, 0, 2, 1); err != nil {
+		return nil, err
+	}
+	align, err := optInt("MixLayoutParams.MaxResolutionUserAlign", p.MaxResolutionUserAlign, 0, 1, 0)
+	if err != nil {
+		return nil, err
+	}
+	l.AlignRight = align == 1
+	l.PureAudioDisableLayout = p.PureAudioDisableLayout != nil && *p.PureAudioDisableLayout
 	if len(p.WaterMarkList) > 25 {
-		return tcerr.InvalidParameter("MixLayoutParams.WaterMarkList", "at most 25 watermarks")
+		return nil, tcerr.InvalidParameter("MixLayoutParams.WaterMarkList", "at most 25 watermarks")
 	}
 	for i, w := range p.WaterMarkList {
 		field := "MixLayoutParams.WaterMarkList." + strconv.Itoa(i)
-		kind, err := optInt(field+".WaterMarkType", w.WaterMarkType, 0, 2, 0)
+		wm, err := watermark(field, &w)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if (kind == 0 && w.WaterMarkImage == nil) || (kind == 1 && w.WaterMarkChar == nil) || (kind == 2 && w.WaterMarkTimestamp == nil) {
-			return tcerr.New(tcerr.CodeMissingParameter, "%s: WaterMarkType %d needs its matching WaterMarkImage, WaterMarkChar or WaterMarkTimestamp.", field, kind)
+		l.Watermarks = append(l.Watermarks, wm)
+	}
+	return l, nil
+}
+
+func watermark(field string, w *wire.WaterMark) (models.Watermark, error) {
+	var wm models.Watermark
+	var err error
+	if wm.Type, err = optInt(field+".WaterMarkType", w.WaterMarkType, 0, 2, 0); err != nil {
+		return wm, err
+	}
+	if (wm.Type == 0 && w.WaterMarkImage == nil) || (wm.Type == 1 && w.WaterMarkChar == nil) || (wm.Type == 2 && w.WaterMarkTimestamp == nil) {
+		return wm, tcerr.New(tcerr.CodeMissingParameter, "%s: WaterMarkType %d needs its matching WaterMarkImage, WaterMarkChar or WaterMarkTimestamp.", field, wm.Type)
+	}
+	box := func(f string, top, left, width, height *uint64, hi int) error {
+		for _, v := range []struct {
+			name string
+			dst  *int
+			v    *uint64
+		}{{"Top", &wm.Top, top}, {"Left", &wm.Left, left}, {"Width", &wm.Width, width}, {"Height", &wm.Height, height}} {
+			if *v.dst, err = reqInt(f+"."+v.name, v.v, 0, hi); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	switch wm.Type {
+	case 0:
+		img := w.WaterMarkImage
+		f := field + ".WaterMarkImage"
+		if img.WaterMarkUrl == nil || *img.WaterMarkUrl == "" {
+			return wm, tcerr.New(tcerr.CodeMissingParameter, "%s.WaterMarkUrl is required.", f)
+		}
+		if wm.Url, err = imageUrl(f+".WaterMarkUrl", img.WaterMarkUrl); err != nil {
+			return wm, err
+		}
+		err = box(f, img.Top, img.Left, img.Width, img.Height, 2560)
+	case 1:
+		c := w.WaterMarkChar
+		f := field + ".WaterMarkChar"
+		if err = box(f, c.Top, c.Left, c.Width, c.Height, 2560); err != nil {
+			return wm, err
+		}
+		if c.Chars == nil || *c.Chars == "" {
+			return wm, tcerr.New(tcerr.CodeMissingParameter, "%s.Chars is required.", f)
+		}
+		if len(*c.Chars) > 256 {
+			return wm, tcerr.InvalidParameter(f+".Chars", "at most 256 bytes")
+		}
+		wm.Chars = *c.Chars
+		if wm.FontSize, err = optInt(f+".FontSize", c.FontSize, 1, 200, 14); err != nil {
+			return wm, err
+		}
+		if wm.FontColor, err = optColor(f+".FontColor", c.FontColor); err != nil {
+			return wm, err
+		}
+		wm.BackgroundColor, err = optColor(f+".BackGroundColor", c.BackGroundColor)
+	case 2:
+		ts := w.WaterMarkTimestamp
+		if wm.Pos, err = reqInt(field+".WaterMarkTimestamp.Pos", ts.Pos, 0, 6); err != nil {
+			return wm, err
+		}
+		// The schema's number is unsigned: zones east of UTC only (0 to 14), UTC+8 when
+		// absent.
+		if wm.TimeZone, err = optInt(field+".WaterMarkTimestamp.TimeZone", ts.TimeZone, 0, 14, 8); err != nil {
+			return wm, err
 		}
 	}
-	return nil
+	return wm, err
 }

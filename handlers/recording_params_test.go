@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -115,6 +116,19 @@ func TestValidateRecordingRules(t *testing.T) {
 		{"bitrate in kbps by mistake", `{"RecordParams":{"RecordMode":2},"MixTranscodeParams":{"AudioParams":{"SampleRate":1,"Channel":2,"BitRate":64}}}`, "InvalidParameter.OutOfRange", "BitRate"},
 		{"sample rate in Hz by mistake", `{"RecordParams":{"RecordMode":2},"MixTranscodeParams":{"AudioParams":{"SampleRate":48000,"Channel":2,"BitRate":64000}}}`, "InvalidParameter.OutOfRange", "SampleRate"},
 		{"text watermark without text", `{"RecordParams":{"RecordMode":2},"MixLayoutParams":{"WaterMarkList":[{"WaterMarkType":1}]}}`, "MissingParameter", "WaterMarkChar"},
+		{"video params in part", `{"RecordParams":{"RecordMode":2},"MixTranscodeParams":{"VideoParams":{"Width":640,"Height":360}}}`, "MissingParameter", "VideoParams.Fps"},
+		{"audio params in part", `{"RecordParams":{"RecordMode":2},"MixTranscodeParams":{"AudioParams":{"SampleRate":1}}}`, "MissingParameter", "AudioParams.Channel"},
+		{"image watermark without url", `{"RecordParams":{"RecordMode":2},"MixLayoutParams":{"WaterMarkList":[{"WaterMarkImage":{"Top":0,"Left":0,"Width":10,"Height":10}}]}}`, "MissingParameter", "WaterMarkUrl"},
+		{"image watermark not an image", `{"RecordParams":{"RecordMode":2},"MixLayoutParams":{"WaterMarkList":[{"WaterMarkImage":{"WaterMarkUrl":"http://h/wm.gif","Top":0,"Left":0,"Width":10,"Height":10}}]}}`, "InvalidParameter", ".png"},
+		{"image watermark ftp", `{"RecordParams":{"RecordMode":2},"MixLayoutParams":{"WaterMarkList":[{"WaterMarkImage":{"WaterMarkUrl":"ftp://h/wm.png","Top":0,"Left":0,"Width":10,"Height":10}}]}}`, "InvalidParameter", "http"},
+		{"image watermark off canvas", `{"RecordParams":{"RecordMode":2},"MixLayoutParams":{"WaterMarkList":[{"WaterMarkImage":{"WaterMarkUrl":"http://h/wm.png?v=1","Top":600,"Left":0,"Width":10,"Height":100}}]}}`, "InvalidParameter", "canvas"},
+		{"image watermark on the default canvas", `{"RecordParams":{"RecordMode":2},"MixLayoutParams":{"WaterMarkList":[{"WaterMarkImage":{"WaterMarkUrl":"https://h/a/wm.PNG","Top":600,"Left":0,"Width":10,"Height":40}}]}}`, "", ""},
+		{"text watermark colour", `{"RecordParams":{"RecordMode":2},"MixLayoutParams":{"WaterMarkList":[{"WaterMarkType":1,"WaterMarkChar":{"Top":0,"Left":0,"Width":100,"Height":20,"Chars":"hi","FontColor":"white"}}]}}`, "InvalidParameter", "FontColor"},
+		{"timestamp position 7", `{"RecordParams":{"RecordMode":2},"MixLayoutParams":{"WaterMarkList":[{"WaterMarkType":2,"WaterMarkTimestamp":{"Pos":7}}]}}`, "InvalidParameter.OutOfRange", "Pos"},
+		{"timestamp zone 15", `{"RecordParams":{"RecordMode":2},"MixLayoutParams":{"WaterMarkList":[{"WaterMarkType":2,"WaterMarkTimestamp":{"Pos":3,"TimeZone":15}}]}}`, "InvalidParameter.OutOfRange", "TimeZone"},
+		{"background image", `{"RecordParams":{"RecordMode":2},"MixLayoutParams":{"BackgroundImageUrl":"http://h/bg.jpeg","BackgroundImageRenderMode":2}}`, "", ""},
+		{"background render mode 3", `{"RecordParams":{"RecordMode":2},"MixLayoutParams":{"BackgroundImageUrl":"http://h/bg.jpg","BackgroundImageRenderMode":3}}`, "InvalidParameter.OutOfRange", "BackgroundImageRenderMode"},
+		{"window without its size", `{"RecordParams":{"RecordMode":2},"MixLayoutParams":{"MixLayoutMode":4,"MixLayoutList":[{"Top":0,"Left":0}]}}`, "MissingParameter", "Width"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -147,6 +161,31 @@ func TestMatchesSubscription(t *testing.T) {
 	}
 }
 
+// TestMixSpecDefaults: a mixed task without MixTranscodeParams gets the contract's
+// defaults; odd sizes round down to even; the layout defaults to the grid.
+func TestMixSpecDefaults(t *testing.T) {
+	spec, err := recordingSpec(withRecording(t, `{"RecordParams":{"RecordMode":2}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := models.MixSpec{Width: 360, Height: 640, Fps: 15, BitRate: 550000, Gop: 10, SampleRate: 48000, Channels: 2, AudioBitRate: 64000,
+		Layout: models.MixLayout{Mode: 3, RenderMode: 1, BackgroundImageRenderMode: 1}}
+	if spec.Mix == nil || fmt.Sprint(*spec.Mix) != fmt.Sprint(want) {
+		t.Fatalf("mix %+v, want %+v", spec.Mix, want)
+	}
+	spec, err = recordingSpec(withRecording(t, `{"RecordParams":{"RecordMode":2},"MixTranscodeParams":{"VideoParams":{"Width":641,"Height":7,"Fps":30,"BitRate":64000,"Gop":1},"AudioParams":{"SampleRate":3,"Channel":1,"BitRate":32000}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := spec.Mix; m.Width != 640 || m.Height != 16 || m.Fps != 30 || m.SampleRate != 16000 || m.Channels != 1 || m.AudioBitRate != 32000 {
+		t.Fatalf("mix %+v", m)
+	}
+	spec, err = recordingSpec(withRecording(t, `{"RecordParams":{"RecordMode":2},"MixLayoutParams":{"WaterMarkList":[{"WaterMarkType":2,"WaterMarkTimestamp":{"Pos":3}}]}}`))
+	if err != nil || spec.Mix.Layout.Watermarks[0].TimeZone != 8 {
+		t.Fatalf("a timestamp's default zone: %+v, %v", spec.Mix, err)
+	}
+}
+
 // TestModifySubscriptionValidated: ModifyCloudRecording's lists are checked as Create's
 // are, and its layout like Create's, before the task is looked up.
 func TestModifySubscriptionValidated(t *testing.T) {
@@ -158,7 +197,7 @@ func TestModifySubscriptionValidated(t *testing.T) {
 		t.Fatalf("lists %+v, %v", sub, err)
 	}
 	mode := uint64(9)
-	if err := validateMixLayout(&wire.MixLayoutParams{MixLayoutMode: &mode}, nil); !tcerr.Is(err, "InvalidParameter.OutOfRange") {
+	if _, err := mixLayout(&wire.MixLayoutParams{MixLayoutMode: &mode}); !tcerr.Is(err, "InvalidParameter.OutOfRange") {
 		t.Fatalf("MixLayoutMode 9: %v", err)
 	}
 }

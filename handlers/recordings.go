@@ -16,10 +16,7 @@ func (h *Handlers) CreateCloudRecording(c *Call, req *wire.CreateCloudRecordingR
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case spec.RecordMode == 2:
-		return nil, tcerr.New(codeUnsupportedMethod, "Mixed-stream recording (RecordMode 2) is not emulated yet; single-stream (1) is.")
-	case spec.Storage.Vod:
+	if spec.Storage.Vod {
 		return nil, tcerr.New(codeUnsupportedMethod, "Recording to VOD (CloudVod) is not emulated yet; CloudStorage (COS or S3) is.")
 	}
 	var privateMapKey string
@@ -51,10 +48,12 @@ func (h *Handlers) ModifyCloudRecording(c *Call, req *wire.ModifyCloudRecordingR
 	if err != nil {
 		return nil, err
 	}
-	if err := validateMixLayout(req.MixLayoutParams, nil); err != nil {
-		return nil, err
+	change := models.RecordingChange{Subscribe: sub}
+	if req.MixLayoutParams != nil {
+		if change.MixLayout, err = mixLayout(req.MixLayoutParams); err != nil {
+			return nil, err
+		}
 	}
-	change := models.RecordingChange{Subscribe: sub, MixLayout: req.MixLayoutParams != nil}
 	if err := h.store.ModifyRecording(c.Ctx, c.Caller.Uin, *req.SdkAppId, *req.TaskId, change); err != nil {
 		return nil, err
 	}

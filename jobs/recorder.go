@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/trtc-emulator/trtc-emulator/internal/clock"
+	"github.com/trtc-emulator/trtc-emulator/media/compose"
 	"github.com/trtc-emulator/trtc-emulator/media/hub"
 	"github.com/trtc-emulator/trtc-emulator/media/virtual"
 	"github.com/trtc-emulator/trtc-emulator/models"
@@ -49,6 +51,9 @@ type RecorderConfig struct {
 	// own when nil.
 	Hub   *hub.Hub
 	Media *virtual.Media
+	// Images fetches a mixed layout's images (through the callbacks' address guard); a
+	// plain client when nil.
+	Images *http.Client
 
 	hooks *recorderHooks // tests: called inside a task's loops (to inject a panic)
 }
@@ -274,7 +279,8 @@ type taskRun struct {
 	generation int
 	streams    map[streamKey]*streamWriter
 	slots      models.AnchorSlots
-	room       string // the room's name in the hub
+	room       string                    // the room's name in the hub
+	images     map[string]*compose.Image // a mixed layout's images by URL (nil: failed, 309 sent)
 
 	// settle carries Settle's requests to the task's loop (Job.Settle), which answers by
 	// closing each once the pass due (if its tick came) is made.

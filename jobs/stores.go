@@ -27,6 +27,7 @@ type RecordingStore interface {
 	StartUpload(ctx context.Context, taskRef int64) error
 	FailRecording(ctx context.Context, taskRef int64, reason string) error
 	KeepsFiles(ctx context.Context, taskRef int64) (bool, error)
+	ImageFailed(ctx context.Context, taskRef int64, url string) error
 
 	OpenStream(ctx context.Context, st models.RecordingStream) (*models.RecordingStream, error)
 	TaskStreams(ctx context.Context, taskRef int64) ([]models.RecordingStream, error)

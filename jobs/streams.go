@@ -15,6 +15,7 @@ import (
 	"github.com/trtc-emulator/trtc-emulator/media/h264"
 	"github.com/trtc-emulator/trtc-emulator/media/hls"
 	"github.com/trtc-emulator/trtc-emulator/media/hub"
+	"github.com/trtc-emulator/trtc-emulator/media/mix"
 	"github.com/trtc-emulator/trtc-emulator/media/synth"
 	"github.com/trtc-emulator/trtc-emulator/media/virtual"
 	"github.com/trtc-emulator/trtc-emulator/models"
@@ -87,6 +88,8 @@ type streamWriter struct {
 	fps              int
 	hls              []*hlsOut
 	mp4              *mp4Out
+	// mix, in a mixed task, codes the stream (its one stream, mixKey) instead of sinks.
+	mix *mix.Mixer
 }
 
 // sinkQueue is how many units a stream's sink may hold between two passes (over two
@@ -101,6 +104,9 @@ type hlsOut struct {
 
 // record brings the task's streams in line with the room and writes their media up to now.
 func (t *taskRun) record(ctx context.Context, view *models.RecordingView, now time.Time) error {
+	if view.Spec.RecordMode == 2 && view.Spec.Mix != nil {
+		return t.recordMix(ctx, view, now)
+	}
 	want := wantedStreams(view.Spec, &t.slots, view.Members)
 	for key, w := range t.streams {
 		ws, ok := want[key]
@@ -309,8 +315,14 @@ func (w *streamWriter) openMP4(ctx context.Context, spec *models.RecordingSpec, 
 func (t *taskRun) openHLS(ctx context.Context, w *streamWriter, tr tracks, width, height int, now time.Time) (*hlsOut, error) {
 	kind := tr.trackType()
 	base := w.base
+	// Single-stream: <base>_<Type>.m3u8 and <base>_<Type>_<UTC>.ts; mixed: <base>.m3u8 and
+	// <base>_<UTC>.ts.
+	playlist, segments := base+"_"+kind+".m3u8", base+"_"+kind+"_"
+	if w.mix != nil {
+		playlist, segments = base+".m3u8", base+"_"
+	}
 	row, err := t.r.cfg.Store.OpenStream(ctx, models.RecordingStream{TaskRef: t.task.ID, Generation: t.generation,
-		UserId: w.userId, MediaId: w.mediaId, TrackType: kind, Playlist: w.dir + base + "_" + kind + ".m3u8", BeginAtMs: now.UnixMilli(),
+		UserId: w.userId, MediaId: w.mediaId, TrackType: kind, Playlist: w.dir + playlist, BeginAtMs: now.UnixMilli(),
 		Width: width, Height: height})
 	if err != nil {
 		return nil, err
@@ -323,7 +335,7 @@ func (t *taskRun) openHLS(ctx context.Context, w *streamWriter, tr tracks, width
 	seg, err := hls.New(hls.Config{
 		Sink:           &spoolSink{t: t, dir: w.dir, out: out},
 		PlaylistName:   path.Base(row.Playlist),
-		SegmentName:    func(_ int, start time.Time) string { return base + "_" + kind + "_" + utcStamp(start) + ".ts" },
+		SegmentName:    func(_ int, start time.Time) string { return segments + utcStamp(start) + ".ts" },
 		TargetDuration: t.r.cfg.SegmentDuration,
 		Video:          tr.video, Audio: tr.audio,
 		Width: width, Height: height,
@@ -340,8 +352,10 @@ func (t *taskRun) openHLS(ctx context.Context, w *streamWriter, tr tracks, width
 
 // pump writes the stream's units whose time has come, audio and video interleaved in time;
 // media time 0 is the stream's start.
-func (w *streamWriter) pump() error {
-	video, audio := drainSink(w.vSink), drainSink(w.aSink)
+func (w *streamWriter) pump() error { return w.write(drainSink(w.vSink), drainSink(w.aSink)) }
+
+// write writes units of the stream's video and audio, each in time order, interleaved.
+func (w *streamWriter) write(video, audio []hub.Unit) error {
 	for len(video) > 0 || len(audio) > 0 {
 		// In time order, video first at the same time.
 		if len(video) > 0 && (len(audio) == 0 || video[0].PTS+w.vOrigin <= audio[0].PTS+w.aOrigin) {
@@ -454,6 +468,9 @@ func (w *streamWriter) suspend() error {
 		}
 	}
 	w.vSink, w.aSink = nil, nil
+	if w.mix != nil {
+		w.mix.Close()
+	}
 	errs := []error{pumped}
 	for _, h := range w.hls {
 		errs = append(errs, h.seg.Suspend())
@@ -466,6 +483,9 @@ func (w *streamWriter) suspend() error {
 
 // close ends the stream for good: playlists get #EXT-X-ENDLIST.
 func (w *streamWriter) close() error {
+	if w.mix != nil {
+		w.mix.Close()
+	}
 	var errs []error
 	for _, h := range w.hls {
 		errs = append(errs, h.seg.Close())

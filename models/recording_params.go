@@ -1,8 +1,11 @@
 package models
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/trtc-emulator/trtc-emulator/tcerr"
 )
 
 // RecordingSpec is a CreateCloudRecording request after validation (handlers), with every
@@ -23,6 +26,7 @@ type RecordingSpec struct {
 	Subscribe           Subscription
 	Storage             StorageTarget
 	ResourceExpiredHour int
+	Mix                 *MixSpec // RecordMode 2
 }
 
 // Subscription holds the allow and block lists; an entry is a user id or a pattern such
@@ -50,4 +54,68 @@ func MatchesSubscription(entry, userId string) bool {
 	}
 	re, err := regexp.Compile(`^(?:` + entry + `)`)
 	return err == nil && re.MatchString(userId)
+}
+
+// MixSpec is a mixed recording's output (MixTranscodeParams, defaults filled) and layout.
+type MixSpec struct {
+	Width, Height, Fps, BitRate, Gop   int // Gop in seconds
+	SampleRate, Channels, AudioBitRate int // SampleRate in Hz
+	Layout                             MixLayout
+}
+
+// MixLayout is MixLayoutParams, validated.
+type MixLayout struct {
+	Mode                      int // 1 floating, 2 screen sharing, 3 grid, 4 custom
+	Slots                     []MixSlot
+	BackgroundColor           string // #RRGGBB; "" black
+	MainUserId                string // MaxResolutionUserId
+	MainMediaId               int
+	BackgroundImageUrl        string
+	BackgroundImageRenderMode int
+	PlaceHolderMode           bool
+	DefaultSubBackgroundImage string
+	Watermarks                []Watermark
+	RenderMode                int
+	AlignRight                bool // MaxResolutionUserAlign 1
+	PureAudioDisableLayout    bool
+}
+
+// MixSlot is one window of a custom layout (MixLayoutList).
+type MixSlot struct {
+	Top, Left, Width, Height int
+	UserId                   string
+	Alpha, RenderMode        int
+	MediaId, ImageLayer      int
+	SubBackgroundImage       string
+}
+
+// Watermark is one of WaterMarkList: Type 0 image (Url), 1 text (Chars, FontSize,
+// FontColor, BackgroundColor), 2 timestamp (Pos, TimeZone); images and text at Top, Left,
+// Width, Height.
+type Watermark struct {
+	Type                     int
+	Url                      string
+	Top, Left, Width, Height int
+	Chars                    string
+	FontSize                 int
+	FontColor                string
+	BackgroundColor          string
+	Pos, TimeZone            int
+}
+
+// CheckCanvas refuses windows and watermarks that leave a width x height canvas.
+func (l *MixLayout) CheckCanvas(width, height int) error {
+	for i, s := range l.Slots {
+		if s.Left+s.Width > width || s.Top+s.Height > height {
+			return tcerr.InvalidParameter(fmt.Sprintf("MixLayoutParams.MixLayoutList.%d", i),
+				fmt.Sprintf("the window %dx%d at (%d,%d) leaves the %dx%d canvas", s.Width, s.Height, s.Left, s.Top, width, height))
+		}
+	}
+	for i, w := range l.Watermarks {
+		if w.Type != 2 && (w.Left+w.Width > width || w.Top+w.Height > height) {
+			return tcerr.InvalidParameter(fmt.Sprintf("MixLayoutParams.WaterMarkList.%d", i),
+				fmt.Sprintf("the watermark %dx%d at (%d,%d) leaves the %dx%d canvas", w.Width, w.Height, w.Left, w.Top, width, height))
+		}
+	}
+	return nil
 }

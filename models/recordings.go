@@ -27,6 +27,7 @@ const (
 	EventFailover      = 306
 	EventFileSlice     = 307
 	EventUploadError   = 308
+	EventDownloadImage = 309
 	EventMP4Stop       = 310
 )
 
@@ -513,7 +514,7 @@ func (s *Store) DescribeRecording(ctx context.Context, uin string, sdkAppId uint
 // (empty: everyone), and whether a mixed layout was given.
 type RecordingChange struct {
 	Subscribe Subscription
-	MixLayout bool
+	MixLayout *MixLayout // nil: the layout stays
 }
 
 // ModifyRecording replaces the task's subscription lists; the recorder applies them from
@@ -531,8 +532,14 @@ func (s *Store) ModifyRecording(ctx context.Context, uin string, sdkAppId uint64
 		if err != nil {
 			return err
 		}
-		if change.MixLayout && spec.RecordMode != 2 {
+		if change.MixLayout != nil && (spec.RecordMode != 2 || spec.Mix == nil) {
 			return tcerr.InvalidParameter("MixLayoutParams", "mixing parameters apply to RecordMode 2 (mixed) only")
+		}
+		if l := change.MixLayout; l != nil {
+			if err := l.CheckCanvas(spec.Mix.Width, spec.Mix.Height); err != nil {
+				return err
+			}
+			spec.Mix.Layout = *l
 		}
 		spec.Subscribe = change.Subscribe
 		markChange(tx, ChangeRecordings)
@@ -662,6 +669,14 @@ func (s *Store) taskChange(ctx context.Context, taskRef int64, fn func(tx *gorm.
 			return err
 		}
 		return fn(tx, emit, &t)
+	})
+}
+
+// ImageFailed writes 309 for an image of a mixed layout (background, placeholder,
+// watermark) that could not be fetched or decoded: the mix goes on without it.
+func (s *Store) ImageFailed(ctx context.Context, taskRef int64, url string) error {
+	return s.taskChange(ctx, taskRef, func(tx *gorm.DB, emit *emitter, t *RecordingTask) error {
+		return emit.task(t, EventDownloadImage, map[string]string{"Url": url})
 	})
 }
 

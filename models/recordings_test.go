@@ -267,7 +267,7 @@ func TestModifyValidates(t *testing.T) {
 	h := newHistoryStore(t)
 	ctx := context.Background()
 	task, _ := h.record(t, "801", "rec", 30)
-	err := h.ModifyRecording(ctx, histUin, histApp, task.TaskId, RecordingChange{MixLayout: true})
+	err := h.ModifyRecording(ctx, histUin, histApp, task.TaskId, RecordingChange{MixLayout: &MixLayout{Mode: 3}})
 	wantCode(t, err, tcerr.CodeInvalidParameter) // layouts are for mixed recordings
 }
 

@@ -211,9 +211,9 @@ func (g Guard) DialContext(ctx context.Context, network, address string) (net.Co
 	return d.DialContext(ctx, network, address)
 }
 
-// NewPullClient returns the HTTP client ingest sources are fetched with: every dial
-// (redirects' included, at most 5) passes the guard, no proxy, https verified against
-// roots (the system pool when nil).
+// NewPullClient returns the HTTP client ingest sources and mixed layouts' images are
+// fetched with: every dial (redirects' included, at most 5) passes the guard, no proxy,
+// https verified against roots (the system pool when nil).
 func NewPullClient(g Guard, roots *x509.CertPool) *http.Client {
 	transport := &http.Transport{
 		Proxy:                 nil,

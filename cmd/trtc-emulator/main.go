@@ -126,9 +126,14 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	// One hub: the virtual participants' encoders and RTMP publishers write the members'
 	// streams into it; recordings read them.
 	mediaHub := hub.New()
+	roots, err := sourceRoots(cfg.CAFile)
+	if err != nil {
+		return err
+	}
 	recorder, err := jobs.NewRecorder(jobs.RecorderConfig{Store: store, SpoolDir: filepath.Join(cfg.DataDir, "spool"),
 		Uploaders: uploaders, Logger: log, SegmentDuration: cfg.SegmentDuration,
-		UploadGiveUp: cfg.UploadGiveUp, Clock: clk, Hub: mediaHub, Media: virtual.New(mediaHub)})
+		UploadGiveUp: cfg.UploadGiveUp, Clock: clk, Hub: mediaHub, Media: virtual.New(mediaHub),
+		Images: webhooks.NewPullClient(guard, roots)})
 	if err != nil {
 		return err
 	}
@@ -143,10 +148,6 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		return err
 	}
 	defer publishWHIP.stop()
-	roots, err := sourceRoots(cfg.CAFile)
-	if err != nil {
-		return err
-	}
 	ingester, err := jobs.NewIngester(jobs.IngesterConfig{Store: store, Hub: mediaHub, Clock: clk, Logger: log,
 		Client: webhooks.NewPullClient(guard, roots), Dial: guard.DialContext, TempDir: filepath.Join(cfg.DataDir, "ingest")})
 	if err != nil {

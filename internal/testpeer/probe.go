@@ -24,6 +24,10 @@ type ProbeStream struct {
 	Width        int    `json:"width"`
 	Height       int    `json:"height"`
 	SampleRate   string `json:"sample_rate"`
+	Channels     int    `json:"channels"`
+	RFrameRate   string `json:"r_frame_rate"`
+	AvgFrameRate string `json:"avg_frame_rate"`
+	BitRate      string `json:"bit_rate"`
 	NbReadFrames string `json:"nb_read_frames"`
 	Duration     string `json:"duration"`
 }

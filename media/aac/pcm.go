@@ -17,7 +17,8 @@ const (
 // PCMEncoder encodes interleaved 16-bit PCM to AAC-LC raw frames (no ADTS header): one long
 // sine-windowed MDCT per 1024 samples per channel, 50% overlap, quantized like
 // LongBlockEncoder (one global gain, codebook 11) but with the gain made coarser where a
-// frame would outgrow the 6144 bits a channel may take, so that any PCM gives legal frames.
+// channel would outgrow the 6144 bits it may take (so that any PCM gives legal frames) or
+// its share of a bitrate target (SetBitrate).
 // Frame 0 is the codec's priming frame: frame i decodes to the input's samples
 // (i-1)·1024 … i·1024-1, and plays at i·1024/SampleRate.
 type PCMEncoder struct {
@@ -41,6 +42,13 @@ type PCMEncoder struct {
 	quant    []int
 	coded    []bool // per band: a non-zero line in quant
 	bands    int    // max_sfb of quant
+
+	// frameBits is a frame's share of the bitrate target (0: no target); reservoir holds
+	// the bits earlier frames left of theirs, at most one frame's share.
+	frameBits float64
+	reservoir float64
+	bits      int64 // of every frame so far
+	frames    int64
 }
 
 // NewPCMEncoder returns an encoder of sampleRate (a rate with a sampling frequency index)
@@ -75,6 +83,20 @@ func NewPCMEncoder(sampleRate, channels int) (*PCMEncoder, error) {
 
 // Config is the AudioSpecificConfig of the frames.
 func (e *PCMEncoder) Config() AudioSpecificConfig { return e.cfg }
+
+// SetBitrate sets the bitrate, in bits per second, that the frames from the next on keep to:
+// each takes at most its share, bps·1024/SampleRate bits, and whatever the frames before it
+// left of theirs up to one more share, by quantizing more coarsely where the usual gain
+// would take more. Frames that need less (a tone, silence) stay below it. 0 turns the
+// target off: the gain is made coarser only where a frame would outgrow the format's limit.
+func (e *PCMEncoder) SetBitrate(bps int) {
+	e.frameBits = max(0, float64(bps)*SamplesPerFrame/float64(e.cfg.SampleRate))
+	e.reservoir = min(e.reservoir, e.frameBits)
+}
+
+// Stats returns the bits and the number of the frames encoded so far: their bitrate is
+// bits·SampleRate/(1024·frames).
+func (e *PCMEncoder) Stats() (bits, frames int64) { return e.bits, e.frames }
 
 // errFlushed is returned by Write and Flush after Flush.
 var errFlushed = errors.New("aac: PCM encoder already flushed")
@@ -142,24 +164,39 @@ func (e *PCMEncoder) encodeFrame() []byte {
 		w.write(0, 4)
 		w.write(0, 1) // common_window
 	}
-	for _, block := range e.blocks {
+	// With a target, the channels share what is left of the frame's bits after the
+	// element headers, ID_END and the byte alignment.
+	budget := e.frameBits + e.reservoir - 3 - 7
+	for c, block := range e.blocks {
 		for n, x := range block {
 			e.windowed[n] = x * e.window[n]
 		}
 		e.mdct.Transform(e.spectrum, e.windowed)
-		gain, maxSFB := e.quantize()
+		limit := maxICSBits
+		if e.frameBits > 0 {
+			share := (budget - float64(w.bitLen())) / float64(e.channels-c)
+			limit = int(min(max(share, 0), maxICSBits))
+		}
+		gain, maxSFB := e.quantize(limit)
 		writeLongICS(&w, e.quant, e.swb, e.coded, gain, maxSFB)
 		copy(block, block[SamplesPerFrame:])
 	}
 	e.fill = 0
 	w.write(idEND, 3)
-	return w.bytes()
+	frame := w.bytes()
+	if e.frameBits > 0 {
+		e.reservoir = min(max(e.frameBits+e.reservoir-float64(8*len(frame)), 0), e.frameBits)
+	}
+	e.bits += int64(8 * len(frame))
+	e.frames++
+	return frame
 }
 
 // quantize fills e.quant from e.spectrum and returns the global gain and max_sfb. The gain
 // puts the loudest line near quantTarget (as LongBlockEncoder does), or is the finest
-// coarser one whose channel stream fits maxICSBits.
-func (e *PCMEncoder) quantize() (gain, maxSFB int) {
+// coarser one whose channel stream fits limit bits (at most maxICSBits; the stream of gain
+// 255, all lines 0, takes 22 bits whatever the limit).
+func (e *PCMEncoder) quantize(limit int) (gain, maxSFB int) {
 	const quantTarget = 200.0
 	var peak float64
 	for k, x := range e.spectrum {
@@ -174,7 +211,7 @@ func (e *PCMEncoder) quantize() (gain, maxSFB int) {
 	}
 	// Decoder: x = q^(4/3)·2^((gain-100)/4).
 	first := int(min(max(math.Ceil(100+4*math.Log2(peak/math.Pow(quantTarget, 4.0/3))), 0), 255))
-	if e.quantizeAt(first) <= maxICSBits {
+	if e.quantizeAt(first) <= limit {
 		return first, e.bands
 	}
 	// The size falls with the gain, but not strictly (codeword lengths are not monotonic
@@ -183,14 +220,14 @@ func (e *PCMEncoder) quantize() (gain, maxSFB int) {
 	lo, hi := first, 255 // lo too big, hi fits
 	for hi-lo > 1 {
 		mid := (lo + hi) / 2
-		if e.quantizeAt(mid) <= maxICSBits {
+		if e.quantizeAt(mid) <= limit {
 			hi = mid
 		} else {
 			lo = mid
 		}
 	}
 	gain = hi
-	for gain < 255 && e.quantizeAt(gain) > maxICSBits {
+	for gain < 255 && e.quantizeAt(gain) > limit {
 		gain++
 	}
 	if gain == 255 {

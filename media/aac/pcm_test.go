@@ -2,7 +2,9 @@ package aac
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os/exec"
@@ -55,10 +57,18 @@ func pcmSignal(rate, channels int, seconds float64, sample func(ch, n int) float
 
 func encodePCM(t testing.TB, rate, channels int, pcm []int16, chunk int) [][]byte {
 	t.Helper()
+	frames, _ := encodePCMAt(t, rate, channels, pcm, chunk, 0)
+	return frames
+}
+
+// encodePCMAt encodes pcm with a bitrate target (0: none) and returns the encoder too.
+func encodePCMAt(t testing.TB, rate, channels int, pcm []int16, chunk, bps int) ([][]byte, *PCMEncoder) {
+	t.Helper()
 	enc, err := NewPCMEncoder(rate, channels)
 	if err != nil {
 		t.Fatal(err)
 	}
+	enc.SetBitrate(bps)
 	var frames [][]byte
 	for len(pcm) > 0 {
 		n := min(chunk, len(pcm))
@@ -73,7 +83,7 @@ func encodePCM(t testing.TB, rate, channels int, pcm []int16, chunk int) [][]byt
 	if err != nil {
 		t.Fatal(err)
 	}
-	return append(frames, out...)
+	return append(frames, out...), enc
 }
 
 // checkFrames parses every frame back and checks its size against the decoder's buffer.
@@ -330,18 +340,23 @@ func FuzzPCMEncoder(f *testing.F) {
 	})
 }
 
-func BenchmarkPCMEncoder(b *testing.B) {
-	const rate, seconds = 44100, 5.0
+// benchSignal is loud, busy, music-like: a chord with vibrato over noise, so that frames hit
+// the size limit.
+func benchSignal(rate int, seconds float64) []int16 {
 	rng := rand.New(rand.NewPCG(13, 14))
-	// Loud, busy, music-like: a chord with vibrato over noise, so that frames hit the size limit.
-	pcm := pcmSignal(rate, 2, seconds, func(ch, n int) float64 {
-		tm := float64(n) / rate
+	return pcmSignal(rate, 2, seconds, func(ch, n int) float64 {
+		tm := float64(n) / float64(rate)
 		v := 0.15 * (rng.Float64()*2 - 1)
 		for i, f := range []float64{110, 220, 277, 330, 440, 660, 880, 1320, 2640, 5280} {
 			v += 0.08 / float64(1+i%3) * math.Sin(2*math.Pi*f*(1+float64(ch)*0.002)*tm+3*math.Sin(2*math.Pi*5*tm))
 		}
 		return v
 	})
+}
+
+func BenchmarkPCMEncoder(b *testing.B) {
+	const rate, seconds = 44100, 5.0
+	pcm := benchSignal(rate, seconds)
 	var size int
 	b.ResetTimer()
 	for b.Loop() {
@@ -352,4 +367,142 @@ func BenchmarkPCMEncoder(b *testing.B) {
 	}
 	b.ReportMetric(seconds*float64(b.N)/b.Elapsed().Seconds(), "audio-s/s")
 	b.ReportMetric(float64(size)*8/seconds/1000, "kbit/s")
+}
+
+// bitrateOf is the bitrate of frames at rate.
+func bitrateOf(frames [][]byte, rate int) float64 {
+	bits := 0
+	for _, f := range frames {
+		bits += 8 * len(f)
+	}
+	return float64(bits) * float64(rate) / float64(len(frames)*SamplesPerFrame)
+}
+
+// TestPCMEncoderBitrate: loud noise, which untargeted takes the format's limit (about
+// 560 kbit/s in stereo), keeps to each target of the contract's range within a few percent,
+// no frame taking more than twice its share (its own and the reservoir's), and decodes with
+// ffmpeg; a 1 kHz tone in the noise still comes out at its level at 64 kbit/s.
+func TestPCMEncoderBitrate(t *testing.T) {
+	const rate, channels, seconds = 48000, 2, 4.0
+	rng := rand.New(rand.NewPCG(15, 16))
+	noise := pcmSignal(rate, channels, seconds, func(ch, n int) float64 { return 0.3 * (rng.Float64()*2 - 1) })
+	if free := bitrateOf(encodePCM(t, rate, channels, noise, 4096), rate); free < 400000 {
+		t.Fatalf("untargeted noise takes %.0f bit/s: too little to test a target with", free)
+	}
+	for _, bps := range []int{32000, 64000, 128000} {
+		t.Run(fmt.Sprint(bps), func(t *testing.T) {
+			frames, enc := encodePCMAt(t, rate, channels, noise, 4096, bps)
+			checkFrames(t, frames, rate, channels)
+			got := bitrateOf(frames, rate)
+			if bits, n := enc.Stats(); n != int64(len(frames)) || float64(bits)*rate/float64(n*SamplesPerFrame) != got {
+				t.Errorf("Stats() = %d bits, %d frames; the frames are %d, %.0f bit/s", bits, n, len(frames), got)
+			}
+			if r := got / float64(bps); r < 0.85 || r > 1.15 {
+				t.Errorf("noise at %d bit/s: %.0f achieved (%.3f of the target)", bps, got, r)
+			}
+			share := float64(bps) * SamplesPerFrame / rate
+			for i, f := range frames {
+				if float64(8*len(f)) > 2*share {
+					t.Fatalf("frame %d: %d bits, more than twice the share of %.0f", i, 8*len(f), share)
+				}
+			}
+			out := decodeWithFFmpeg(t, frames, enc.Config())
+			got0 := channelOf(out, channels, 0)[2*SamplesPerFrame : int(seconds*rate)]
+			want0 := channelOf(noise, channels, 0)[SamplesPerFrame : int(seconds*rate)-SamplesPerFrame]
+			t.Logf("%d bit/s: %.0f achieved, decoded level %+.1f dB", bps, got, rmsDB(got0)-rmsDB(want0))
+		})
+	}
+
+	t.Run("tone in noise", func(t *testing.T) {
+		const f, bps = 1000.0, 64000
+		rng := rand.New(rand.NewPCG(17, 18))
+		in := pcmSignal(rate, channels, seconds, func(ch, n int) float64 {
+			return 0.2*(rng.Float64()*2-1) + 0.2*math.Sin(2*math.Pi*f*float64(n)/rate)
+		})
+		frames, enc := encodePCMAt(t, rate, channels, in, 4096, bps)
+		if r := bitrateOf(frames, rate) / bps; r < 0.85 || r > 1.15 {
+			t.Errorf("%.3f of the target", r)
+		}
+		out := decodeWithFFmpeg(t, frames, enc.Config())
+		for ch := range channels {
+			var mono []int16
+			for i := 2 * SamplesPerFrame; i < int(seconds*rate); i++ {
+				mono = append(mono, out[i*channels+ch])
+			}
+			level, off := testpeer.ToneLevel(mono, rate, f), testpeer.ToneLevel(mono, rate, 1370)
+			if level < 0.2/1.25 || level > 0.2*1.25 || off > level/10 {
+				t.Errorf("channel %d: %.3f of full scale at %v Hz, want 0.2; %.4f at 1370 Hz", ch, level, f, off)
+			}
+			t.Logf("channel %d: %.3f of full scale at %v Hz, %.4f at 1370 Hz", ch, level, f, off)
+		}
+	})
+
+	t.Run("tone", func(t *testing.T) {
+		const bps = 64000
+		tone := pcmSignal(rate, channels, seconds, func(ch, n int) float64 { return 0.5 * math.Sin(2*math.Pi*1000*float64(n)/rate) })
+		frames, enc := encodePCMAt(t, rate, channels, tone, 4096, bps)
+		checkFrames(t, frames, rate, channels)
+		if got := bitrateOf(frames, rate); got > bps/2 {
+			t.Errorf("a pure tone takes %.0f bit/s of a %d target", got, bps)
+		}
+		out := decodeWithFFmpeg(t, frames, enc.Config())
+		if share := toneShare(channelOf(out, channels, 0)[2*SamplesPerFrame:int(seconds*rate)], 1000, rate); share < 0.99 {
+			t.Errorf("%.4f of the energy at 1 kHz", share)
+		}
+	})
+}
+
+// TestPCMEncoderBitrateOff: without a target, or after SetBitrate(0), the frames are the
+// ones the encoder wrote before it had targets, bit for bit.
+func TestPCMEncoderBitrateOff(t *testing.T) {
+	const rate = 48000
+	rng := rand.New(rand.NewPCG(21, 22))
+	noise := pcmSignal(rate, 2, 1, func(ch, n int) float64 { return 0.3 * (rng.Float64()*2 - 1) })
+	tone := pcmSignal(rate, 1, 1, func(ch, n int) float64 { return 0.5 * math.Sin(2*math.Pi*1000*float64(n)/rate) })
+	for _, tc := range []struct {
+		name     string
+		channels int
+		pcm      []int16
+		want     string
+	}{
+		{"noise", 2, noise, "a9b15bfa6f97bb271838556157ecabdfd0bfd667fcb864a6f1b0cdd4c883d975"},
+		{"tone", 1, tone, "200e26ac556dd7f0af5500d687e2cc45f6d4b12953c8441e1f958c51e570726f"},
+	} {
+		enc, err := NewPCMEncoder(rate, tc.channels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc.SetBitrate(32000)
+		enc.SetBitrate(0)
+		h := sha256.New()
+		frames, err := enc.Write(tc.pcm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rest, _ := enc.Flush()
+		for _, f := range append(frames, rest...) {
+			h.Write(f)
+		}
+		if got := fmt.Sprintf("%x", h.Sum(nil)); got != tc.want {
+			t.Errorf("%s: frames hash to %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+// BenchmarkPCMEncoderBitrate is BenchmarkPCMEncoder held to bitrate targets: the gain
+// search runs on every frame.
+func BenchmarkPCMEncoderBitrate(b *testing.B) {
+	const rate, seconds = 44100, 5.0
+	pcm := benchSignal(rate, seconds)
+	for _, bps := range []int{0, 32000, 64000, 128000} {
+		b.Run(fmt.Sprint(bps), func(b *testing.B) {
+			var frames [][]byte
+			for b.Loop() {
+				frames, _ = encodePCMAt(b, rate, 2, pcm, 4096, bps)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(frames)), "ns/frame")
+			b.ReportMetric(seconds*float64(b.N)/b.Elapsed().Seconds(), "audio-s/s")
+			b.ReportMetric(bitrateOf(frames, rate)/1000, "kbit/s")
+		})
+	}
 }

@@ -170,6 +170,13 @@ var (
 func Compose(c *image.YCbCr, background color.RGBA, placeholder *image.YCbCr, windows []mixlayout.Window,
 	source func(w mixlayout.Window) (Source, bool)) {
 	Fill(c, mixlayout.Rect{W: c.Rect.Dx(), H: c.Rect.Dy()}, background)
+	Windows(c, background, placeholder, windows, source)
+}
+
+// Windows is Compose over what the canvas holds (a background image drawn first): each
+// window in order; Fit's bars are the background colour.
+func Windows(c *image.YCbCr, background color.RGBA, placeholder *image.YCbCr, windows []mixlayout.Window,
+	source func(w mixlayout.Window) (Source, bool)) {
 	for _, w := range windows {
 		win := mixlayout.Rect{X: w.X, Y: w.Y, W: w.W, H: w.H}
 		s, ok := source(w)

@@ -23,6 +23,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -108,6 +109,18 @@ type Unit struct {
 	// Params is set on the first unit coded with new parameters (a resolution change, new
 	// SPS/PPS), a keyframe; nil otherwise.
 	Params *Params
+	// Picture and PCM are the unit's media uncoded, which a synthetic source attaches while
+	// a Raw sink reads it (a mix composites pictures and sums samples without decoding).
+	// They are shared by every reader: read-only. PCM is interleaved at the stream's
+	// SampleRate and Channels.
+	Picture *image.YCbCr
+	PCM     []int16
+}
+
+// coded is u without its uncoded media: what caches and the other sinks keep.
+func (u Unit) coded() Unit {
+	u.Picture, u.PCM = nil, nil
+	return u
 }
 
 // Errors.
@@ -180,6 +193,10 @@ type SinkOptions struct {
 	// FromStart replays the stream from its first unit (a video stream from its first
 	// keyframe) while it is younger than HeadSpan; after that it is ignored.
 	FromStart bool
+	// Raw reads the uncoded media (Unit.Picture, Unit.PCM) a synthetic source attaches
+	// while such a sink exists (Source.RawWanted). A raw sink needs no keyframe: it starts
+	// at the next unit, and one that falls behind goes on from the unit that arrives.
+	Raw bool
 }
 
 // Subscribe reads the stream key from now: for video, from the keyframe of the group in
@@ -234,6 +251,8 @@ type stream struct {
 	closed bool
 	// wantKey: a sink waits for a keyframe (it subscribed AtNextKeyframe or fell behind).
 	wantKey atomic.Bool
+	// rawSinks counts the sinks that read the uncoded media.
+	rawSinks atomic.Int32
 }
 
 func (st *stream) subscribe(opts SinkOptions) (*Sink, error) {
@@ -245,7 +264,12 @@ func (st *stream) subscribe(opts SinkOptions) (*Sink, error) {
 	if st.closed {
 		return nil, ErrNotPublished
 	}
-	s := &Sink{st: st, max: opts.Queue, params: st.params, wake: make(chan struct{}, 1)}
+	s := &Sink{st: st, max: opts.Queue, params: st.params, wake: make(chan struct{}, 1), raw: opts.Raw}
+	if opts.Raw {
+		st.rawSinks.Add(1)
+		st.sinks[s] = struct{}{}
+		return s, nil
+	}
 	if opts.FromStart && st.headOK && len(st.head) > 0 {
 		from := 0
 		if st.params.Codec.Video() {
@@ -308,6 +332,10 @@ func (h *Hub) Started(key Key) (time.Time, bool) {
 // on demand (a synthetic encoder) makes its next unit a keyframe. It never blocks.
 func (src *Source) KeyframeWanted() bool { return src.st.wantKey.Swap(false) }
 
+// RawWanted reports whether a sink reads the uncoded media (SinkOptions.Raw): a synthetic
+// source attaches Unit.Picture and Unit.PCM only then.
+func (src *Source) RawWanted() bool { return src.st.rawSinks.Load() > 0 }
+
 // Write hands u to every sink, without waiting for any. A video unit that carries new
 // Params becomes the stream's parameters and must be a keyframe. It fails with ErrClosed
 // after Close.
@@ -333,9 +361,10 @@ func (src *Source) Write(u Unit) error {
 	if u.Params != nil {
 		st.params = *u.Params
 	}
+	cached := u.coded()
 	if st.headOK {
 		if u.PTS < HeadSpan && len(st.head) < maxHead {
-			st.head = append(st.head, u)
+			st.head = append(st.head, cached)
 		} else {
 			st.head, st.headOK = nil, false
 		}
@@ -343,15 +372,19 @@ func (src *Source) Write(u Unit) error {
 	if video {
 		switch {
 		case u.Key:
-			st.gop, st.gopOK = append(st.gop[:0], u), true
+			st.gop, st.gopOK = append(st.gop[:0], cached), true
 		case st.gopOK && len(st.gop) < maxGOPCache:
-			st.gop = append(st.gop, u)
+			st.gop = append(st.gop, cached)
 		default:
 			st.gop, st.gopOK = st.gop[:0], false
 		}
 	}
 	for s := range st.sinks {
-		s.push(u)
+		if s.raw {
+			s.push(u)
+		} else {
+			s.push(cached)
+		}
 	}
 	return nil
 }
@@ -392,6 +425,7 @@ type Sink struct {
 	st   *stream
 	max  int
 	wake chan struct{}
+	raw  bool // SinkOptions.Raw
 
 	mu      sync.Mutex
 	params  Params
@@ -432,7 +466,7 @@ func (s *Sink) push(u Unit) {
 		s.stats.Gaps++
 		clear(s.queue)
 		s.queue, s.head = s.queue[:0], 0
-		if !u.Key {
+		if !u.Key && !s.raw {
 			s.stats.Skipped++
 			s.waitKey = true
 			s.st.wantKey.Store(true)
@@ -525,6 +559,9 @@ func (s *Sink) Stats() Stats {
 func (s *Sink) Close() {
 	st := s.st
 	st.mu.Lock()
+	if _, ok := st.sinks[s]; ok && s.raw {
+		st.rawSinks.Add(-1)
+	}
 	delete(st.sinks, s)
 	st.mu.Unlock()
 	s.mu.Lock()

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"errors"
+	"image"
 	"runtime"
 	"sync"
 	"testing"
@@ -349,5 +350,54 @@ func TestKeyframeRequests(t *testing.T) {
 	}
 	if st := s.Stats(); st.Gaps != 1 || st.Skipped != 1+4+5 { // before the key; the queue dropped; arriving while waiting
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestRawSinks: only a Raw sink gets the uncoded media, starts at the next unit without a
+// keyframe, and RawWanted follows the raw sinks; caches never keep pictures.
+func TestRawSinks(t *testing.T) {
+	h := New()
+	src := publish(t, h, videoKey, videoParam)
+	if src.RawWanted() {
+		t.Fatal("RawWanted with no sink")
+	}
+	coded := subscribe(t, h, videoKey, SinkOptions{})
+	raw := subscribe(t, h, videoKey, SinkOptions{Raw: true})
+	if !src.RawWanted() {
+		t.Fatal("RawWanted false with a raw sink")
+	}
+	pic := image.NewYCbCr(image.Rect(0, 0, 16, 16), image.YCbCrSubsampleRatio420)
+	for n := 1; n <= 3; n++ { // no keyframe among them
+		u := videoUnit(n, 30)
+		u.Picture = pic
+		if err := src.Write(u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for n := 1; n <= 3; n++ {
+		u, ok, _ := raw.TryRead()
+		if !ok || frameOf(u) != n || u.Picture != pic {
+			t.Fatalf("raw sink unit %d: ok %v, frame %d, picture %v", n, ok, frameOf(u), u.Picture != nil)
+		}
+	}
+	if _, ok, _ := coded.TryRead(); ok {
+		t.Fatal("the coded sink started without a keyframe")
+	}
+	key := videoUnit(30, 30)
+	key.Picture = pic
+	if err := src.Write(key); err != nil {
+		t.Fatal(err)
+	}
+	if u, ok, _ := coded.TryRead(); !ok || u.Picture != nil {
+		t.Fatalf("coded sink: ok %v, picture %v (want the unit without it)", ok, u.Picture != nil)
+	}
+	late := subscribe(t, h, videoKey, SinkOptions{}) // replays the cached group
+	if u, ok, _ := late.TryRead(); !ok || u.Picture != nil {
+		t.Fatalf("cached group: ok %v, picture %v", ok, u.Picture != nil)
+	}
+	raw.Close()
+	raw.Close()
+	if src.RawWanted() {
+		t.Fatal("RawWanted after the raw sink closed")
 	}
 }

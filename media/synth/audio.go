@@ -140,3 +140,21 @@ func (a *Audio) Next() AudioFrame {
 		ADTS: append(buf, payload...),
 	}
 }
+
+// PCM is frame i uncoded: the tone's 1024 samples per channel (interleaved) from sample
+// i·1024, what the frame plays at its PTS; a mix sums these instead of decoding.
+func (a *Audio) PCM(i int64) []int16 {
+	ch := a.cfg.Channels
+	out := make([]int16, aac.SamplesPerFrame*ch)
+	amp := audioLevel * 32767
+	step := a.cfg.Frequency / float64(a.cfg.SampleRate)
+	first := i * aac.SamplesPerFrame
+	for n := range aac.SamplesPerFrame {
+		cycles := step * float64(first+int64(n))
+		v := int16(math.Round(amp * math.Sin(2*math.Pi*(cycles-math.Floor(cycles)))))
+		for c := range ch {
+			out[n*ch+c] = v
+		}
+	}
+	return out
+}

@@ -209,3 +209,39 @@ func audioFitTone(x []float64, rate int, f float64) (amp, snrDB float64) {
 	}
 	return math.Hypot(a, b), 10 * math.Log10(sig/res)
 }
+
+// TestAudioPCM: the uncoded frames carry the user's tone at the coded level, continuous
+// across frames (frame i+1 goes on where frame i stopped), on every channel.
+func TestAudioPCM(t *testing.T) {
+	a, err := NewAudio(AudioConfig{UserId: "alice", Channels: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mono []int16
+	for i := range int64(47) {
+		f := a.PCM(i)
+		if len(f) != 2*aac.SamplesPerFrame {
+			t.Fatalf("frame %d: %d samples", i, len(f))
+		}
+		for n := 0; n < len(f); n += 2 {
+			if f[n] != f[n+1] {
+				t.Fatalf("frame %d sample %d: channels differ", i, n/2)
+			}
+			mono = append(mono, f[n])
+		}
+	}
+	tone := UserTone("alice")
+	if got := testpeer.ToneLevel(mono, 48000, tone); math.Abs(got-audioLevel) > 0.01 {
+		t.Errorf("tone %.0f Hz at %.3f of full scale, want %.3f", tone, got, audioLevel)
+	}
+	if off := testpeer.ToneLevel(mono, 48000, tone*1.5); off > 0.005 {
+		t.Errorf("energy at %.0f Hz: %.4f", tone*1.5, off)
+	}
+	// Continuity: the step between neighbours never exceeds the tone's largest slope.
+	maxStep := 2 * math.Pi * tone / 48000 * audioLevel * 32767 * 1.05
+	for n := 1; n < len(mono); n++ {
+		if d := math.Abs(float64(mono[n]) - float64(mono[n-1])); d > maxStep+1 {
+			t.Fatalf("sample %d jumps by %.0f (max %.0f)", n, d, maxStep)
+		}
+	}
+}

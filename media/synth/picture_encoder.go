@@ -11,7 +11,7 @@ import (
 // participants' are coded: an IDR picture every GOP frames, and between them P pictures
 // that intra-code the macroblocks that changed since the last picture and skip the rest.
 // That suits flat, mostly still pictures (windows of synthetic participants, labelled
-// tiles); it is no encoder for camera video.
+// tiles); it is no encoder for camera video. SetBitrate gives it a bitrate target.
 type PictureEncoder struct {
 	enc           *encoder
 	fps, gop      int
@@ -21,6 +21,10 @@ type PictureEncoder struct {
 	cur, prev     *picture
 	code          []bool
 	width, height int
+
+	rc     *rateControl // nil: every picture at videoQP
+	bits   int64
+	frames int64
 }
 
 // NewPictureEncoder returns an encoder of width x height pictures (even, 16x16 to
@@ -59,15 +63,99 @@ func (p *PictureEncoder) Encode(img *image.YCbCr) (AccessUnit, error) {
 	pts := time.Duration(n * int64(time.Second) / int64(p.fps))
 	if n == 0 || p.wantIDR || p.sinceIDR >= p.gop {
 		p.sinceIDR, p.wantIDR = 1, false
-		return AccessUnit{PTS: pts, Key: true, NALUs: p.enc.encodeIDR(p.cur)}, nil
+		return AccessUnit{PTS: pts, Key: true, NALUs: p.encodeIDR()}, nil
 	}
 	p.sinceIDR++
+	changed := 0
 	for my := range p.enc.mbH {
 		for mx := range p.enc.mbW {
-			p.code[my*p.enc.mbW+mx] = !sameMB(p.cur, p.prev, mx, my) || !sameChroma(p.cur, p.prev, mx, my)
+			c := !sameMB(p.cur, p.prev, mx, my) || !sameChroma(p.cur, p.prev, mx, my)
+			p.code[my*p.enc.mbW+mx] = c
+			if c {
+				changed++
+			}
 		}
 	}
-	return AccessUnit{PTS: pts, NALUs: [][]byte{p.enc.encodeP(p.cur, p.code)}}, nil
+	return AccessUnit{PTS: pts, NALUs: p.encodeP(changed)}, nil
+}
+
+// SetBitrate sets the bitrate, in bits per second, that the rate control holds the stream
+// to from the next picture on (see rateControl): content that needs less stays below it.
+// 0 turns rate control off: every picture at the fixed QP of the synthetic participants.
+func (p *PictureEncoder) SetBitrate(bps int) {
+	if bps <= 0 {
+		p.rc = nil
+		p.enc.qp = videoQP
+		return
+	}
+	rc := newRateControl(bps, p.fps)
+	if p.rc != nil { // a new target keeps what was learned of the content
+		rc.qp, rc.complexity, rc.known = p.rc.qp, p.rc.complexity, p.rc.known
+		rc.fullness = min(p.rc.fullness, rc.size)
+	}
+	p.rc = rc
+}
+
+// Stats returns the bits (of every NAL unit, parameter sets included) and the number of
+// pictures coded so far: bits·fps/frames is the bitrate achieved.
+func (p *PictureEncoder) Stats() (bits, frames int64) { return p.bits, p.frames }
+
+// QP is the slice QP of the last picture.
+func (p *PictureEncoder) QP() int { return p.enc.qp }
+
+func (p *PictureEncoder) encodeIDR() [][]byte {
+	id := p.enc.idrPicID
+	return p.encodeRated(true, len(p.code),
+		func() [][]byte { return p.enc.encodeIDR(p.cur) },
+		func() { p.enc.idrPicID = id })
+}
+
+// encodeP codes a P picture. Coding it again needs only its frame_num back: a second pass
+// rewrites each coded macroblock's reconstruction before any later one predicts from it,
+// and the skipped ones were never touched.
+func (p *PictureEncoder) encodeP(changed int) [][]byte {
+	frameNum := p.enc.frameNum
+	return p.encodeRated(false, changed,
+		func() [][]byte { return [][]byte{p.enc.encodeP(p.cur, p.code)} },
+		func() { p.enc.frameNum = frameNum })
+}
+
+// encodeRated codes a picture of n coded macroblocks with code at the QP the rate control
+// picks, and when the rate control asks for it undoes that and codes it again.
+func (p *PictureEncoder) encodeRated(idr bool, n int, code func() [][]byte, undo func()) [][]byte {
+	if p.rc == nil {
+		nalus := code()
+		p.count(nalus)
+		return nalus
+	}
+	p.enc.qp = p.rc.pick(idr, n)
+	nalus := code()
+	bits := nalBits(nalus)
+	p.rc.learn(idr, n, p.enc.qp, bits)
+	if qp, ok := p.rc.retry(idr, n, p.enc.qp, bits); ok {
+		undo()
+		p.enc.qp = qp
+		p.rc.recoded++
+		nalus = code()
+		bits = nalBits(nalus)
+		p.rc.learn(idr, n, qp, bits)
+	}
+	p.rc.done(n, p.enc.qp, bits)
+	p.count(nalus)
+	return nalus
+}
+
+func (p *PictureEncoder) count(nalus [][]byte) {
+	p.bits += int64(nalBits(nalus))
+	p.frames++
+}
+
+func nalBits(nalus [][]byte) int {
+	n := 0
+	for _, nalu := range nalus {
+		n += 8 * len(nalu)
+	}
+	return n
 }
 
 // load copies img into the current picture; the padding past the picture repeats its

@@ -395,8 +395,8 @@ func (e *encoder) codeIntraMB(mx, my int, src *picture, mbTypeOffset int) {
 		mbType += 12
 	}
 	w.UE(uint32(mbType))
-	w.UE(uint32(chromaMode))   // intra_chroma_pred_mode
-	w.SE(int32(qp - e.lastQP)) // mb_qp_delta
+	w.UE(uint32(chromaMode))    // intra_chroma_pred_mode
+	w.SE(qpDelta(qp, e.lastQP)) // mb_qp_delta
 	e.lastQP = qp
 	st := &e.mbs[my*e.mbW+mx]
 	*st = mbState{}
@@ -446,6 +446,12 @@ func (e *encoder) mbQP(luma *[256]int32, chroma *[2][64]int32) int {
 		return min(e.qp, flatQP)
 	}
 	return e.qp
+}
+
+// qpDelta is the mb_qp_delta from QP pred to qp: the difference taken modulo 52 into
+// -26…25, its legal range, as the decoder adds it modulo 52 (7.4.5).
+func qpDelta(qp, pred int) int32 {
+	return int32((qp-pred+26+52)%52 - 26)
 }
 
 // blkX and blkY place luma4x4BlkIdx in the macroblock's 4x4 grid (6.4.3).

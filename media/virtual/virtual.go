@@ -9,6 +9,7 @@ package virtual
 import (
 	"errors"
 	"fmt"
+	"image"
 	"runtime"
 	"sync"
 	"time"
@@ -225,7 +226,11 @@ func (tr *track) advance(limit time.Duration) error {
 			if err != nil {
 				return err
 			}
-			if err := tr.src.Write(hub.Unit{PTS: pts, DTS: pts, Key: true, Frame: raw}); err != nil {
+			u := hub.Unit{PTS: pts, DTS: pts, Key: true, Frame: raw}
+			if tr.src.RawWanted() {
+				u.PCM = tr.audio.PCM(tr.frames)
+			}
+			if err := tr.src.Write(u); err != nil {
 				return err
 			}
 			tr.frames++
@@ -244,11 +249,23 @@ func (tr *track) advance(limit time.Duration) error {
 		if tr.pending != nil {
 			u.Params, tr.pending = tr.pending, nil
 		}
+		if tr.src.RawWanted() {
+			u.Picture = clonePicture(tr.video.Picture())
+		}
 		if err := tr.src.Write(u); err != nil {
 			return err
 		}
 		tr.frames++
 	}
+}
+
+// clonePicture copies a picture the encoder will draw over: readers of the hub keep it.
+func clonePicture(p *image.YCbCr) *image.YCbCr {
+	c := *p
+	c.Y = append([]uint8(nil), p.Y...)
+	c.Cb = append([]uint8(nil), p.Cb...)
+	c.Cr = append([]uint8(nil), p.Cr...)
+	return &c
 }
 
 // Close ends every stream.
