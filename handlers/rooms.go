@@ -66,21 +66,21 @@ func (h *Handlers) DescribeRoomInfo(c *Call, req *wire.DescribeRoomInfoRequest) 
 	if err != nil {
 		return nil, err
 	}
-	resp := &wire.DescribeRoomInfoResponse{Total: &total, RoomList: make([]wire.RoomState, 0, len(rooms))}
+	resp := &wire.DescribeRoomInfoResponse{Total: &total, RoomList: make([]wire.RoomState, len(rooms))}
+	// The fields the answer points at, one allocation for the page.
+	vals := make([]struct {
+		commId, room, user string
+		create, destroy    uint64
+		finished           bool
+	}, len(rooms))
 	for i := range rooms {
-		r := &rooms[i]
-		var destroy uint64
+		r, v := &rooms[i], &vals[i]
+		v.commId, v.room, v.user, v.create = r.CommId(), r.RoomId, r.CreatorUserId, uint64(r.CreatedAtMs/1000)
 		if r.DestroyedAtMs != nil {
-			destroy = uint64(*r.DestroyedAtMs / 1000)
+			v.destroy, v.finished = uint64(*r.DestroyedAtMs/1000), true
 		}
-		resp.RoomList = append(resp.RoomList, wire.RoomState{
-			CommId:      ptr(r.CommId()),
-			RoomString:  ptr(r.RoomId),
-			CreateTime:  ptr(uint64(r.CreatedAtMs / 1000)),
-			DestroyTime: ptr(destroy),
-			IsFinished:  ptr(r.DestroyedAtMs != nil),
-			UserId:      ptr(r.CreatorUserId),
-		})
+		resp.RoomList[i] = wire.RoomState{CommId: &v.commId, RoomString: &v.room, CreateTime: &v.create,
+			DestroyTime: &v.destroy, IsFinished: &v.finished, UserId: &v.user}
 	}
 	return resp, nil
 }

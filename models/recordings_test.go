@@ -269,6 +269,41 @@ func TestModifyValidates(t *testing.T) {
 	task, _ := h.record(t, "801", "rec", 30)
 	err := h.ModifyRecording(ctx, histUin, histApp, task.TaskId, RecordingChange{MixLayout: &MixLayout{Mode: 3}})
 	wantCode(t, err, tcerr.CodeInvalidParameter) // layouts are for mixed recordings
+
+	// A mixed task: a new layout replaces the whole old one (a new spec version); one whose
+	// windows leave the canvas is refused and changes nothing; no layout keeps it.
+	spec := &RecordingSpec{SdkAppId: histApp, RoomId: "802", RoomIdType: RoomIdInt, RobotUserId: "mixer", RecordMode: 2,
+		MaxIdleTime: 30, MaxMediaFileMinutes: 1440, ResourceExpiredHour: 6,
+		Storage: StorageTarget{Region: "ap-guangzhou", Bucket: "b-1250000000", AccessKey: "a", SecretKey: "s"},
+		Mix: &MixSpec{Width: 640, Height: 360, Fps: 15, BitRate: 550000, Gop: 10, SampleRate: 48000, Channels: 2, AudioBitRate: 64000,
+			Layout: MixLayout{Mode: 3, BackgroundColor: "#102030", Watermarks: []Watermark{{Type: 1, Width: 100, Height: 20, Chars: "x"}}}}}
+	mixed, err := h.CreateRecording(ctx, histUin, spec, h.sig(t, "mixer"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	layoutOf := func() (int, MixLayout) {
+		task, _ := h.Recording(ctx, mixed.TaskId)
+		s, err := task.RecordingSpec()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return task.SpecVersion, s.Mix.Layout
+	}
+	floating := MixLayout{Mode: 1, MainUserId: "bob"}
+	if err := h.ModifyRecording(ctx, histUin, histApp, mixed.TaskId, RecordingChange{MixLayout: &floating}); err != nil {
+		t.Fatal(err)
+	}
+	if v, l := layoutOf(); v != 2 || l.Mode != 1 || l.MainUserId != "bob" || l.BackgroundColor != "" || len(l.Watermarks) != 0 {
+		t.Fatalf("after the modify: version %d, layout %+v, want the floating one alone", v, l)
+	}
+	wide := MixLayout{Mode: 4, Slots: []MixSlot{{Left: 600, Width: 100, Height: 100}}}
+	wantCode(t, h.ModifyRecording(ctx, histUin, histApp, mixed.TaskId, RecordingChange{MixLayout: &wide}), tcerr.CodeInvalidParameter)
+	if err := h.ModifyRecording(ctx, histUin, histApp, mixed.TaskId, RecordingChange{Subscribe: Subscription{AudioAllow: []string{"bob"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if v, l := layoutOf(); v != 3 || l.Mode != 1 || l.MainUserId != "bob" {
+		t.Fatalf("after a refused and a subscription-only modify: version %d, layout %+v", v, l)
+	}
 }
 
 // TestUploadSettlement: 307 with a stream's first segment, 304 with the first playlist

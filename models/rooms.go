@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"fmt"
 	"regexp"
 	"strconv"
 	"time"
@@ -32,7 +31,10 @@ type Room struct {
 
 // CommId identifies one lifetime of a room: SdkAppId_RoomId_CreateTime (seconds).
 func (r *Room) CommId() string {
-	return fmt.Sprintf("%d_%s_%d", r.SdkAppId, r.RoomId, r.CreatedAtMs/1000)
+	b := make([]byte, 0, 32+len(r.RoomId))
+	b = strconv.AppendUint(b, r.SdkAppId, 10)
+	b = append(append(append(b, '_'), r.RoomId...), '_')
+	return string(strconv.AppendInt(b, r.CreatedAtMs/1000, 10))
 }
 
 // stringRoomIdPattern: seed "Relaying to CDN / RTMP": a string room id has letters, digits

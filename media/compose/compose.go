@@ -1,7 +1,9 @@
 // Package compose owns drawing the pictures of a mixed stream: a 4:2:0 canvas filled with
-// the background colour, each window's picture scaled into it as mixlayout places it, and
-// the labelled tile shown for a user whose pictures the emulator cannot decode (H.264 from
-// RTMP, WHIP or ingest: there is no decoder yet). It encodes nothing: the caller hands the
+// the background colour, each window's picture scaled into it as mixlayout places it (and
+// faded by the window's Alpha), the labelled tile shown for a user whose pictures the
+// emulator cannot decode (H.264 from RTMP, WHIP or ingest: there is no decoder yet),
+// PNG/JPEG images blended by their alpha (background, placeholders, watermarks) and text
+// and timestamp watermarks in the shipped font. It encodes nothing: the caller hands the
 // canvas to an encoder.
 package compose
 
@@ -151,10 +153,12 @@ func Label(c *image.YCbCr, r mixlayout.Rect, lines []string, fg, bg color.RGBA) 
 	}
 }
 
-// Source is what a window shows: a picture to scale in, or (Picture nil) a tile labelled
-// with Label's lines (a user whose video the emulator cannot decode).
+// Source is what a window shows: a picture to scale in (Alpha its per-pixel opacity, nil
+// opaque), or (Picture nil) a tile labelled with Label's lines (a user whose video the
+// emulator cannot decode).
 type Source struct {
 	Picture *image.YCbCr
+	Alpha   *image.Alpha
 	Label   []string
 }
 
@@ -167,18 +171,20 @@ var (
 // Compose draws one frame: the canvas in background, then each window in order (the
 // layout's drawing order) with the picture source gives it; a window with no source (no
 // user, or one who publishes no video) shows the background, or placeholder when set.
-func Compose(c *image.YCbCr, background color.RGBA, placeholder *image.YCbCr, windows []mixlayout.Window,
+func Compose(c *image.YCbCr, background color.RGBA, placeholder *Image, windows []mixlayout.Window,
 	source func(w mixlayout.Window) (Source, bool)) {
 	Fill(c, mixlayout.Rect{W: c.Rect.Dx(), H: c.Rect.Dy()}, background)
 	Windows(c, background, placeholder, windows, source)
 }
 
 // Windows is Compose over what the canvas holds (a background image drawn first): each
-// window in order; Fit's bars are the background colour.
-func Windows(c *image.YCbCr, background color.RGBA, placeholder *image.YCbCr, windows []mixlayout.Window,
+// window in order; Fit's bars are the background colour. A window's Alpha (0 opaque, 255
+// transparent) fades its picture over what lies beneath; labelled tiles stay opaque.
+func Windows(c *image.YCbCr, background color.RGBA, placeholder *Image, windows []mixlayout.Window,
 	source func(w mixlayout.Window) (Source, bool)) {
 	for _, w := range windows {
 		win := mixlayout.Rect{X: w.X, Y: w.Y, W: w.W, H: w.H}
+		opacity := uint8(0xff - min(max(w.Alpha, 0), 0xff))
 		s, ok := source(w)
 		switch {
 		case ok && s.Picture != nil:
@@ -187,13 +193,27 @@ func Windows(c *image.YCbCr, background color.RGBA, placeholder *image.YCbCr, wi
 			if w.RenderMode == mixlayout.Fit {
 				Fill(c, win, background)
 			}
-			Draw(c, s.Picture, src, dst)
+			drawPart(c, &Image{Picture: s.Picture, Alpha: s.Alpha}, src, dst, opacity)
 		case ok:
 			Label(c, win, s.Label, TileText, TileBackground)
-		case placeholder != nil:
-			b := placeholder.Rect
+		case placeholder != nil && placeholder.Picture != nil:
+			b := placeholder.Picture.Rect
 			src, dst := mixlayout.Place(b.Dx(), b.Dy(), win, mixlayout.Crop)
-			Draw(c, placeholder, src, dst)
+			drawPart(c, placeholder, src, dst, opacity)
 		}
 	}
+}
+
+// DrawPart draws the part src of img (from its origin) over dst, blending by its alpha:
+// how a background image is placed under the windows.
+func DrawPart(c *image.YCbCr, img *Image, src, dst mixlayout.Rect) {
+	drawPart(c, img, src, dst, 0xff)
+}
+
+func drawPart(c *image.YCbCr, img *Image, src, dst mixlayout.Rect, opacity uint8) {
+	if img.Alpha == nil && opacity == 0xff {
+		Draw(c, img.Picture, src, dst) // the fast path: most frames' pictures are opaque
+		return
+	}
+	DrawImageFaded(c, img.Part(src), dst, opacity)
 }

@@ -128,14 +128,14 @@ func BenchmarkCompose(b *testing.B) {
 // FuzzCompose: windows anywhere, of any size and render mode, over pictures of any size,
 // never panic (what leaves the canvas is clipped).
 func FuzzCompose(f *testing.F) {
-	f.Add(0, 0, 320, 180, 640, 480, 1, "a")
-	f.Add(-50, 400, 2000, 7, 2, 2, 2, "")
-	f.Fuzz(func(t *testing.T, x, y, w, h, pw, ph, mode int, label string) {
+	f.Add(0, 0, 320, 180, 640, 480, 1, 0, "a")
+	f.Add(-50, 400, 2000, 7, 2, 2, 2, 128, "")
+	f.Fuzz(func(t *testing.T, x, y, w, h, pw, ph, mode, alpha int, label string) {
 		pw, ph = 2+int(uint(pw)%2000), 2+int(uint(ph)%2000)
 		c := NewCanvas(320, 180)
 		pic := solid(pw, ph, colours[1])
-		win := mixlayout.Window{UserId: "u", X: x, Y: y, W: w, H: h, RenderMode: mode}
-		Compose(c, color.RGBA{A: 0xff}, pic, []mixlayout.Window{win, {X: x, Y: y, W: w, H: h}}, func(w mixlayout.Window) (Source, bool) {
+		win := mixlayout.Window{UserId: "u", X: x, Y: y, W: w, H: h, RenderMode: mode, Alpha: alpha}
+		Compose(c, color.RGBA{A: 0xff}, &Image{Picture: pic}, []mixlayout.Window{win, {X: x, Y: y, W: w, H: h, Alpha: alpha}}, func(w mixlayout.Window) (Source, bool) {
 			if w.UserId == "" {
 				return Source{}, false
 			}
@@ -145,4 +145,52 @@ func FuzzCompose(f *testing.F) {
 			return Source{Picture: pic}, true
 		})
 	})
+}
+
+// TestWindowAlpha: a window's Alpha fades its picture over the background (0 opaque, 128
+// about half, 255 invisible), a placeholder image blends by its own alpha, and DrawPart
+// draws only the part asked for.
+func TestWindowAlpha(t *testing.T) {
+	bg, red := color.RGBA{0x00, 0x00, 0xff, 0xff}, color.RGBA{0xff, 0x00, 0x00, 0xff}
+	pic := solid(64, 64, red)
+	ws := []mixlayout.Window{
+		{UserId: "a", X: 0, Y: 0, W: 64, H: 64},
+		{UserId: "b", X: 64, Y: 0, W: 64, H: 64, Alpha: 128},
+		{UserId: "c", X: 128, Y: 0, W: 64, H: 64, Alpha: 255},
+		{X: 192, Y: 0, W: 64, H: 64}, // nobody: the placeholder
+	}
+	half := NewCanvas(64, 64)
+	Fill(half, mixlayout.Rect{W: 64, H: 64}, red)
+	placeholder := &Image{Picture: half, Alpha: image.NewAlpha(image.Rect(0, 0, 64, 64))}
+	for i := range placeholder.Alpha.Pix {
+		placeholder.Alpha.Pix[i] = 0x80
+	}
+	c := NewCanvas(256, 64)
+	Compose(c, bg, placeholder, ws, func(w mixlayout.Window) (Source, bool) {
+		return Source{Picture: pic}, w.UserId != ""
+	})
+	mid := color.RGBA{0x80, 0x00, 0x7f, 0xff}
+	for _, tc := range []struct {
+		x    int
+		want color.RGBA
+	}{{32, red}, {96, mid}, {160, bg}, {224, mid}} {
+		if got := at(c, tc.x, 32); !close(got, tc.want) {
+			t.Fatalf("x=%d: %v, want %v", tc.x, got, tc.want)
+		}
+	}
+
+	// DrawPart of the right half of a red|green picture over the whole canvas: all green.
+	two := solid(64, 32, red)
+	Fill(two, mixlayout.Rect{X: 32, W: 32, H: 32}, colours[1])
+	c = NewCanvas(32, 32)
+	DrawPart(c, &Image{Picture: two}, mixlayout.Rect{X: 32, W: 32, H: 32}, mixlayout.Rect{W: 32, H: 32})
+	for _, x := range []int{0, 31} {
+		if got := at(c, x, 16); !close(got, colours[1]) {
+			t.Fatalf("DrawPart at x=%d: %v, want the right half's green", x, got)
+		}
+	}
+	DrawImageFaded(c, &Image{Picture: solid(32, 32, red)}, mixlayout.Rect{W: 32, H: 32}, 0)
+	if got := at(c, 16, 16); !close(got, colours[1]) {
+		t.Fatalf("opacity 0 drew: %v", got)
+	}
 }

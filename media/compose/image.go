@@ -164,9 +164,17 @@ func straightRGBA(img image.Image) func(x, y int) (r, g, b, a uint8) {
 // mean alpha of the block's pixels (those outside dst or the canvas count as
 // transparent). What of dst lies outside the canvas is clipped.
 func DrawImage(c *image.YCbCr, img *Image, dst mixlayout.Rect) {
-	if img == nil || img.Picture == nil {
+	DrawImageFaded(c, img, dst, 0xff)
+}
+
+// DrawImageFaded is DrawImage with every pixel's opacity scaled by opacity/255 (a
+// window's Alpha: 0xff draws as DrawImage does, 0 draws nothing).
+func DrawImageFaded(c *image.YCbCr, img *Image, dst mixlayout.Rect, opacity uint8) {
+	if img == nil || img.Picture == nil || opacity == 0 {
 		return
 	}
+	op := int(opacity)
+	opaque := img.Alpha == nil && op == 0xff
 	pic, alpha := img.Picture, img.Alpha
 	pb := pic.Rect
 	if pb.Empty() || (alpha != nil && !pb.In(alpha.Rect)) {
@@ -193,15 +201,20 @@ func DrawImage(c *image.YCbCr, img *Image, dst mixlayout.Rect) {
 	for i, sy := range ys {
 		row := c.Y[c.YOffset(vis.Min.X, vis.Min.Y+i):][:len(xs)]
 		srow := pic.Y[pic.YOffset(pb.Min.X, pb.Min.Y+sy):]
-		if alpha == nil {
+		switch {
+		case opaque:
 			for j, sx := range xs {
 				row[j] = srow[sx]
 			}
-			continue
-		}
-		arow := alphaRow(i)
-		for j, sx := range xs {
-			row[j] = blend(row[j], srow[sx], arow[sx])
+		case alpha == nil:
+			for j, sx := range xs {
+				row[j] = blend(row[j], srow[sx], uint8(op))
+			}
+		default:
+			arow := alphaRow(i)
+			for j, sx := range xs {
+				row[j] = blend(row[j], srow[sx], fade(arow[sx], op))
+			}
 		}
 	}
 	// Chroma: per block row, the sums of alpha and alpha x chroma over each block's
@@ -218,9 +231,9 @@ func DrawImage(c *image.YCbCr, img *Image, dst mixlayout.Rect) {
 			scb, scr := pic.Cb[cys[i]:], pic.Cr[cys[i]:]
 			first := vis.Min.X >> 1
 			for j, sx := range xs {
-				a := 0xff
+				a := op
 				if arow != nil {
-					a = int(arow[sx])
+					a = int(fade(arow[sx], op))
 				}
 				cb, cr := int(scb[cxs[j]]), int(scr[cxs[j]])
 				b := &blocks[(vis.Min.X+j)>>1-first]
@@ -276,6 +289,20 @@ func scaleDown(off, n, d int) int {
 	hi, lo := bits.Mul64(uint64(off), uint64(n))
 	q, _ := bits.Div64(hi, lo, uint64(d))
 	return int(q)
+}
+
+// fade is a scaled by op/255, rounded.
+func fade(a uint8, op int) uint8 { return uint8((int(a)*op + 0x7f) / 0xff) }
+
+// Part is the part r of img (from its origin), sharing its pixels; r is clipped to img.
+func (img *Image) Part(r mixlayout.Rect) *Image {
+	b := img.Picture.Rect
+	rr := image.Rect(b.Min.X+r.X, b.Min.Y+r.Y, b.Min.X+r.X+r.W, b.Min.Y+r.Y+r.H).Intersect(b)
+	out := &Image{Picture: img.Picture.SubImage(rr).(*image.YCbCr)}
+	if img.Alpha != nil {
+		out.Alpha = img.Alpha.SubImage(rr).(*image.Alpha)
+	}
+	return out
 }
 
 // blend is d moved towards s by a/255, rounded.

@@ -357,26 +357,22 @@ func (m *Mixer) renderVideo(pts time.Duration) (hub.Unit, error) {
 // draw composes the frame at pts on the canvas.
 func (m *Mixer) draw(pts time.Duration) {
 	l := &m.layout
-	var placeholder *image.YCbCr
-	if l.Placeholder != nil {
-		placeholder = l.Placeholder.Picture
-	}
 	full := mixlayout.Rect{W: m.cfg.Width, H: m.cfg.Height}
 	compose.Fill(m.canvas, full, l.Background)
-	if l.BackgroundImage != nil { // opaque: its alpha is not blended
+	if l.BackgroundImage != nil { // over the background colour, blended by its alpha
 		b := l.BackgroundImage.Picture.Rect
 		src, dst := mixlayout.Place(b.Dx(), b.Dy(), full, l.BackgroundRenderMode)
-		compose.Draw(m.canvas, l.BackgroundImage.Picture, src, dst)
+		compose.DrawPart(m.canvas, l.BackgroundImage, src, dst)
 	}
 	byUser := map[string]*Member{}
 	for i := range m.members {
 		byUser[m.members[i].UserId] = &m.members[i]
 	}
-	compose.Windows(m.canvas, l.Background, placeholder, m.windows, func(w mixlayout.Window) (compose.Source, bool) {
+	compose.Windows(m.canvas, l.Background, l.Placeholder, m.windows, func(w mixlayout.Window) (compose.Source, bool) {
 		mb := byUser[w.UserId]
 		if mb == nil || !w.HasVideo {
 			if img := l.SlotImages[w.Placeholder]; img != nil {
-				return compose.Source{Picture: img.Picture}, true
+				return compose.Source{Picture: img.Picture, Alpha: img.Alpha}, true
 			}
 			return compose.Source{}, false
 		}
