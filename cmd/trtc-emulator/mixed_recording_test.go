@@ -99,7 +99,7 @@ func nearColour(a, b color.RGBA, tol int) bool {
 // with aws-sdk-go-v2; ffprobe sees the requested codec, size, rate and duration; frames
 // decoded by ffmpeg show each user's colour where the layout puts them, before and after
 // the change, and the watermark at its rectangle; the mixed audio holds each present
-// anchor's tone. The unreachable image gives one 309 and the recording goes on.
+// anchor's tone (after a second Modify unsubscribes carol's audio, bob's alone). The unreachable image gives one 309 and the recording goes on.
 func TestMixedRecordingEndToEnd(t *testing.T) {
 	testpeer.FFprobe(t)
 	rcv := startReceiver(t, "mixKey")
@@ -155,6 +155,11 @@ func TestMixedRecordingEndToEnd(t *testing.T) {
 	}
 	if status := control(t, "POST", "http://"+p.addr+"/_emulator/v1/participants/leave", map[string]any{"RoomId": "88", "UserId": "alice"}, nil); status != 200 {
 		t.Fatalf("alice leaves: HTTP %d", status)
+	}
+	// The subscription changes too: carol's audio is no longer mixed (her window stays).
+	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "ModifyCloudRecording",
+		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId, "SubscribeStreamUserIds": map[string]any{"UnSubscribeAudioUserIds": []string{"carol"}}}); err != nil {
+		t.Fatal(err)
 	}
 	for range 10 {
 		advance(t, p.addr, time.Second)
@@ -271,10 +276,10 @@ func TestMixedRecordingEndToEnd(t *testing.T) {
 			t.Errorf("%s's tone (%.0f Hz) at %.3f with three anchors, want about 0.1", u, f, lvl)
 		}
 		lvl := testpeer.ToneLevel(span(22, 29), 48000, f)
-		if u == "alice" && lvl > 0.01 {
-			t.Errorf("alice left at 20 s; her tone is at %.3f after", lvl)
+		if u != "bob" && lvl > 0.01 {
+			t.Errorf("alice left and carol's audio was unsubscribed at 20 s; %s's tone is at %.3f after", u, lvl)
 		}
-		if u != "alice" && (lvl < 0.06 || lvl > 0.14) {
+		if u == "bob" && (lvl < 0.06 || lvl > 0.14) {
 			t.Errorf("%s's tone at %.3f after alice left, want about 0.1", u, lvl)
 		}
 	}
