@@ -99,7 +99,8 @@ func nearColour(a, b color.RGBA, tol int) bool {
 // with aws-sdk-go-v2; ffprobe sees the requested codec, size, rate and duration; frames
 // decoded by ffmpeg show each user's colour where the layout puts them, before and after
 // the change, and the watermark at its rectangle; the mixed audio holds each present
-// anchor's tone (after a second Modify unsubscribes carol's audio, bob's alone). The unreachable image gives one 309 and the recording goes on.
+// anchor's tone (after a second Modify unsubscribes carol's audio, bob's alone). The
+// unreachable image gives one 309 and the recording goes on.
 func TestMixedRecordingEndToEnd(t *testing.T) {
 	testpeer.FFprobe(t)
 	rcv := startReceiver(t, "mixKey")
