@@ -64,6 +64,9 @@ var trtcImplemented = map[string]func(*Handlers, *Call, []byte) (any, error){
 	"UpdateStreamIngest":        handle((*Handlers).UpdateStreamIngest),
 	"StopStreamIngest":          handle((*Handlers).StopStreamIngest),
 	"DescribeStreamIngest":      handle((*Handlers).DescribeStreamIngest),
+	"StartPublishCdnStream":     handle((*Handlers).StartPublishCdnStream),
+	"UpdatePublishCdnStream":    handle((*Handlers).UpdatePublishCdnStream),
+	"StopPublishCdnStream":      handle((*Handlers).StopPublishCdnStream),
 }
 
 // trtcActions is the action table of trtc 2019-07-22: every action of the wire schema.

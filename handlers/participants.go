@@ -217,6 +217,10 @@ func (h *Handlers) leaveParticipant(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"UserId": id.UserId})
 }
 
+// relayStateNames are the 401 states' names (seed: PUBLISH_CDN_STREAM_STATE_*).
+var relayStateNames = map[int]string{models.RelayIdle: "IDLE", models.RelayConnecting: "CONNECTING", models.RelayRunning: "RUNNING",
+	models.RelayRecovering: "RECOVERING", models.RelayFailure: "FAILURE", models.RelayDisconnecting: "DISCONNECTING"}
+
 func (h *Handlers) listRooms(c echo.Context) error {
 	appId := h.settings.SdkAppId
 	if v := c.QueryParam("SdkAppId"); v != "" {
@@ -230,6 +234,25 @@ func (h *Handlers) listRooms(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	relays, urls, err := h.store.RelaysOfApp(c.Request().Context(), appId)
+	if err != nil {
+		return err
+	}
+	type relayURLView struct {
+		Url       string `json:"Url"`
+		Status    int    `json:"Status"` // the last 401's
+		State     string `json:"State"`
+		ErrorCode int    `json:"ErrorCode"`
+		ErrorMsg  string `json:"ErrorMsg"`
+		Removed   bool   `json:"Removed"`
+	}
+	type relayView struct {
+		TaskId          string         `json:"TaskId"`
+		UserId          string         `json:"UserId"`
+		State           string         `json:"State"`
+		WithTranscoding bool           `json:"WithTranscoding"`
+		Urls            []relayURLView `json:"Urls"`
+	}
 	type roomView struct {
 		SdkAppId   uint64            `json:"SdkAppId"`
 		RoomId     string            `json:"RoomId"`
@@ -237,11 +260,26 @@ func (h *Handlers) listRooms(c echo.Context) error {
 		CommId     string            `json:"CommId"`
 		CreatedAt  time.Time         `json:"CreatedAt"`
 		Members    []participantView `json:"Members"`
+		Relays     []relayView       `json:"Relays"`
 	}
 	out := make([]roomView, 0, len(rooms))
 	for _, r := range rooms {
 		v := roomView{SdkAppId: r.Room.SdkAppId, RoomId: r.Room.RoomId, RoomIdType: r.Room.RoomIdType,
-			CommId: r.Room.CommId(), CreatedAt: time.UnixMilli(r.Room.CreatedAtMs).UTC(), Members: []participantView{}}
+			CommId: r.Room.CommId(), CreatedAt: time.UnixMilli(r.Room.CreatedAtMs).UTC(), Members: []participantView{}, Relays: []relayView{}}
+		for _, t := range relays {
+			if t.RoomId != r.Room.RoomId || t.RoomIdType != r.Room.RoomIdType {
+				continue
+			}
+			rv := relayView{TaskId: t.TaskId, UserId: t.UserId, State: string(t.State), Urls: []relayURLView{}}
+			if spec, err := t.RelaySpec(); err == nil {
+				rv.WithTranscoding = spec.Transcode
+			}
+			for _, u := range urls[t.ID] {
+				rv.Urls = append(rv.Urls, relayURLView{Url: u.Url, Status: u.Status, State: relayStateNames[u.Status],
+					ErrorCode: u.ErrorCode, ErrorMsg: u.ErrorMsg, Removed: u.Removed})
+			}
+			v.Relays = append(v.Relays, rv)
+		}
 		for i := range r.Members {
 			pv := newParticipantView(&r.Members[i])
 			if h.settings.Streams != nil {

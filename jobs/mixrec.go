@@ -129,21 +129,26 @@ func (t *taskRun) openMix(ctx context.Context, spec *models.RecordingSpec, now t
 // once per run, through the address guard; one that fails (unreachable, not a PNG or
 // JPEG, too large) writes 309 and the mix goes on without it.
 func (t *taskRun) mixLayout(ctx context.Context, l *models.MixLayout) mix.Layout {
+	return mixLayoutOf(l, func(url string) *compose.Image { return t.image(ctx, url) })
+}
+
+// mixLayoutOf is l for the mixer, with the images image returns (nil: none).
+func mixLayoutOf(l *models.MixLayout, image func(url string) *compose.Image) mix.Layout {
 	out := mix.Layout{
 		Params: mixlayout.Params{Mode: l.Mode, MainUser: l.MainUserId, MainMediaId: l.MainMediaId, AlignRight: l.AlignRight,
 			PureAudioDisableLayout: l.PureAudioDisableLayout, RenderMode: l.RenderMode},
 		Background:           parseColor(l.BackgroundColor, color.RGBA{A: 0xff}),
-		BackgroundImage:      t.image(ctx, l.BackgroundImageUrl),
+		BackgroundImage:      image(l.BackgroundImageUrl),
 		BackgroundRenderMode: l.BackgroundImageRenderMode,
 	}
 	if l.PlaceHolderMode {
-		out.Placeholder = t.image(ctx, l.DefaultSubBackgroundImage)
+		out.Placeholder = image(l.DefaultSubBackgroundImage)
 	}
 	for _, s := range l.Slots {
 		out.Params.Custom = append(out.Params.Custom, mixlayout.Slot{Top: s.Top, Left: s.Left, Width: s.Width, Height: s.Height,
 			UserId: s.UserId, Alpha: s.Alpha, RenderMode: s.RenderMode, MediaId: s.MediaId, ImageLayer: s.ImageLayer,
 			SubBackgroundImage: s.SubBackgroundImage})
-		if img := t.image(ctx, s.SubBackgroundImage); img != nil && l.PlaceHolderMode {
+		if img := image(s.SubBackgroundImage); img != nil && l.PlaceHolderMode {
 			if out.SlotImages == nil {
 				out.SlotImages = map[string]*compose.Image{}
 			}
@@ -154,7 +159,7 @@ func (t *taskRun) mixLayout(ctx context.Context, l *models.MixLayout) mix.Layout
 		rect := mixlayout.Rect{X: wm.Left, Y: wm.Top, W: wm.Width, H: wm.Height}
 		switch wm.Type {
 		case mix.WatermarkImage:
-			out.Watermarks = append(out.Watermarks, mix.Watermark{Kind: wm.Type, Rect: rect, Image: t.image(ctx, wm.Url)})
+			out.Watermarks = append(out.Watermarks, mix.Watermark{Kind: wm.Type, Rect: rect, Image: image(wm.Url)})
 		case mix.WatermarkText:
 			st := compose.TextStyle{FontSize: wm.FontSize, Color: parseColor(wm.FontColor, color.RGBA{0xff, 0xff, 0xff, 0xff})}
 			if wm.BackgroundColor != "" {
@@ -184,7 +189,7 @@ func (t *taskRun) image(ctx context.Context, url string) *compose.Image {
 	if img, ok := t.images[url]; ok {
 		return img
 	}
-	img, err := t.fetchImage(ctx, url)
+	img, err := fetchImage(ctx, t.r.images(), url)
 	if err != nil {
 		t.log.Warn("a layout image could not be used: 309", "url", url, "err", err)
 		if err := t.r.cfg.Store.ImageFailed(ctx, t.task.ID, url); err != nil {
@@ -198,14 +203,15 @@ func (t *taskRun) image(ctx context.Context, url string) *compose.Image {
 	return img
 }
 
-func (t *taskRun) fetchImage(ctx context.Context, url string) (*compose.Image, error) {
+// fetchImage downloads and decodes a layout image (PNG or JPEG, at most 5 MB).
+func fetchImage(ctx context.Context, client *http.Client, url string) (*compose.Image, error) {
 	ctx, cancel := context.WithTimeout(ctx, imageTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := t.r.images().Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -51,6 +51,8 @@ type RecorderConfig struct {
 	// own when nil.
 	Hub   *hub.Hub
 	Media *virtual.Media
+	// Rooms shares Media's rooms with the relayer's tasks; made from Media when nil.
+	Rooms *RoomMedia
 	// Images fetches a mixed layout's images (through the callbacks' address guard); a
 	// plain client when nil.
 	Images *http.Client
@@ -75,11 +77,6 @@ type Recorder struct {
 	// tasks are the running tasks, which Wake pokes.
 	tasksMu sync.Mutex
 	tasks   map[*taskRun]struct{}
-
-	// rooms counts the tasks running in each room (by hubRoom): the room's virtual
-	// participants are produced while one records it.
-	roomsMu sync.Mutex
-	rooms   map[string]int
 }
 
 // NewRecorder checks cfg and returns a recorder; Run starts it.
@@ -111,8 +108,12 @@ func NewRecorder(cfg RecorderConfig) (*Recorder, error) {
 	if cfg.Hub == nil || cfg.Media == nil {
 		cfg.Hub = hub.New()
 		cfg.Media = virtual.New(cfg.Hub)
+		cfg.Rooms = nil
 	}
-	r := &Recorder{cfg: cfg, log: cfg.Logger.With("component", "recorder"), rooms: map[string]int{}, tasks: map[*taskRun]struct{}{}}
+	if cfg.Rooms == nil {
+		cfg.Rooms = NewRoomMedia(cfg.Media, cfg.Logger)
+	}
+	r := &Recorder{cfg: cfg, log: cfg.Logger.With("component", "recorder"), tasks: map[*taskRun]struct{}{}}
 	runner, err := NewRunner(RunnerConfig{Store: cfg.Store, Clock: cfg.Clock, LeaseTTL: cfg.LeaseTTL, Logger: cfg.Logger,
 		Kinds: map[string]Kind{models.JobRecording: {Handle: r.handle, Settles: true, RetryAfter: recordingRetry}}})
 	if err != nil {
@@ -303,26 +304,6 @@ func HubRoom(sdkAppId uint64, roomIdType int, roomId string) string {
 	return strconv.FormatUint(sdkAppId, 10) + "/" + strconv.Itoa(roomIdType) + "/" + roomId
 }
 
-// enterRoom counts a task in its room; leaveRoom uncounts it and, when it was the last,
-// ends the room's virtual participants' streams.
-func (r *Recorder) enterRoom(room string) {
-	r.roomsMu.Lock()
-	defer r.roomsMu.Unlock()
-	r.rooms[room]++
-}
-
-func (r *Recorder) leaveRoom(room string) {
-	r.roomsMu.Lock()
-	defer r.roomsMu.Unlock()
-	if r.rooms[room]--; r.rooms[room] > 0 {
-		return
-	}
-	delete(r.rooms, room)
-	if err := r.cfg.Media.Sync(room, nil, r.cfg.Clock.Now()); err != nil {
-		r.log.Error("end a room's virtual media", "room", room, "err", err)
-	}
-}
-
 // publishers is what the present members publish, for the virtual participants' media.
 func publishers(members []models.Member) []virtual.Publisher {
 	var pubs []virtual.Publisher
@@ -393,8 +374,8 @@ func (t *taskRun) run(ctx context.Context, takenOver bool) error {
 	}()
 	t.streams = map[streamKey]*streamWriter{}
 	t.room = hubRoom(&t.task)
-	r.enterRoom(t.room)
-	defer r.leaveRoom(t.room)
+	r.cfg.Rooms.Enter(t.room)
+	defer func() { r.cfg.Rooms.Leave(t.room, r.cfg.Clock.Now()) }()
 	var settled []chan struct{} // Settle's requests answered after the next pass
 	for {
 		ended, err := t.pass(ctx)
@@ -506,7 +487,7 @@ func (t *taskRun) pass(ctx context.Context) (bool, error) {
 		return true, t.finish(ctx)
 	}
 	// The room's virtual participants publish what the room says, up to now.
-	if err := r.cfg.Media.Sync(t.room, publishers(view.Members), now); err != nil {
+	if err := r.cfg.Rooms.Sync(t.room, view.Members, now); err != nil {
 		return false, err
 	}
 	if err := t.record(ctx, view, now); err != nil {

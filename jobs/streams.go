@@ -136,7 +136,7 @@ func (t *taskRun) record(ctx context.Context, view *models.RecordingView, now ti
 		t.streams[key] = w
 	}
 	// New subscribers get the keyframes they asked for; new streams their first frames.
-	if err := t.r.cfg.Media.Advance(now); err != nil {
+	if err := t.r.cfg.Rooms.Advance(now); err != nil {
 		return err
 	}
 	for _, w := range t.streams {

@@ -17,6 +17,7 @@ const (
 	ChangeRecordings                    // a recording task was created, modified, stopped or wrote a file
 	ChangeJobs                          // a job was enqueued
 	ChangeIngest                        // a stream ingest task was updated or ended
+	ChangeRelay                         // a relay task was started, updated or stopped
 )
 
 // changeSet collects one transaction's changes; only the goroutine running it writes it.

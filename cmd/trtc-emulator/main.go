@@ -130,9 +130,12 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The virtual participants' encoders, shared by the recordings and relays of a room.
+	virtualMedia := virtual.New(mediaHub)
+	roomMedia := jobs.NewRoomMedia(virtualMedia, log)
 	recorder, err := jobs.NewRecorder(jobs.RecorderConfig{Store: store, SpoolDir: filepath.Join(cfg.DataDir, "spool"),
 		Uploaders: uploaders, Logger: log, SegmentDuration: cfg.SegmentDuration,
-		UploadGiveUp: cfg.UploadGiveUp, Clock: clk, Hub: mediaHub, Media: virtual.New(mediaHub),
+		UploadGiveUp: cfg.UploadGiveUp, Clock: clk, Hub: mediaHub, Media: virtualMedia, Rooms: roomMedia,
 		Images: webhooks.NewPullClient(guard, roots)})
 	if err != nil {
 		return err
@@ -164,6 +167,19 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		// First the sources pulled into rooms publish what is due (what recordings read).
 		v.OnSettle(ingester.Settle)
 	}
+	// Relays to CDN publish the room's streams to RTMP destinations (through the guard).
+	relayer, err := jobs.NewRelayer(jobs.RelayerConfig{Store: store, Hub: mediaHub, Rooms: roomMedia, Clock: clk,
+		Dial: guard.DialContext, Images: webhooks.NewPullClient(guard, roots), Logger: log})
+	if err != nil {
+		return err
+	}
+	relayCtx, stopRelay := context.WithCancel(context.Background())
+	defer stopRelay()
+	relayDone := make(chan struct{})
+	go func() { defer close(relayDone); relayer.Run(relayCtx) }()
+	if v, ok := clk.(*clock.Virtual); ok {
+		v.OnSettle(relayer.Settle)
+	}
 	if v, ok := clk.(*clock.Virtual); ok {
 		// After each step of an advance: the recordings' passes (their callbacks
 		// committed), then (sweeps.start) the sweeps, then the deliveries due, theirs
@@ -190,6 +206,9 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		}
 		if c&(models.ChangeJobs|models.ChangeRooms|models.ChangeIngest) != 0 {
 			ingester.Wake()
+		}
+		if c&(models.ChangeJobs|models.ChangeRooms|models.ChangeRelay) != 0 {
+			relayer.Wake()
 		}
 	})
 	stopSweeps, err := sweeps{store: store, objects: objects, recorder: recorder, clock: clk, log: log}.start(cfg)
@@ -266,6 +285,10 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 	// rooms, and the next start resumes them.
 	stopIngest()
 	<-ingestDone
+	// Relays stop publishing and give their jobs back; the next start republishes
+	// (RECOVERING, then RUNNING).
+	stopRelay()
+	<-relayDone
 	stopRecorder()
 	if err := <-recorderDone; err != nil {
 		return fmt.Errorf("recorder: %w", err)

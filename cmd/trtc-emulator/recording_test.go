@@ -43,10 +43,12 @@ type recordingEvent struct {
 		TaskId    string
 		Payload   map[string]any
 		Status    *int // group 7
+		RoomType  *int // group 4
 	}
 }
 
-// receiver is a callback server that checks every Sign and keeps the recording events.
+// receiver is a callback server that checks every Sign and keeps the recording, relay and
+// ingest events.
 type receiver struct {
 	t      *testing.T
 	key    string
@@ -75,7 +77,7 @@ func startReceiver(t *testing.T, key string) *receiver {
 		if err := json.Unmarshal(body, &ev); err != nil {
 			t.Errorf("callback body %s: %v", body, err)
 		}
-		if ev.EventGroupId == 3 || ev.EventGroupId == 7 {
+		if ev.EventGroupId == 3 || ev.EventGroupId == 4 || ev.EventGroupId == 7 {
 			r.mu.Lock()
 			r.events = append(r.events, ev.recordingEvent)
 			r.mu.Unlock()

@@ -1,0 +1,629 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trtc-emulator/trtc-emulator/internal/testpeer"
+	"github.com/trtc-emulator/trtc-emulator/media/mixlayout"
+	"github.com/trtc-emulator/trtc-emulator/media/synth"
+)
+
+// relayParams is a StartPublishCdnStream of room's stream (no transcoding) to urls.
+func relayParams(t *testing.T, room, robot string, urls ...string) map[string]any {
+	var cdns []map[string]any
+	for _, u := range urls {
+		cdns = append(cdns, map[string]any{"PublishCdnUrl": u, "IsTencentCdn": 0})
+	}
+	return map[string]any{"SdkAppId": defaultSdkAppId, "RoomId": room, "RoomIdType": 0, "WithTranscoding": 0,
+		"AgentParams":      map[string]any{"UserId": robot, "UserSig": robotSig(t, robot), "MaxIdleTime": 30},
+		"AudioParams":      map[string]any{"AudioEncode": map[string]any{"SampleRate": 48000, "Channel": 1, "BitRate": 50}},
+		"PublishCdnParams": cdns}
+}
+
+// relayStatus is one 401 of a URL: its Status, and its EventMsTs relative to the task's
+// first 401.
+type relayStatus struct {
+	status int
+	at     time.Duration
+}
+
+// relayStates is each URL's 401s of a task in the order they were written (the
+// emulator's callback log), once the receiver, which checks every Sign, has them all.
+func relayStates(t *testing.T, addr string, rcv *receiver, taskId string) map[string][]relayStatus {
+	t.Helper()
+	var first int64
+	out := map[string][]relayStatus{}
+	n := 0
+	log := callbackLog(t, addr)
+	slices.SortFunc(log, func(a, b logEntry) int { return cmp.Compare(a.Id, b.Id) }) // the log is newest first
+	for _, e := range log {
+		var body struct {
+			EventType int
+			EventInfo struct {
+				TaskId    string
+				EventMsTs int64
+				Payload   struct {
+					Url    string
+					Status int
+				}
+			}
+		}
+		json.Unmarshal(e.Body, &body)
+		if body.EventType != 401 || body.EventInfo.TaskId != taskId {
+			continue
+		}
+		if first == 0 {
+			first = body.EventInfo.EventMsTs
+		}
+		n++
+		out[body.EventInfo.Payload.Url] = append(out[body.EventInfo.Payload.Url],
+			relayStatus{body.EventInfo.Payload.Status, time.Duration(body.EventInfo.EventMsTs-first) * time.Millisecond})
+	}
+	waitFor(t, "the receiver to have every 401", 30*time.Second, func() bool { return len(rcv.of(taskId, 401)) >= n })
+	return out
+}
+
+func statusNames(s []relayStatus) string {
+	names := []string{"IDLE", "CONNECTING", "RUNNING", "RECOVERING", "FAILURE", "DISCONNECTING"}
+	var b strings.Builder
+	for _, x := range s {
+		fmt.Fprintf(&b, "%s@%v ", names[x.status], x.at)
+	}
+	return b.String()
+}
+
+// TestRelayUnreachableURL: a relay to a URL nobody listens on, on the virtual clock:
+// CONNECTING at once and every 5 s, FAILURE at 60 s, then IDLE, and nothing more; each
+// 401 signed, of group 4, naming the robot, the task, the numeric room (RoomType 0).
+func TestRelayUnreachableURL(t *testing.T) {
+	rcv := startReceiver(t, "relayKey")
+	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
+		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	enterAnchor(t, p.addr, "501", "alice", 160, 90)
+	dead := "rtmp://" + strings.TrimPrefix(closedURL(t), "http://")
+	dead = strings.TrimSuffix(dead, "/missing.png") + "/live/nobody"
+	resp, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StartPublishCdnStream", relayParams(t, "501", "relay_bot", dead))
+	if err != nil {
+		t.Fatal(err)
+	}
+	taskId, _ := resp["TaskId"].(string)
+	if taskId == "" {
+		t.Fatalf("no TaskId: %v", resp)
+	}
+	for range 70 {
+		advance(t, p.addr, time.Second)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, e := range callbackLog(t, p.addr) {
+				t.Logf("%s %s", e.State, e.Body)
+			}
+		}
+	})
+	waitFor(t, "IDLE after FAILURE", 30*time.Second, func() bool {
+		s := relayStates(t, p.addr, rcv, taskId)[dead]
+		return len(s) > 0 && s[len(s)-1].status == 0
+	})
+	got := relayStates(t, p.addr, rcv, taskId)[dead]
+	var want []relayStatus
+	for at := time.Duration(0); at < time.Minute; at += 5 * time.Second {
+		want = append(want, relayStatus{1, at})
+	}
+	want = append(want, relayStatus{4, time.Minute}, relayStatus{0, time.Minute})
+	if statusNames(got) != statusNames(want) {
+		t.Fatalf("401s of the dead URL:\n got %s\nwant %s", statusNames(got), statusNames(want))
+	}
+	for _, e := range rcv.of(taskId, 401) {
+		if string(e.EventInfo.RoomId) != "501" || e.EventInfo.RoomType == nil || *e.EventInfo.RoomType != 0 || e.EventInfo.UserId != "relay_bot" {
+			t.Fatalf("401 %+v", e.EventInfo)
+		}
+		if st := e.EventInfo.Payload["Status"]; st == 4.0 && (e.EventInfo.Payload["ErrorCode"] == 0.0 || e.EventInfo.Payload["ErrorMsg"] == "") {
+			t.Fatalf("FAILURE without its error: %v", e.EventInfo.Payload)
+		}
+	}
+	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopPublishCdnStream",
+		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err != nil {
+		t.Fatal(err)
+	}
+	p.stop(t)
+}
+
+// TestRelayUpdateAndStop: Update replaces the URL list, disconnecting the URLs left out
+// (DISCONNECTING, IDLE) and connecting the new ones, the others undisturbed; an Update
+// whose SequenceNumber does not grow is refused; Stop disconnects every URL and the robot
+// leaves the room.
+func TestRelayUpdateAndStop(t *testing.T) {
+	rcv := startReceiver(t, "relayKey")
+	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
+		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	enterAnchor(t, p.addr, "502", "alice", 160, 90)
+	base := "rtmp://" + strings.TrimSuffix(strings.TrimPrefix(closedURL(t), "http://"), "/missing.png")
+	a, b, c := base+"/live/a", base+"/live/b", base+"/live/c"
+	resp, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StartPublishCdnStream", relayParams(t, "502", "relay_bot", a, b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	taskId := resp["TaskId"].(string)
+	for range 7 {
+		advance(t, p.addr, time.Second)
+	}
+	update := func(seq int, urls ...string) error {
+		var cdns []map[string]any
+		for _, u := range urls {
+			cdns = append(cdns, map[string]any{"PublishCdnUrl": u})
+		}
+		_, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "UpdatePublishCdnStream", map[string]any{
+			"SdkAppId": defaultSdkAppId, "TaskId": taskId, "SequenceNumber": seq, "WithTranscoding": 0, "PublishCdnParams": cdns})
+		return err
+	}
+	if err := update(1, b, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := update(1, c); err == nil || !strings.Contains(err.Error(), "SequenceNumber") {
+		t.Fatalf("an Update with the same SequenceNumber: %v", err)
+	}
+	for range 5 {
+		advance(t, p.addr, time.Second)
+	}
+	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopPublishCdnStream",
+		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err != nil {
+		t.Fatal(err)
+	}
+	advance(t, p.addr, time.Second)
+	waitFor(t, "IDLE of b and c", 30*time.Second, func() bool {
+		st := relayStates(t, p.addr, rcv, taskId)
+		return len(st[b]) > 0 && st[b][len(st[b])-1].status == 0 && len(st[c]) > 0 && st[c][len(st[c])-1].status == 0
+	})
+	st := relayStates(t, p.addr, rcv, taskId)
+	// a: connecting from 0 (again at 5 s), removed at 7 s; b: from 0 to the stop at 12 s
+	// (again at 5 and 10 s); c: from 7 s (again at 12 s, the pass before the stop's).
+	wants := map[string]string{
+		a: "CONNECTING@0s CONNECTING@5s DISCONNECTING@7s IDLE@7s ",
+		b: "CONNECTING@0s CONNECTING@5s CONNECTING@10s DISCONNECTING@12s IDLE@12s ",
+		c: "CONNECTING@7s CONNECTING@12s DISCONNECTING@12s IDLE@12s ",
+	}
+	for url, want := range wants {
+		if got := statusNames(st[url]); got != want {
+			t.Errorf("%s:\n got %s\nwant %s", url, got, want)
+		}
+	}
+	// The task ended: a second Stop finds nothing, and the robot left (only alice is in).
+	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopPublishCdnStream",
+		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err == nil || !strings.Contains(err.Error(), "ResourceNotFound") {
+		t.Fatalf("Stop of an ended relay: %v", err)
+	}
+	var rooms struct {
+		Rooms []struct {
+			RoomId  string
+			Members []struct{ UserId string }
+		}
+	}
+	waitFor(t, "the robot out of the room", 10*time.Second, func() bool {
+		control(t, "GET", "http://"+p.addr+"/_emulator/v1/rooms", nil, &rooms)
+		for _, r := range rooms.Rooms {
+			if r.RoomId == "502" {
+				return len(r.Members) == 1 && r.Members[0].UserId == "alice"
+			}
+		}
+		return false
+	})
+	p.stop(t)
+}
+
+// rtmpReceiver is Debian's ffmpeg listening for one RTMP publish and copying it into a
+// FLV file: the independent peer a relay publishes to.
+type rtmpReceiver struct {
+	url, file string
+	cmd       *exec.Cmd
+	exited    chan error
+}
+
+// startRTMPReceiver starts ffmpeg on port (a free one when 0) and returns once it listens.
+func startRTMPReceiver(t *testing.T, port int) *rtmpReceiver {
+	t.Helper()
+	if port == 0 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port = ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+	}
+	r := &rtmpReceiver{url: fmt.Sprintf("rtmp://127.0.0.1:%d/live/relayed", port), file: filepath.Join(t.TempDir(), "received.flv"),
+		exited: make(chan error, 1)}
+	r.cmd = exec.Command(testpeer.FFmpeg(t), "-v", "error", "-y", "-listen", "1", "-i", r.url, "-c", "copy", "-f", "flv", r.file)
+	var stderr bytes.Buffer
+	r.cmd.Stderr = &stderr
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r.exited <- r.cmd.Wait() }()
+	t.Cleanup(func() {
+		r.cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("ffmpeg receiver: %s", stderr.String())
+		}
+	})
+	waitFor(t, "ffmpeg to listen", 20*time.Second, func() bool { return listening(t, port) })
+	return r
+}
+
+// listening is whether a socket listens on 127.0.0.1:port (/proc/net/tcp: no connection
+// is made, which ffmpeg's single accept would take for the publish).
+func listening(t *testing.T, port int) bool {
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		t.Fatalf("read /proc/net/tcp: %v", err)
+	}
+	want := fmt.Sprintf(":%04X ", port)
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) > 3 && strings.HasSuffix(f[1]+" ", want) && f[3] == "0A" {
+			return true
+		}
+	}
+	return false
+}
+
+// wait waits for ffmpeg to end (the publisher closed its connection).
+func (r *rtmpReceiver) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case <-r.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("ffmpeg did not end after the relay stopped")
+	}
+}
+
+// TestRelayPassthroughToFFmpeg: a relay without transcoding of a virtual anchor's stream
+// to ffmpeg listening in the test: CONNECTING, RUNNING, then on Stop DISCONNECTING and
+// IDLE; ffprobe reads the received file as the anchor's stream unchanged (H.264 at its
+// size and rate, its AAC), lasting what was relayed, and its first picture is the anchor's
+// colour.
+func TestRelayPassthroughToFFmpeg(t *testing.T) {
+	testpeer.FFprobe(t)
+	rcv := startReceiver(t, "relayKey")
+	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
+		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	enterAnchor(t, p.addr, "503", "alice", 320, 180)
+	out := startRTMPReceiver(t, 0)
+	resp, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StartPublishCdnStream", relayParams(t, "503", "relay_bot", out.url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	taskId := resp["TaskId"].(string)
+	advanceUntil(t, p.addr, "RUNNING", time.Second, 10*time.Second, func() bool {
+		s := relayStates(t, p.addr, rcv, taskId)[out.url]
+		return len(s) > 0 && s[len(s)-1].status == 2
+	})
+	// The control API shows the relay in its room, the URL running.
+	var rooms struct {
+		Rooms []struct {
+			RoomId string
+			Relays []struct {
+				TaskId, UserId string
+				Urls           []struct{ Url, State string }
+			}
+		}
+	}
+	control(t, "GET", "http://"+p.addr+"/_emulator/v1/rooms", nil, &rooms)
+	if len(rooms.Rooms) != 1 || len(rooms.Rooms[0].Relays) != 1 || rooms.Rooms[0].Relays[0].TaskId != taskId ||
+		len(rooms.Rooms[0].Relays[0].Urls) != 1 || rooms.Rooms[0].Relays[0].Urls[0].State != "RUNNING" {
+		t.Fatalf("rooms %+v, want the relay with its URL RUNNING", rooms)
+	}
+	for range 10 {
+		advance(t, p.addr, time.Second)
+	}
+	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopPublishCdnStream",
+		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err != nil {
+		t.Fatal(err)
+	}
+	advance(t, p.addr, time.Second)
+	out.wait(t)
+	st := relayStates(t, p.addr, rcv, taskId)[out.url]
+	names := statusNames(st)
+	if len(st) != 4 || st[0].status != 1 || st[1].status != 2 || st[2].status != 5 || st[3].status != 0 || st[2].at != st[3].at {
+		t.Fatalf("401s %s, want CONNECTING, RUNNING, DISCONNECTING, IDLE", names)
+	}
+
+	r := testpeer.ProbeFile(t, out.file)
+	var video, audio bool
+	for _, s := range r.Streams {
+		switch s.CodecType {
+		case "video":
+			video = s.CodecName == "h264" && s.Width == 320 && s.Height == 180
+		case "audio":
+			audio = s.CodecName == "aac" && s.SampleRate == "48000"
+		}
+	}
+	if !video || !audio {
+		t.Fatalf("received %+v, want the anchor's h264 320x180 and aac 48 kHz", r.Streams)
+	}
+	if s := r.Seconds(); s < 8 || s > 12.5 {
+		t.Fatalf("received %.2f s, want about the 10 s relayed", s)
+	}
+	frame := frameAt(t, out.file, 0.5, 320, 180)
+	if got, want := pixel(frame, 320, 160, 30), synth.UserColor("alice"); !nearColour(got, want, 16) {
+		t.Fatalf("the received picture shows %v, want alice's %v", got, want)
+	}
+	t.Logf("relayed %.2f s; 401s %s", r.Seconds(), names)
+	p.stop(t)
+}
+
+// TestRelayTranscodedToFFmpeg: a relay with transcoding mixes the room (two virtual
+// anchors, grid) at the requested VideoEncode and AudioEncode and publishes it: ffprobe
+// reads the size, rate and codecs asked for, and a decoded picture shows each anchor's
+// colour in its grid window.
+func TestRelayTranscodedToFFmpeg(t *testing.T) {
+	testpeer.FFprobe(t)
+	rcv := startReceiver(t, "relayKey")
+	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
+		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	users := []string{"alice", "bob"}
+	for _, u := range users {
+		enterAnchor(t, p.addr, "504", u, 320, 180)
+	}
+	out := startRTMPReceiver(t, 0)
+	const W, H = 480, 270
+	params := relayParams(t, "504", "relay_mix", out.url)
+	params["WithTranscoding"] = 1
+	params["AudioParams"] = map[string]any{"AudioEncode": map[string]any{"SampleRate": 44100, "Channel": 2, "BitRate": 64}}
+	params["VideoParams"] = map[string]any{
+		"VideoEncode":  map[string]any{"Width": W, "Height": H, "Fps": 15, "BitRate": 600, "Gop": 2},
+		"LayoutParams": map[string]any{"MixLayoutMode": 3}, "BackGroundColor": "0x000000"}
+	resp, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StartPublishCdnStream", params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	taskId := resp["TaskId"].(string)
+	advanceUntil(t, p.addr, "RUNNING", time.Second, 10*time.Second, func() bool {
+		s := relayStates(t, p.addr, rcv, taskId)[out.url]
+		return len(s) > 0 && s[len(s)-1].status == 2
+	})
+	for range 8 {
+		advance(t, p.addr, time.Second)
+	}
+	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopPublishCdnStream",
+		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err != nil {
+		t.Fatal(err)
+	}
+	advance(t, p.addr, time.Second)
+	out.wait(t)
+
+	r := testpeer.ProbeFile(t, out.file)
+	var video, audio bool
+	for _, s := range r.Streams {
+		switch s.CodecType {
+		case "video":
+			video = s.CodecName == "h264" && s.Width == W && s.Height == H && s.RFrameRate == "15/1"
+		case "audio":
+			audio = s.CodecName == "aac" && s.SampleRate == "44100" && s.Channels == 2
+		}
+	}
+	if !video || !audio {
+		t.Fatalf("received %+v, want the mix: h264 %dx%d at 15/1, aac 44.1 kHz stereo", r.Streams, W, H)
+	}
+	if s := r.Seconds(); s < 5 || s > 10 {
+		t.Fatalf("received %.2f s of the 8 s relayed", s)
+	}
+	var ms []mixlayout.Member
+	for _, u := range users {
+		ms = append(ms, mixlayout.Member{UserId: u, Video: true, Audio: true})
+	}
+	frame := frameAt(t, out.file, 2, W, H)
+	for _, w := range mixlayout.Compute(mixlayout.Params{Mode: mixlayout.Grid, Width: W, Height: H, Members: ms, RenderMode: mixlayout.Crop}) {
+		x, y := w.X+w.W/2, w.Y+w.H/6
+		if got, want := pixel(frame, W, x, y), synth.UserColor(w.UserId); !nearColour(got, want, 16) {
+			t.Errorf("%s's window (%d,%d %dx%d) shows %v, want %v", w.UserId, w.X, w.Y, w.W, w.H, got, want)
+		}
+	}
+	p.stop(t)
+}
+
+// TestRelayRecoversAndFails: the receiver is killed mid-relay. Restarted within 60 s on
+// the same port, the URL goes RECOVERING (every 5 s) then RUNNING; killed again and not
+// restarted, RECOVERING until FAILURE at 60 s, then IDLE.
+func TestRelayRecoversAndFails(t *testing.T) {
+	testpeer.FFprobe(t)
+	rcv := startReceiver(t, "relayKey")
+	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
+		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	enterAnchor(t, p.addr, "505", "alice", 160, 90)
+	out := startRTMPReceiver(t, 0)
+	resp, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StartPublishCdnStream", relayParams(t, "505", "relay_bot", out.url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	taskId := resp["TaskId"].(string)
+	last := func() int {
+		s := relayStates(t, p.addr, rcv, taskId)[out.url]
+		if len(s) == 0 {
+			return -1
+		}
+		return s[len(s)-1].status
+	}
+	advanceUntil(t, p.addr, "RUNNING", time.Second, 10*time.Second, func() bool { return last() == 2 })
+	advance(t, p.addr, time.Second)
+	out.cmd.Process.Kill()
+	<-out.exited
+	advanceUntil(t, p.addr, "RECOVERING", time.Second, 20*time.Second, func() bool { return last() == 3 })
+	for range 6 {
+		advance(t, p.addr, time.Second)
+	}
+	port := mustPort(t, out.url)
+	out = startRTMPReceiver(t, port)
+	advanceUntil(t, p.addr, "RUNNING again", time.Second, 20*time.Second, func() bool { return last() == 2 })
+	advance(t, p.addr, time.Second)
+	out.cmd.Process.Kill()
+	<-out.exited
+	advanceUntil(t, p.addr, "IDLE after FAILURE", time.Second, 90*time.Second, func() bool { return last() == 0 })
+
+	st := relayStates(t, p.addr, rcv, taskId)[out.url]
+	var seq []int
+	for _, x := range st {
+		if len(seq) == 0 || seq[len(seq)-1] != x.status {
+			seq = append(seq, x.status)
+		}
+	}
+	if fmt.Sprint(seq) != "[1 2 3 2 3 4 0]" {
+		t.Fatalf("401s %s, want CONNECTING, RUNNING, RECOVERING, RUNNING, RECOVERING, FAILURE, IDLE", statusNames(st))
+	}
+	// The first RECOVERING spell repeats every 5 s; the last one ends in FAILURE 60 s after
+	// it began.
+	var spells [][]relayStatus
+	for i, x := range st {
+		if x.status == 3 && (i == 0 || st[i-1].status != 3) {
+			spells = append(spells, nil)
+		}
+		if x.status == 3 {
+			spells[len(spells)-1] = append(spells[len(spells)-1], x)
+		}
+	}
+	if len(spells) != 2 || len(spells[0]) < 2 || spells[0][1].at-spells[0][0].at != 5*time.Second {
+		t.Fatalf("RECOVERING spells %v (401s %s)", spells, statusNames(st))
+	}
+	last2 := spells[1]
+	for i := 1; i < len(last2); i++ {
+		if last2[i].at-last2[i-1].at != 5*time.Second {
+			t.Fatalf("RECOVERING repeats %v", last2)
+		}
+	}
+	if fail := st[len(st)-2]; fail.status != 4 || fail.at-last2[0].at != time.Minute {
+		t.Fatalf("FAILURE at %v, the spell began at %v", fail.at, last2[0].at)
+	}
+	p.stop(t)
+}
+
+func mustPort(t *testing.T, rawURL string) int {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
+
+// TestRelayIntoSecondEmulator: one emulator relays an anchor's stream into the RTMP push
+// listener of a second: the relay's URL names a user of the second's room, who becomes an
+// anchor there, publishing the first's H.264 and AAC at the anchor's size.
+func TestRelayIntoSecondEmulator(t *testing.T) {
+	rcv := startReceiver(t, "relayKey")
+	first := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
+		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	second := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir()})
+	var info struct{ Endpoints map[string]string }
+	control(t, "GET", "http://"+second.addr+"/_emulator/v1/info", nil, &info)
+	dest := pushURL(t, info.Endpoints["Rtmp"], "mirror", "relayed_alice", robotSig(t, "relayed_alice"))
+	enterAnchor(t, first.addr, "506", "alice", 320, 180)
+	resp, err := sdkCall(first.addr, defaultSecretId, defaultSecretKey, "StartPublishCdnStream", relayParams(t, "506", "relay_bot", dest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	taskId := resp["TaskId"].(string)
+	advanceUntil(t, first.addr, "RUNNING", time.Second, 10*time.Second, func() bool {
+		s := relayStates(t, first.addr, rcv, taskId)[dest]
+		return len(s) > 0 && s[len(s)-1].status == 2
+	})
+	var rooms rtmpRoomView
+	waitFor(t, "the relayed anchor in the second emulator", 20*time.Second, func() bool {
+		advance(t, first.addr, time.Second)
+		control(t, "GET", "http://"+second.addr+"/_emulator/v1/rooms", nil, &rooms)
+		for _, r := range rooms.Rooms {
+			for _, m := range r.Members {
+				if r.RoomId == "mirror" && m.UserId == "relayed_alice" && m.Source == "rtmp" && len(m.Streams) == 2 {
+					return true
+				}
+			}
+		}
+		return false
+	})
+	for _, m := range rooms.Rooms[0].Members {
+		for _, s := range m.Streams {
+			if s.Codec == "H264" && (s.Width != 320 || s.Height != 180) || s.Codec != "H264" && s.Codec != "AAC" {
+				t.Fatalf("the relayed anchor's streams %+v, want alice's h264 320x180 and AAC", m.Streams)
+			}
+		}
+	}
+	first.stop(t)
+	second.stop(t)
+}
+
+// TestRelaySurvivesSIGKILL: kill -9 mid-relay, restart on the same data: the task's job
+// is taken over and the URL goes RECOVERING, then RUNNING again, publishing to the
+// receiver anew.
+func TestRelaySurvivesSIGKILL(t *testing.T) {
+	testpeer.FFprobe(t)
+	rcv := startReceiver(t, "relayKey")
+	env := []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url, "TRTC_EMULATOR_CALLBACK_KEY=relayKey"}
+	p := start(t, append(env, "TRTC_EMULATOR_CLOCK=virtual"))
+	enterAnchor(t, p.addr, "507", "alice", 160, 90)
+	out := startRTMPReceiver(t, 0)
+	resp, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StartPublishCdnStream", relayParams(t, "507", "relay_bot", out.url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	taskId := resp["TaskId"].(string)
+	last := func(addr string) int {
+		s := relayStates(t, addr, rcv, taskId)[out.url]
+		if len(s) == 0 {
+			return -1
+		}
+		return s[len(s)-1].status
+	}
+	advanceUntil(t, p.addr, "RUNNING", time.Second, 10*time.Second, func() bool { return last(p.addr) == 2 })
+	var now time.Time
+	for range 3 {
+		now = advance(t, p.addr, time.Second)
+	}
+	p.cmd.Process.Kill()
+	<-p.exited
+	p.exited <- nil
+	<-out.exited
+	out = startRTMPReceiver(t, mustPort(t, out.url))
+
+	p = start(t, append(env, "TRTC_EMULATOR_CLOCK_START="+now.Add(10*time.Second).UTC().Format(time.RFC3339Nano)))
+	waitFor(t, "RUNNING after the takeover", 60*time.Second, func() bool {
+		advance(t, p.addr, time.Second)
+		return len(rcv.of(taskId, 401)) > 2 && last(p.addr) == 2
+	})
+	for range 3 {
+		advance(t, p.addr, time.Second)
+	}
+	st := relayStates(t, p.addr, rcv, taskId)[out.url]
+	var seq []int
+	for _, x := range st {
+		if len(seq) == 0 || seq[len(seq)-1] != x.status {
+			seq = append(seq, x.status)
+		}
+	}
+	if fmt.Sprint(seq) != "[1 2 3 2]" {
+		t.Fatalf("401s %s, want CONNECTING, RUNNING, then after the kill RECOVERING, RUNNING", statusNames(st))
+	}
+	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopPublishCdnStream",
+		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err != nil {
+		t.Fatal(err)
+	}
+	advance(t, p.addr, time.Second)
+	out.wait(t)
+	if r := testpeer.ProbeFile(t, out.file); !r.Codecs()["h264"] || r.Seconds() < 2 {
+		t.Fatalf("received after the takeover: %+v (%.2f s)", r.Streams, r.Seconds())
+	}
+	p.stop(t)
+}
