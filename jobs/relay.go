@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/trtc-emulator/trtc-emulator/internal/clock"
 	"github.com/trtc-emulator/trtc-emulator/media/compose"
+	"github.com/trtc-emulator/trtc-emulator/media/h264"
 	"github.com/trtc-emulator/trtc-emulator/media/hub"
 	"github.com/trtc-emulator/trtc-emulator/media/mix"
 	"github.com/trtc-emulator/trtc-emulator/media/rtmpout"
@@ -120,7 +122,7 @@ func (rl *Relayer) handle(ctx context.Context, job *Job) error {
 		return fmt.Errorf("relay job arguments: %w", err)
 	}
 	r := &relayRun{rl: rl, ref: args.TaskRef, settle: job.Settle(), poke: make(chan struct{}, 1),
-		outs: map[int64]*relayOut{}, log: rl.log.With("task_ref", args.TaskRef)}
+		outs: map[int64]*relayOut{}, log: rl.log.With("task_ref", args.TaskRef), lastLayoutSEI: -1, lastPassSEI: -1}
 	if job.TakenOver {
 		if err := rl.cfg.Store.RelayTakeOver(ctx, args.TaskRef); err != nil {
 			return err
@@ -170,10 +172,11 @@ type relayRun struct {
 
 	// A transcoded relay's mix (made at its first pass), the source it is, and the layout
 	// images fetched for it (once per run; one that fails is left out).
-	mixer   *mix.Mixer
-	mixed   *relaySource
-	mixSpec int // the SpecVersion the mix's members and layout were set from
-	images  map[string]*compose.Image
+	mixer  *mix.Mixer
+	mixed  *relaySource
+	images map[string]*compose.Image
+	// The mix time of the last SEI of each kind sent (SeiParams' Interval); -1: none yet.
+	lastLayoutSEI, lastPassSEI time.Duration
 }
 
 // end ends the task after a failure of the emulator's own (a panic, the last attempt).
@@ -224,6 +227,7 @@ func (r *relayRun) run(ctx context.Context) error {
 			if video, audio, err = r.mixer.Render(now); err != nil {
 				return err
 			}
+			r.insertSEI(v.Spec, video)
 		}
 		listed := map[int64]bool{}
 		for _, u := range v.URLs {
@@ -357,15 +361,16 @@ func (r *relayRun) source(v *models.RelayView) *relaySource {
 
 // relayOut is one destination's connection.
 type relayOut struct {
-	cancel  context.CancelFunc // the attempt's or the publish's
-	attempt chan attemptResult // while an attempt is in flight
-	result  *attemptResult     // its outcome, taken by awaitAttempts before the pass
-	pub     *rtmpout.Publisher // connected
-	src     *relaySource       // what pub was opened for
-	pump    *relayPump         // sending src to pub (no transcoding)
-	mixBase time.Duration      // the mix's time sent as 0 (transcoding); -1 before its first keyframe
-	nextTry time.Time          // no attempt before
-	lastErr error              // the last attempt's or the pump's
+	cancel   context.CancelFunc // the attempt's or the publish's
+	attempt  chan attemptResult // while an attempt is in flight
+	result   *attemptResult     // its outcome, taken by awaitAttempts before the pass
+	pub      *rtmpout.Publisher // connected
+	src      *relaySource       // what pub was opened for
+	pump     *relayPump         // sending src to pub (no transcoding)
+	mixBase  time.Duration      // the mix's time sent as 0 (transcoding); -1 before its first keyframe
+	nextTry  time.Time          // no attempt before
+	sendable time.Time          // since when there is a stream to send (zero: none now)
+	lastErr  error              // the last attempt's or the pump's
 }
 
 // sendMixed writes a transcoded relay's units of this pass to a connected destination:
@@ -553,11 +558,15 @@ func (r *relayRun) step(ctx context.Context, v *models.RelayView, u models.Relay
 			}
 			return nil
 		}
-		if src == nil && o.attempt == nil {
-			// Nothing to send yet: the give-up counts from the first attempt.
-			u.SpellSinceMs = now.UnixMilli()
+		// With nothing to send yet (no anchor publishes) no attempt is made, and the give-up
+		// counts from when there is.
+		switch {
+		case src == nil:
+			o.sendable = time.Time{}
+		case o.sendable.IsZero():
+			o.sendable = now
 		}
-		if since(u.SpellSinceMs) >= relayGiveUp {
+		if !o.sendable.IsZero() && min(since(u.SpellSinceMs), now.Sub(o.sendable)) >= relayGiveUp {
 			o.close()
 			delete(r.outs, u.ID)
 			if err := report(models.RelayFailure, o.lastErr); err != nil {
@@ -792,4 +801,80 @@ func (r *relayRun) image(ctx context.Context, url string) *compose.Image {
 	}
 	r.images[url] = img
 	return img
+}
+
+// insertSEI puts the task's SEI messages (SeiParams) into the mix's pictures: each kind
+// every Interval of media, and on every keyframe with FollowIdr, before the picture's
+// slices. PassThrough carries PayloadContent as given (after the UUID for PayloadType 5);
+// LayoutVolume carries a JSON object: app_data, the canvas and each window's user and
+// rectangle (volumes are not measured: README).
+func (r *relayRun) insertSEI(spec *models.RelaySpec, video []hub.Unit) {
+	sei := spec.Sei
+	if sei == nil || (sei.LayoutVolume == nil && sei.PassThrough == nil) {
+		return
+	}
+	due := func(last *time.Duration, intervalMs int, followIdr bool, u *hub.Unit) bool {
+		if *last >= 0 && u.DTS-*last < time.Duration(intervalMs)*time.Millisecond && !(followIdr && u.Key) {
+			return false
+		}
+		*last = u.DTS
+		return true
+	}
+	for i := range video {
+		u := &video[i]
+		var msgs []h264.SEIMessage
+		if lv := sei.LayoutVolume; lv != nil && due(&r.lastLayoutSEI, lv.IntervalMs, lv.FollowIdr, u) {
+			msgs = append(msgs, h264.SEIMessage{Type: lv.PayloadType, Payload: r.layoutSEI(spec, lv.AppData, u.DTS)})
+		}
+		if pt := sei.PassThrough; pt != nil && due(&r.lastPassSEI, pt.IntervalMs, pt.FollowIdr, u) {
+			payload := []byte(pt.Content)
+			if pt.PayloadType == 5 {
+				uuid, err := hex.DecodeString(pt.Uuid)
+				if err != nil || len(uuid) != 16 {
+					continue // validated by handlers: not reached
+				}
+				payload = append(uuid, payload...)
+			}
+			msgs = append(msgs, h264.SEIMessage{Type: pt.PayloadType, Payload: payload})
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		at := slices.IndexFunc(u.NALUs, func(n []byte) bool {
+			t := h264.NALUType(n[0] & 0x1f)
+			return t == h264.NALUIDR || t == h264.NALUNonIDR
+		})
+		if at < 0 {
+			at = len(u.NALUs)
+		}
+		u.NALUs = slices.Insert(slices.Clone(u.NALUs), at, h264.SEI(msgs...))
+	}
+}
+
+// layoutSEI is a LayoutVolume SEI's JSON.
+func (r *relayRun) layoutSEI(spec *models.RelaySpec, appData string, at time.Duration) []byte {
+	type region struct {
+		UserId string `json:"uid"`
+		X      int    `json:"x"`
+		Y      int    `json:"y"`
+		W      int    `json:"w"`
+		H      int    `json:"h"`
+	}
+	out := struct {
+		AppData string   `json:"app_data"`
+		Ts      int64    `json:"ts"`
+		Width   int      `json:"canvas_w"`
+		Height  int      `json:"canvas_h"`
+		Regions []region `json:"regions"`
+	}{AppData: appData, Ts: at.Milliseconds(), Regions: []region{}}
+	if spec.Video != nil {
+		out.Width, out.Height = spec.Video.Width, spec.Video.Height
+	}
+	for _, w := range r.mixer.Windows() {
+		if w.UserId != "" {
+			out.Regions = append(out.Regions, region{UserId: w.UserId, X: w.X, Y: w.Y, W: w.W, H: w.H})
+		}
+	}
+	b, _ := json.Marshal(out)
+	return b
 }

@@ -17,12 +17,13 @@ import (
 	"time"
 
 	"github.com/trtc-emulator/trtc-emulator/internal/testpeer"
+	"github.com/trtc-emulator/trtc-emulator/media/h264"
 	"github.com/trtc-emulator/trtc-emulator/media/mixlayout"
 	"github.com/trtc-emulator/trtc-emulator/media/synth"
 )
 
 // relayParams is a StartPublishCdnStream of room's stream (no transcoding) to urls.
-func relayParams(t *testing.T, room, robot string, urls ...string) map[string]any {
+func relayParams(t testing.TB, room, robot string, urls ...string) map[string]any {
 	var cdns []map[string]any
 	for _, u := range urls {
 		cdns = append(cdns, map[string]any{"PublishCdnUrl": u, "IsTencentCdn": 0})
@@ -365,8 +366,8 @@ func TestRelayPassthroughToFFmpeg(t *testing.T) {
 
 // TestRelayTranscodedToFFmpeg: a relay with transcoding mixes the room (two virtual
 // anchors, grid) at the requested VideoEncode and AudioEncode and publishes it: ffprobe
-// reads the size, rate and codecs asked for, and a decoded picture shows each anchor's
-// colour in its grid window.
+// reads the size, rate and codecs asked for, a decoded picture shows each anchor's colour
+// in its grid window, and the SeiParams' messages are in the pictures at their intervals.
 func TestRelayTranscodedToFFmpeg(t *testing.T) {
 	testpeer.FFprobe(t)
 	rcv := startReceiver(t, "relayKey")
@@ -384,6 +385,9 @@ func TestRelayTranscodedToFFmpeg(t *testing.T) {
 	params["VideoParams"] = map[string]any{
 		"VideoEncode":  map[string]any{"Width": W, "Height": H, "Fps": 15, "BitRate": 600, "Gop": 2},
 		"LayoutParams": map[string]any{"MixLayoutMode": 3}, "BackGroundColor": "0x000000"}
+	params["SeiParams"] = map[string]any{
+		"LayoutVolume": map[string]any{"AppData": "class-42", "PayloadType": 101, "Interval": 2000},
+		"PassThrough":  map[string]any{"PayloadContent": "hello-sei", "PayloadType": 5, "PayloadUuid": "00112233445566778899aabbccddeeff", "Interval": 1000}}
 	resp, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StartPublishCdnStream", params)
 	if err != nil {
 		t.Fatal(err)
@@ -419,6 +423,50 @@ func TestRelayTranscodedToFFmpeg(t *testing.T) {
 	if s := r.Seconds(); s < 5 || s > 10 {
 		t.Fatalf("received %.2f s of the 8 s relayed", s)
 	}
+	// The SEI: the pass-through payload about once a second, the layout every 2 s.
+	annexB, err := exec.Command(testpeer.FFmpeg(t), "-v", "error", "-i", out.file, "-c:v", "copy", "-bsf:v", "h264_mp4toannexb",
+		"-an", "-f", "h264", "-").Output()
+	if err != nil {
+		t.Fatalf("extract the H.264: %v", err)
+	}
+	nalus, err := h264.SplitAnnexB(annexB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pass, layouts int
+	for _, n := range nalus {
+		if h264.NALUType(n[0]&0x1f) != h264.NALUSEI {
+			continue
+		}
+		msgs, err := h264.ParseSEI(n)
+		if err != nil {
+			t.Fatalf("an SEI ffmpeg passed on does not parse: %v", err)
+		}
+		for _, m := range msgs {
+			switch m.Type {
+			case 5:
+				if string(m.Payload[16:]) == "hello-sei" && fmt.Sprintf("%x", m.Payload[:16]) == "00112233445566778899aabbccddeeff" {
+					pass++
+				}
+			case 101:
+				var l struct {
+					AppData string `json:"app_data"`
+					Regions []struct {
+						UserId string `json:"uid"`
+						W, H   int
+					} `json:"regions"`
+				}
+				if err := json.Unmarshal(m.Payload, &l); err != nil || l.AppData != "class-42" || len(l.Regions) != 2 {
+					t.Fatalf("layout SEI %s: %v", m.Payload, err)
+				}
+				layouts++
+			}
+		}
+	}
+	if secs := r.Seconds(); float64(pass) < secs-1.5 || float64(pass) > secs+1.5 || float64(layouts) < secs/2-1.5 || float64(layouts) > secs/2+1.5 {
+		t.Fatalf("%d pass-through and %d layout SEI in %.1f s, want one a second and one every 2 s", pass, layouts, secs)
+	}
+
 	var ms []mixlayout.Member
 	for _, u := range users {
 		ms = append(ms, mixlayout.Member{UserId: u, Video: true, Audio: true})
@@ -624,6 +672,46 @@ func TestRelaySurvivesSIGKILL(t *testing.T) {
 	out.wait(t)
 	if r := testpeer.ProbeFile(t, out.file); !r.Codecs()["h264"] || r.Seconds() < 2 {
 		t.Fatalf("received after the takeover: %+v (%.2f s)", r.Streams, r.Seconds())
+	}
+	p.stop(t)
+}
+
+// TestRelayWaitsForAStream: a relay started before any anchor publishes stays CONNECTING
+// (reported every 5 s) past 60 s without failing: the give-up counts from when there is a
+// stream to send. Once an anchor publishes, a URL nobody listens on fails 60 s later.
+func TestRelayWaitsForAStream(t *testing.T) {
+	rcv := startReceiver(t, "relayKey")
+	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
+		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	dead := "rtmp://" + strings.TrimSuffix(strings.TrimPrefix(closedURL(t), "http://"), "/missing.png") + "/live/later"
+	params := relayParams(t, "508", "relay_bot", dead)
+	params["AgentParams"].(map[string]any)["MaxIdleTime"] = 600
+	resp, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StartPublishCdnStream", params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	taskId := resp["TaskId"].(string)
+	for range 70 {
+		advance(t, p.addr, time.Second)
+	}
+	st := relayStates(t, p.addr, rcv, taskId)[dead]
+	if len(st) != 15 || st[len(st)-1].status != 1 { // at 0, 5, … 70 s
+		t.Fatalf("with no stream for 70 s: %s, want CONNECTING every 5 s", statusNames(st))
+	}
+	enterAnchor(t, p.addr, "508", "alice", 160, 90)
+	for range 59 {
+		advance(t, p.addr, time.Second)
+	}
+	if st := relayStates(t, p.addr, rcv, taskId)[dead]; st[len(st)-1].status != 1 {
+		t.Fatalf("59 s after the anchor came: %s", statusNames(st))
+	}
+	advanceUntil(t, p.addr, "FAILURE", time.Second, 5*time.Second, func() bool {
+		st := relayStates(t, p.addr, rcv, taskId)[dead]
+		return st[len(st)-1].status == 0
+	})
+	st = relayStates(t, p.addr, rcv, taskId)[dead]
+	if fail := st[len(st)-2]; fail.status != 4 || fail.at < 129*time.Second || fail.at > 131*time.Second {
+		t.Fatalf("FAILURE at %v, want 60 s after the anchor entered at 70 s: %s", fail.at, statusNames(st))
 	}
 	p.stop(t)
 }

@@ -224,6 +224,9 @@ func (m *Mixer) Set(members []Member, layout Layout) {
 	}
 }
 
+// Windows is where the layout puts each member now (as of the last Set), in drawing order.
+func (m *Mixer) Windows() []mixlayout.Window { return m.windows }
+
 // Render codes the mixed media whose time has come by now: the video frames and the AAC
 // frames with media time (end of frame, for audio) at most now - Start, in order.
 func (m *Mixer) Render(now time.Time) (video, audio []hub.Unit, err error) {
