@@ -20,6 +20,7 @@ import (
 	"github.com/trtc-emulator/trtc-emulator/media/mix"
 	"github.com/trtc-emulator/trtc-emulator/media/rtmpout"
 	"github.com/trtc-emulator/trtc-emulator/models"
+	"github.com/trtc-emulator/trtc-emulator/tcerr"
 )
 
 // RelayStore is what relay jobs need of the store: their tasks, and the 401 state of each
@@ -30,6 +31,10 @@ type RelayStore interface {
 	RelayStatus(ctx context.Context, urlRef int64, status, errorCode int, errorMsg string) error
 	RelayTakeOver(ctx context.Context, taskRef int64) error
 	EndRelay(ctx context.Context, taskRef int64, why string) error
+	// The presence of a transcoded relay's stream in the rooms it feeds back into.
+	Enter(ctx context.Context, p models.EnterParams) (*models.Member, error)
+	Leave(ctx context.Context, id models.Identity, exitReason int) error
+	PresentMember(ctx context.Context, id models.Identity) (*models.Member, error)
 }
 
 // RelayerConfig configures the relay worker. Store and Hub are required.
@@ -141,6 +146,9 @@ func (rl *Relayer) handle(ctx context.Context, job *Job) error {
 		if r.mixer != nil {
 			r.mixer.Close()
 		}
+		for _, f := range r.feeds {
+			f.close()
+		}
 		if r.room != "" && rl.cfg.Rooms != nil {
 			rl.cfg.Rooms.Leave(r.room, rl.cfg.Clock.Now())
 		}
@@ -177,6 +185,8 @@ type relayRun struct {
 	images map[string]*compose.Image
 	// The mix time of the last SEI of each kind sent (SeiParams' Interval); -1: none yet.
 	lastLayoutSEI, lastPassSEI time.Duration
+	// feeds are the rooms a transcoded relay pushes its stream back into (FeedBackRoomParams).
+	feeds map[models.Identity]*relayFeed
 }
 
 // end ends the task after a failure of the emulator's own (a panic, the last attempt).
@@ -245,7 +255,11 @@ func (r *relayRun) run(ctx context.Context) error {
 		for _, o := range r.outs {
 			o.sendMixed(video, audio)
 		}
+		if v.Spec.Transcode {
+			r.feedBack(ctx, v, now, video, audio)
+		}
 		if v.Task.State != models.RelayTaskRunning { // every URL was disconnected above
+			r.leaveFeeds(ctx, nil)
 			return r.rl.cfg.Store.EndRelay(ctx, r.ref, "")
 		}
 		for _, done := range settled {
@@ -877,4 +891,132 @@ func (r *relayRun) layoutSEI(spec *models.RelaySpec, appData string, at time.Dur
 	}
 	b, _ := json.Marshal(out)
 	return b
+}
+
+// relayFeed is a transcoded relay's stream in a room it feeds back into: a member of that
+// room (an anchor of Source relay) whose hub streams are the mix.
+type relayFeed struct {
+	id           models.Identity
+	failed       bool // the room refused it (logged once): not tried again this run
+	start        time.Time
+	video, audio *hub.Source
+	keyed        bool // its first keyframe is written
+}
+
+func (f *relayFeed) close() {
+	if f.video != nil {
+		f.video.Close()
+	}
+	if f.audio != nil {
+		f.audio.Close()
+	}
+	f.video, f.audio = nil, nil
+}
+
+// feedBack keeps the task's stream in each FeedBackRoomParams room: the robot of that
+// entry enters it as an anchor publishing the mix (103, 201/203), leaves it when the entry
+// is removed or the task ends, and the pass's units are written into its hub streams.
+func (r *relayRun) feedBack(ctx context.Context, v *models.RelayView, now time.Time, video, audio []hub.Unit) {
+	want := map[models.Identity]models.RelayFeedBack{}
+	for _, fb := range v.Spec.FeedBack {
+		want[models.Identity{SdkAppId: v.Task.SdkAppId, RoomId: fb.RoomId, RoomIdType: fb.RoomIdType, UserId: fb.UserId}] = fb
+	}
+	r.leaveFeeds(ctx, want)
+	if r.feeds == nil {
+		r.feeds = map[models.Identity]*relayFeed{}
+	}
+	mixStart := r.mixer.Start()
+	for id, fb := range want {
+		f := r.feeds[id]
+		if f == nil {
+			f = &relayFeed{id: id}
+			r.feeds[id] = f
+		}
+		if f.failed {
+			continue
+		}
+		if f.video == nil && f.audio == nil {
+			if err := r.openFeed(ctx, f, fb, now); err != nil {
+				f.failed = true
+				r.log.Warn("the relay cannot feed back into a room", "room", fb.RoomId, "user", fb.UserId, "err", err)
+				continue
+			}
+		}
+		f.write(video, audio, mixStart)
+	}
+}
+
+// openFeed enters f's member (or finds it there after a takeover) and publishes its streams.
+func (r *relayRun) openFeed(ctx context.Context, f *relayFeed, fb models.RelayFeedBack, now time.Time) error {
+	store, tracks := r.rl.cfg.Store, r.mixed.tracks
+	m, err := store.PresentMember(ctx, f.id)
+	if err != nil && !tcerr.Is(err, tcerr.CodeRoomNotExist) { // Enter opens a room that is not
+		return err
+	}
+	if m == nil || m.Source != models.SourceRelay {
+		p := models.EnterParams{Identity: f.id, UserSig: fb.UserSig, Role: models.RoleAnchor, TerminalType: 100, UserType: 3,
+			Publish: models.Publish{Video: tracks.Video != nil, Audio: tracks.Audio != nil}, Source: models.SourceRelay}
+		if tracks.Video != nil {
+			p.VideoWidth, p.VideoHeight, p.VideoFps = tracks.Video.Width, tracks.Video.Height, tracks.Video.FPS
+		}
+		if _, err := store.Enter(ctx, p); err != nil {
+			return err
+		}
+	}
+	room := HubRoom(f.id.SdkAppId, f.id.RoomIdType, f.id.RoomId)
+	f.start, f.keyed = now, false
+	if tracks.Video != nil {
+		if f.video, err = r.rl.cfg.Hub.PublishAt(hub.Key{Room: room, UserId: f.id.UserId, Track: hub.MainVideo}, *tracks.Video, now); err != nil {
+			return err
+		}
+	}
+	if tracks.Audio != nil {
+		if f.audio, err = r.rl.cfg.Hub.PublishAt(hub.Key{Room: room, UserId: f.id.UserId, Track: hub.Audio}, *tracks.Audio, now); err != nil {
+			f.close()
+			return err
+		}
+	}
+	return nil
+}
+
+// write puts a pass's units into the feed's streams, timed from the feed's start: the
+// video from its first keyframe, the audio from then (or at once without video).
+func (f *relayFeed) write(video, audio []hub.Unit, mixStart time.Time) {
+	offset := mixStart.Sub(f.start) // a mix time's place on the feed's time line
+	for _, u := range video {
+		if !f.keyed && !u.Key {
+			continue
+		}
+		if at := u.DTS + offset; at >= 0 && f.video != nil {
+			f.keyed = true
+			u.PTS, u.DTS = u.PTS+offset, at
+			f.video.Write(u)
+		}
+	}
+	for _, u := range audio {
+		if f.video != nil && !f.keyed {
+			continue
+		}
+		if at := u.DTS + offset; at >= 0 && f.audio != nil {
+			u.PTS, u.DTS = u.PTS+offset, at
+			f.audio.Write(u)
+		}
+	}
+}
+
+// leaveFeeds takes out of their rooms the feeds not in want (all of them for nil).
+func (r *relayRun) leaveFeeds(ctx context.Context, want map[models.Identity]models.RelayFeedBack) {
+	for id, f := range r.feeds {
+		if _, ok := want[id]; ok {
+			continue
+		}
+		f.close()
+		delete(r.feeds, id)
+		if f.failed {
+			continue
+		}
+		if err := r.rl.cfg.Store.Leave(ctx, id, models.ExitVoluntary); err != nil {
+			r.log.Warn("a fed-back stream's member could not leave its room", "room", id.RoomId, "err", err)
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -713,5 +714,97 @@ func TestRelayWaitsForAStream(t *testing.T) {
 	if fail := st[len(st)-2]; fail.status != 4 || fail.at < 129*time.Second || fail.at > 131*time.Second {
 		t.Fatalf("FAILURE at %v, want 60 s after the anchor entered at 70 s: %s", fail.at, statusNames(st))
 	}
+	p.stop(t)
+}
+
+// TestRelayFeedBack: a transcoded relay with FeedBackRoomParams and no CDN pushes the mix
+// back into another room: its user enters that room as an anchor (Source relay) whose
+// streams are the mix's H.264 at the VideoEncode size and its AAC, which a recording of
+// that room records (ffprobe; the picture is alice's, full canvas), and leaves on Stop.
+func TestRelayFeedBack(t *testing.T) {
+	rcv := startReceiver(t, "relayKey")
+	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
+		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	enterAnchor(t, p.addr, "509", "alice", 320, 180)
+	params := relayParams(t, "509", "relay_mix")
+	delete(params, "PublishCdnParams")
+	params["WithTranscoding"] = 1
+	params["VideoParams"] = map[string]any{"VideoEncode": map[string]any{"Width": 320, "Height": 240, "Fps": 15, "BitRate": 400, "Gop": 1}}
+	params["FeedBackRoomParams"] = []map[string]any{{"RoomId": "stage", "RoomIdType": 1, "UserId": "mix_in_stage", "UserSig": robotSig(t, "mix_in_stage")}}
+	resp, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StartPublishCdnStream", params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	taskId := resp["TaskId"].(string)
+	member := func() (source string, streams []string) {
+		var rooms rtmpRoomView
+		control(t, "GET", "http://"+p.addr+"/_emulator/v1/rooms", nil, &rooms)
+		for _, r := range rooms.Rooms {
+			for _, m := range r.Members {
+				if r.RoomId == "stage" && m.UserId == "mix_in_stage" {
+					for _, s := range m.Streams {
+						streams = append(streams, fmt.Sprintf("%s %s %dx%d", s.Track, s.Codec, s.Width, s.Height))
+					}
+					return m.Source, streams
+				}
+			}
+		}
+		return "", nil
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(p.stderr.String())
+		}
+	})
+	advanceUntil(t, p.addr, "the mix in the stage room", time.Second, 10*time.Second, func() bool {
+		_, streams := member()
+		return len(streams) == 2
+	})
+	if source, streams := member(); source != "relay" || streams[0] != "main-video H264 320x240" || streams[1] != "audio AAC 0x0" {
+		t.Fatalf("the fed-back member: %s %v", source, streams)
+	}
+	// The stage room's recording records the mix like any anchor's stream.
+	storage := map[string]any{"Vendor": 0, "Region": "ap-guangzhou", "Bucket": recordingBucket, "AccessKey": "a", "SecretKey": "b"}
+	rec := recordingParams("stage", "stage_rec", robotSig(t, "stage_rec"), storage, map[string]any{"RecordMode": 1, "OutputFormat": 3})
+	rec["RoomIdType"] = 0 // recording's polarity: a string room
+	resp, err = sdkCall(p.addr, defaultSecretId, defaultSecretKey, "CreateCloudRecording", rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recTask := resp["TaskId"].(string)
+	for range 6 {
+		advance(t, p.addr, time.Second)
+	}
+	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "DeleteCloudRecording",
+		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": recTask}); err != nil {
+		t.Fatal(err)
+	}
+	advance(t, p.addr, time.Second)
+	waitFor(t, "the stage recording's 310", 30*time.Second, func() bool { return len(rcv.of(recTask, 310)) == 1 })
+	dir := t.TempDir()
+	var mp4 string
+	for _, k := range download(t, s3Client("http://"+p.addr+"/storage"), recordingBucket, recTask+"/", dir) {
+		if strings.HasSuffix(k, ".mp4") {
+			mp4 = filepath.Join(dir, path.Base(k))
+		}
+	}
+	if mp4 == "" {
+		t.Fatal("no MP4 of the stage room")
+	}
+	if r := testpeer.ProbeFile(t, mp4); !r.Codecs()["h264"] || !r.Codecs()["aac"] || r.Seconds() < 4 {
+		t.Fatalf("the stage recording: %+v, %.2f s", r.Streams, r.Seconds())
+	}
+	frame := frameAt(t, mp4, 2, 320, 240)
+	if got, want := pixel(frame, 320, 160, 40), synth.UserColor("alice"); !nearColour(got, want, 16) {
+		t.Fatalf("the recorded mix shows %v, want alice's %v", got, want)
+	}
+	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopPublishCdnStream",
+		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err != nil {
+		t.Fatal(err)
+	}
+	advanceUntil(t, p.addr, "the fed-back member gone", time.Second, 10*time.Second, func() bool {
+		source, _ := member()
+		return source == ""
+	})
 	p.stop(t)
 }

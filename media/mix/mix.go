@@ -224,6 +224,9 @@ func (m *Mixer) Set(members []Member, layout Layout) {
 	}
 }
 
+// Start is the clock time of the mix's media time 0.
+func (m *Mixer) Start() time.Time { return m.cfg.Start }
+
 // Windows is where the layout puts each member now (as of the last Set), in drawing order.
 func (m *Mixer) Windows() []mixlayout.Window { return m.windows }
 
