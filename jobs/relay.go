@@ -777,8 +777,9 @@ func (r *relayRun) mix(ctx context.Context, v *models.RelayView, now time.Time) 
 	return r.mixed, nil
 }
 
-// relayMembers is what a transcoded relay mixes: the anchors in entry order, their video,
-// and their audio when the allow list (empty: everyone) has them and the deny list not.
+// relayMembers is what a transcoded relay mixes: the anchors in entry order, their video
+// when the video allow list (empty: everyone) has them, and their audio when the audio
+// allow list (empty: everyone) has them and the deny list not.
 func relayMembers(spec *models.RelaySpec, members []models.Member) []mix.Member {
 	var out []mix.Member
 	for _, m := range members {
@@ -787,8 +788,9 @@ func relayMembers(spec *models.RelaySpec, members []models.Member) []mix.Member 
 		}
 		audio := m.PubAudio && (len(spec.Audio.Subscribe) == 0 || slices.Contains(spec.Audio.Subscribe, m.UserId)) &&
 			!slices.Contains(spec.Audio.Unsubscribe, m.UserId)
+		video := spec.Video == nil || len(spec.Video.Subscribe) == 0 || slices.Contains(spec.Video.Subscribe, m.UserId)
 		out = append(out, mix.Member{UserId: m.UserId, Decodable: m.Source == models.SourceVirtual, Source: m.Source,
-			Video: m.PubVideo, Aux: m.PubSubstream, Audio: audio})
+			Video: m.PubVideo && video, Aux: m.PubSubstream && video, Audio: audio})
 	}
 	return out
 }

@@ -80,6 +80,9 @@ type RelayAudio struct {
 type RelayVideo struct {
 	Width, Height, Fps, BitRateKbps, Gop int
 	Layout                               MixLayout
+	// Subscribe lists the users whose video is mixed (the legacy MixVideoUids); empty:
+	// every anchor's.
+	Subscribe []string `json:",omitempty"`
 }
 
 // RelayStream is SingleSubscribeParams: whose stream, camera or screen (Aux).
@@ -203,27 +206,8 @@ func (s *Store) StartRelay(ctx context.Context, uin string, spec *RelaySpec, cdn
 		if err != nil {
 			return err
 		}
-		task = &RelayTask{TaskId: newTaskId(), SdkAppId: spec.SdkAppId, RoomId: spec.RoomId, RoomIdType: spec.RoomIdType,
-			UserId: spec.UserId, Spec: specJSON, SpecVersion: 1, State: RelayTaskRunning, MemberRef: &robot.ID, CreatedAtMs: nowMs}
-		if err := tx.Create(task).Error; err != nil {
-			return err
-		}
-		for _, c := range cdns {
-			if err := tx.Create(&RelayURL{TaskRef: task.ID, Url: c.Url, IsTencentCdn: c.IsTencentCdn, AddedAtMs: nowMs}).Error; err != nil {
-				return err
-			}
-		}
-		args, err := json.Marshal(RelayJobArgs{TaskRef: task.ID})
-		if err != nil {
-			return err
-		}
-		job, err := s.EnqueueJob(tx, NewJob{Kind: JobRelay, Args: args, MaxAttempts: RelayJobAttempts})
-		if err != nil {
-			return err
-		}
-		task.JobRef = &job.ID
-		markChange(tx, ChangeRelay)
-		return tx.Model(task).Update("job_ref", job.ID).Error
+		task, err = s.createRelayTask(tx, spec, specJSON, robot, cdns, nowMs)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -330,28 +314,8 @@ func (s *Store) UpdateRelay(ctx context.Context, uin string, sdkAppId uint64, ta
 		}
 		nowMs := s.now().UnixMilli()
 		if c.Cdns != nil {
-			var have []RelayURL
-			if err := tx.Where("task_ref = ? AND removed = 0 AND done = 0", t.ID).Find(&have).Error; err != nil {
+			if err := replaceRelayURLs(tx, t.ID, *c.Cdns, nowMs); err != nil {
 				return err
-			}
-			keep := map[string]bool{}
-			for _, n := range *c.Cdns {
-				keep[n.Url] = true
-			}
-			for _, u := range have {
-				if !keep[u.Url] {
-					if err := tx.Model(&RelayURL{}).Where("id = ?", u.ID).Update("removed", true).Error; err != nil {
-						return err
-					}
-				}
-			}
-			for _, n := range *c.Cdns {
-				if slices.ContainsFunc(have, func(u RelayURL) bool { return u.Url == n.Url }) {
-					continue
-				}
-				if err := tx.Create(&RelayURL{TaskRef: t.ID, Url: n.Url, IsTencentCdn: n.IsTencentCdn, AddedAtMs: nowMs}).Error; err != nil {
-					return err
-				}
 			}
 		}
 		specJSON, err := json.Marshal(spec)
@@ -595,4 +559,59 @@ func (e *emitter) relay(t *RelayTask, url string, status, errorCode int, errorMs
 	return e.tx.Create(&CallbackEvent{SdkAppId: t.SdkAppId, EventGroupId: EventGroupRelay, EventType: EventRelayStatus,
 		Lane: laneOf(target, "relay/"+t.TaskId), RoomId: t.RoomId, TaskId: t.TaskId, Url: target.Url, Key: target.Key, Body: body,
 		EventMsTs: e.nowMs, CreatedAtMs: e.nowMs, State: CallbackPending, NextAttemptAtMs: e.nowMs}).Error
+}
+
+// createRelayTask is StartRelay's body once the robot is in: the task, its destination rows
+// and its job, in tx.
+func (s *Store) createRelayTask(tx *gorm.DB, spec *RelaySpec, specJSON []byte, robot *Member, cdns []RelayCdn, nowMs int64) (*RelayTask, error) {
+	task := &RelayTask{TaskId: newTaskId(), SdkAppId: spec.SdkAppId, RoomId: spec.RoomId, RoomIdType: spec.RoomIdType,
+		UserId: spec.UserId, Spec: specJSON, SpecVersion: 1, State: RelayTaskRunning, MemberRef: &robot.ID, CreatedAtMs: nowMs}
+	if err := tx.Create(task).Error; err != nil {
+		return nil, err
+	}
+	for _, c := range cdns {
+		if err := tx.Create(&RelayURL{TaskRef: task.ID, Url: c.Url, IsTencentCdn: c.IsTencentCdn, AddedAtMs: nowMs}).Error; err != nil {
+			return nil, err
+		}
+	}
+	args, err := json.Marshal(RelayJobArgs{TaskRef: task.ID})
+	if err != nil {
+		return nil, err
+	}
+	job, err := s.EnqueueJob(tx, NewJob{Kind: JobRelay, Args: args, MaxAttempts: RelayJobAttempts})
+	if err != nil {
+		return nil, err
+	}
+	task.JobRef = &job.ID
+	markChange(tx, ChangeRelay)
+	return task, tx.Model(task).Update("job_ref", job.ID).Error
+}
+
+// replaceRelayURLs makes a task's destinations cdns, as UpdateRelay does: a URL not in the
+// list is disconnected (removed), a new one added, the others left alone.
+func replaceRelayURLs(tx *gorm.DB, taskRef int64, cdns []RelayCdn, nowMs int64) error {
+	var have []RelayURL
+	if err := tx.Where("task_ref = ? AND removed = 0 AND done = 0", taskRef).Find(&have).Error; err != nil {
+		return err
+	}
+	keep := map[string]bool{}
+	for _, n := range cdns {
+		keep[n.Url] = true
+	}
+	for _, u := range have {
+		if !keep[u.Url] {
+			if err := tx.Model(&RelayURL{}).Where("id = ?", u.ID).Update("removed", true).Error; err != nil {
+				return err
+			}
+		}
+	}
+	for _, n := range cdns {
+		if slices.ContainsFunc(have, func(u RelayURL) bool { return u.Url == n.Url }) {
+			continue
+		}
+		if err := tx.Create(&RelayURL{TaskRef: taskRef, Url: n.Url, IsTencentCdn: n.IsTencentCdn, AddedAtMs: nowMs}).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
