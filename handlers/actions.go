@@ -67,6 +67,11 @@ var trtcImplemented = map[string]func(*Handlers, *Call, []byte) (any, error){
 	"StartPublishCdnStream":     handle((*Handlers).StartPublishCdnStream),
 	"UpdatePublishCdnStream":    handle((*Handlers).UpdatePublishCdnStream),
 	"StopPublishCdnStream":      handle((*Handlers).StopPublishCdnStream),
+
+	"StartMCUMixTranscode":            handle((*Handlers).StartMCUMixTranscode),
+	"StopMCUMixTranscode":             handle((*Handlers).StopMCUMixTranscode),
+	"StartMCUMixTranscodeByStrRoomId": handle((*Handlers).StartMCUMixTranscodeByStrRoomId),
+	"StopMCUMixTranscodeByStrRoomId":  handle((*Handlers).StopMCUMixTranscodeByStrRoomId),
 }
 
 // trtcActions is the action table of trtc 2019-07-22: every action of the wire schema.

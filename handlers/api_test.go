@@ -156,7 +156,6 @@ func TestActionAndParameterErrorsThroughSDK(t *testing.T) {
 	}{
 		{"NoSuchAction", map[string]any{}, "InvalidAction", "NoSuchAction"},
 		{"StartPublishCdnStream", map[string]any{}, "MissingParameter", "SdkAppId"},
-		{"StopMCUMixTranscode", map[string]any{"SdkAppId": testSdkAppId, "RoomId": 1}, "UnsupportedOperation", "StopMCUMixTranscode"},
 		{"StartStreamIngest", map[string]any{}, "MissingParameter", "SdkAppId"},
 		{"StartWebRecord", map[string]any{"RecordUrl": "x"}, "UnsupportedOperation", "StartWebRecord"},
 		{"DescribeTrtcUsage", map[string]any{"SdkAppId": testSdkAppId}, "UnsupportedOperation", "DescribeTrtcUsage"},

@@ -186,10 +186,7 @@ func TestCAMActionsByPrincipal(t *testing.T) {
 			continue
 		}
 		_, isCAM := camwire.Structs[requests[i]]
-		schema := wire.Structs
-		if isCAM {
-			schema = camwire.Structs
-		}
+		schema := handlers.ActionSchema(action)
 		for _, p := range []struct {
 			who    string
 			c      *common.Client

@@ -1,6 +1,10 @@
 package handlers
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/trtc-emulator/trtc-emulator/wire"
+)
 
 // ActionTable lists the action tables of trtc 2019-07-22 and cam 2019-01-16 for the tests of
 // package handlers_test: each action's name and the name of its request struct, sorted by
@@ -32,4 +36,12 @@ func Implemented(name string) bool {
 	}
 	a, ok := camActions[name]
 	return ok && a.run != nil
+}
+
+// ActionSchema is the structs an action's request is checked against (wire's or camwire's).
+func ActionSchema(name string) map[string]*wire.Struct {
+	if a, ok := trtcActions[name]; ok {
+		return a.schema
+	}
+	return camActions[name].schema
 }

@@ -670,6 +670,88 @@ type SetUserBlockedByStrRoomIdResponse struct {
 // SetRequestId sets the RequestId every response carries.
 func (r *SetUserBlockedByStrRoomIdResponse) SetRequestId(id string) { r.RequestId = &id }
 
+// StartMCUMixTranscodeRequest is the request of StartMCUMixTranscode.
+// Only in the China SDK.
+type StartMCUMixTranscodeRequest struct {
+	// TRTC的SDKAppId。
+	// Required.
+	SdkAppId *uint64 `json:"SdkAppId,omitempty"`
+
+	// 房间号。
+	// Required.
+	RoomId *uint64 `json:"RoomId,omitempty"`
+
+	// 混流输出控制参数。
+	// Required.
+	OutputParams *OutputParams `json:"OutputParams,omitempty"`
+
+	// 混流输出编码参数。
+	// Required.
+	EncodeParams *EncodeParams `json:"EncodeParams,omitempty"`
+
+	// 混流输出布局参数。
+	// Required.
+	LayoutParams *LayoutParams `json:"LayoutParams,omitempty"`
+
+	// 第三方CDN转推参数。
+	// 如需转推至腾讯云云直播，此参数无需填写，会默认转推
+	PublishCdnParams *PublishCdnParams `json:"PublishCdnParams,omitempty"`
+}
+
+// StartMCUMixTranscodeResponse is the response of StartMCUMixTranscode: the object inside
+// {"Response": …}.
+// Only in the China SDK.
+type StartMCUMixTranscodeResponse struct {
+	// 唯一请求
+	// ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得
+	// RequestId）。 定位问题时需要提供该次请求的 RequestId。
+	RequestId *string `json:"RequestId,omitempty"`
+}
+
+// SetRequestId sets the RequestId every response carries.
+func (r *StartMCUMixTranscodeResponse) SetRequestId(id string) { r.RequestId = &id }
+
+// StartMCUMixTranscodeByStrRoomIdRequest is the request of StartMCUMixTranscodeByStrRoomId.
+// Only in the China SDK.
+type StartMCUMixTranscodeByStrRoomIdRequest struct {
+	// TRTC的SDKAppId。
+	// Required.
+	SdkAppId *uint64 `json:"SdkAppId,omitempty"`
+
+	// 字符串房间号。
+	// Required.
+	StrRoomId *string `json:"StrRoomId,omitempty"`
+
+	// 混流输出控制参数。
+	// Required.
+	OutputParams *OutputParams `json:"OutputParams,omitempty"`
+
+	// 混流输出编码参数。
+	// Required.
+	EncodeParams *EncodeParams `json:"EncodeParams,omitempty"`
+
+	// 混流输出布局参数。
+	// Required.
+	LayoutParams *LayoutParams `json:"LayoutParams,omitempty"`
+
+	// 第三方CDN转推参数。
+	// 如需转推至腾讯云云直播，此参数无需填写，会默认转推
+	PublishCdnParams *PublishCdnParams `json:"PublishCdnParams,omitempty"`
+}
+
+// StartMCUMixTranscodeByStrRoomIdResponse is the response of StartMCUMixTranscodeByStrRoomId: the
+// object inside {"Response": …}.
+// Only in the China SDK.
+type StartMCUMixTranscodeByStrRoomIdResponse struct {
+	// 唯一请求
+	// ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得
+	// RequestId）。 定位问题时需要提供该次请求的 RequestId。
+	RequestId *string `json:"RequestId,omitempty"`
+}
+
+// SetRequestId sets the RequestId every response carries.
+func (r *StartMCUMixTranscodeByStrRoomIdResponse) SetRequestId(id string) { r.RequestId = &id }
+
 // StartPublishCdnStreamRequest is the request of StartPublishCdnStream.
 type StartPublishCdnStreamRequest struct {
 	// The SDKAppID of the TRTC room whose streams are relayed.
@@ -827,6 +909,56 @@ type StartStreamIngestResponse struct {
 
 // SetRequestId sets the RequestId every response carries.
 func (r *StartStreamIngestResponse) SetRequestId(id string) { r.RequestId = &id }
+
+// StopMCUMixTranscodeRequest is the request of StopMCUMixTranscode.
+// Only in the China SDK.
+type StopMCUMixTranscodeRequest struct {
+	// TRTC的SDKAppId。
+	// Required.
+	SdkAppId *uint64 `json:"SdkAppId,omitempty"`
+
+	// 房间号。
+	// Required.
+	RoomId *uint64 `json:"RoomId,omitempty"`
+}
+
+// StopMCUMixTranscodeResponse is the response of StopMCUMixTranscode: the object inside
+// {"Response": …}.
+// Only in the China SDK.
+type StopMCUMixTranscodeResponse struct {
+	// 唯一请求
+	// ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得
+	// RequestId）。 定位问题时需要提供该次请求的 RequestId。
+	RequestId *string `json:"RequestId,omitempty"`
+}
+
+// SetRequestId sets the RequestId every response carries.
+func (r *StopMCUMixTranscodeResponse) SetRequestId(id string) { r.RequestId = &id }
+
+// StopMCUMixTranscodeByStrRoomIdRequest is the request of StopMCUMixTranscodeByStrRoomId.
+// Only in the China SDK.
+type StopMCUMixTranscodeByStrRoomIdRequest struct {
+	// TRTC的SDKAppId。
+	// Required.
+	SdkAppId *uint64 `json:"SdkAppId,omitempty"`
+
+	// 字符串房间号。
+	// Required.
+	StrRoomId *string `json:"StrRoomId,omitempty"`
+}
+
+// StopMCUMixTranscodeByStrRoomIdResponse is the response of StopMCUMixTranscodeByStrRoomId: the
+// object inside {"Response": …}.
+// Only in the China SDK.
+type StopMCUMixTranscodeByStrRoomIdResponse struct {
+	// 唯一请求
+	// ID，由服务端生成，每次请求都会返回（若请求因其他原因未能抵达服务端，则该次请求不会获得
+	// RequestId）。 定位问题时需要提供该次请求的 RequestId。
+	RequestId *string `json:"RequestId,omitempty"`
+}
+
+// SetRequestId sets the RequestId every response carries.
+func (r *StopMCUMixTranscodeByStrRoomIdResponse) SetRequestId(id string) { r.RequestId = &id }
 
 // StopPublishCdnStreamRequest is the request of StopPublishCdnStream.
 type StopPublishCdnStreamRequest struct {
@@ -1090,6 +1222,57 @@ type CloudVod struct {
 	TencentVod *TencentVod `json:"TencentVod,omitempty"`
 }
 
+// EncodeParams: MCU混流输出流编码参数
+// Only in the China SDK.
+type EncodeParams struct {
+	// 混流-输出流音频采样率。 取值为[48000, 44100, 32000, 24000, 16000,
+	// 8000]，单位是Hz。
+	// Required.
+	AudioSampleRate *uint64 `json:"AudioSampleRate,omitempty"`
+
+	// 混流-输出流音频码率。 取值范围[8,500]，单位为kbps。
+	// Required.
+	AudioBitrate *uint64 `json:"AudioBitrate,omitempty"`
+
+	// 混流-输出流音频声道数，取值范围[1,2]，1表示混流输出音频为单声道，2表示混流输出音频为双声道。
+	// 混流任务发起过程中，为了保持CDN链接的稳定，不要修改音频参数（codec、采样率、码率、声道数）。
+	// Required.
+	AudioChannels *uint64 `json:"AudioChannels,omitempty"`
+
+	// 混流-输出流宽，音视频输出时必填。
+	// 取值范围[0,1920]，单位为像素值。
+	VideoWidth *uint64 `json:"VideoWidth,omitempty"`
+
+	// 混流-输出流高，音视频输出时必填。
+	// 取值范围[0,1080]，单位为像素值。
+	VideoHeight *uint64 `json:"VideoHeight,omitempty"`
+
+	// 混流-输出流码率，音视频输出时必填。 取值范围[1,10000]，单位为kbps。
+	VideoBitrate *uint64 `json:"VideoBitrate,omitempty"`
+
+	// 混流-输出流帧率，音视频输出时必填。
+	// 取值范围[1,60]，表示混流的输出帧率可选范围为1到60fps。
+	VideoFramerate *uint64 `json:"VideoFramerate,omitempty"`
+
+	// 混流-输出流gop，音视频输出时必填。 取值范围[1,5]，单位为秒。
+	VideoGop *uint64 `json:"VideoGop,omitempty"`
+
+	// 混流-输出流背景色，取值是十进制整数。 常用的颜色有：
+	// 红色：0xff0000，对应的十进制整数是16724736。
+	BackgroundColor *uint64 `json:"BackgroundColor,omitempty"`
+
+	// 混流-输出流背景图片，取值为实时音视频控制台上传的图片ID。
+	BackgroundImageId *uint64 `json:"BackgroundImageId,omitempty"`
+
+	// 混流-输出流音频编码类型，取值范围[0,1,
+	// 2]，0为LC-AAC，1为HE-AAC，2为HE-AACv2。 默认值为0。
+	AudioCodec *uint64 `json:"AudioCodec,omitempty"`
+
+	// 混流-输出流背景图片URL地址，支持png、jpg、jpeg、bmp格式，暂不支持透明通道。
+	// URL链接长度限制为512字节。
+	BackgroundImageUrl *string `json:"BackgroundImageUrl,omitempty"`
+}
+
 // EventList: A list of SDK or WebRTC events.
 type EventList struct {
 	// The event information.
@@ -1117,6 +1300,47 @@ type EventMessage struct {
 
 	// The second event parameter, such as the video height.
 	ParamTwo *int64 `json:"ParamTwo,omitempty"`
+}
+
+// LayoutParams: MCU混流布局参数
+// Only in the China SDK.
+type LayoutParams struct {
+	// 混流布局模板ID，0为悬浮模板(默认);1为九宫格模板;2为屏幕分享模板;3为画中画模板;4为自定义模板。
+	Template *uint64 `json:"Template,omitempty"`
+
+	// 屏幕分享模板、悬浮模板、画中画模板中有效，代表大画面对应的用户ID。
+	MainVideoUserId *string `json:"MainVideoUserId,omitempty"`
+
+	// 屏幕分享模板、悬浮模板、画中画模板中有效，代表大画面对应的流类型，0为摄像头，1为屏幕分享。
+	// 左侧大画面为web用户时此值填0。
+	MainVideoStreamType *uint64 `json:"MainVideoStreamType,omitempty"`
+
+	// 画中画模板中有效，代表小画面的布局参数。
+	SmallVideoLayoutParams *SmallVideoLayoutParams `json:"SmallVideoLayoutParams,omitempty"`
+
+	// 屏幕分享模板有效。 设置为1时代表大画面居右，小画面居左布局。
+	MainVideoRightAlign *uint64 `json:"MainVideoRightAlign,omitempty"`
+
+	// 指定混视频的用户ID列表。
+	// 设置此参数后，输出流混合此参数中包含用户的音视频，以及其他用户的纯音频。
+	MixVideoUids []string `json:"MixVideoUids"`
+
+	// 自定义模板中有效，指定用户视频在混合画面中的位置。
+	PresetLayoutConfig []PresetLayoutConfig `json:"PresetLayoutConfig"`
+
+	// 自定义模板中有效，设置为1时代表启用占位图功能，0时代表不启用占位图功能，默认为0。
+	// 启用占位图功能时，在预设位置的用户没有上行视频时可显示对应的占位图。
+	PlaceHolderMode *uint64 `json:"PlaceHolderMode,omitempty"`
+
+	// 悬浮模板、九宫格、屏幕分享模板生效，用于控制纯音频上行是否占用画面布局位置。
+	PureAudioHoldPlaceMode *uint64 `json:"PureAudioHoldPlaceMode,omitempty"`
+
+	// 水印参数。
+	WaterMarkParams *WaterMarkParams `json:"WaterMarkParams,omitempty"`
+
+	// 屏幕分享模板、悬浮模板、九宫格模板、画中画模版有效，画面在输出时的显示模式：0为裁剪，1为缩放，2为缩放并显示黑底，不填采用后台的默认渲染方式（屏幕分享大画面为缩放，其他为裁剪）。
+	// 若此参数不生效，请提交工单寻求帮助。
+	RenderMode *uint64 `json:"RenderMode,omitempty"`
 }
 
 // MaxVideoUser: The information of the large video in screen sharing or floating layout mode.
@@ -1675,6 +1899,76 @@ type MixUserInfo struct {
 	RoomIdType *uint64 `json:"RoomIdType,omitempty"`
 }
 
+// OutputParams: MCU混流的输出参数
+// Only in the China SDK.
+type OutputParams struct {
+	// 直播流 ID，由用户自定义设置，该流 ID 不能与用户旁路的流 ID
+	// 相同，限制64字节。
+	// Required.
+	StreamId *string `json:"StreamId,omitempty"`
+
+	// 取值范围[0,1]， 填0：直播流为音视频(默认); 填1：直播流为纯音频
+	PureAudioStream *uint64 `json:"PureAudioStream,omitempty"`
+
+	// 自定义录制文件名称前缀。
+	// 请先在实时音视频控制台开通录制功能，https://cloud.tencent.com/document/product/647/50768。
+	RecordId *string `json:"RecordId,omitempty"`
+
+	// 取值范围[0,1]，填0无实际含义; 填1：指定录制文件格式为mp3。
+	// 此参数不建议使用，建议在实时音视频控制台配置纯音频录制模板。
+	RecordAudioOnly *uint64 `json:"RecordAudioOnly,omitempty"`
+}
+
+// PresetLayoutConfig: 自定义模板中有效，指定用户视频在混合画面中的位置。
+// Only in the China SDK.
+type PresetLayoutConfig struct {
+	// 指定显示在该画面上的用户ID。
+	// 如果不指定用户ID，会按照用户加入房间的顺序自动匹配PresetLayoutConfig中的画面设置。
+	UserId *string `json:"UserId,omitempty"`
+
+	// 当该画面指定用户时，代表用户的流类型。 0为摄像头，1为屏幕分享。
+	StreamType *uint64 `json:"StreamType,omitempty"`
+
+	// 该画面在输出时的宽度，单位为像素值，不填默认为0。
+	ImageWidth *uint64 `json:"ImageWidth,omitempty"`
+
+	// 该画面在输出时的高度，单位为像素值，不填默认为0。
+	ImageHeight *uint64 `json:"ImageHeight,omitempty"`
+
+	// 该画面在输出时的X偏移，单位为像素值，LocationX与ImageWidth之和不能超过混流输出的总宽度，不填默认为0。
+	LocationX *uint64 `json:"LocationX,omitempty"`
+
+	// 该画面在输出时的Y偏移，单位为像素值，LocationY与ImageHeight之和不能超过混流输出的总高度，不填默认为0。
+	LocationY *uint64 `json:"LocationY,omitempty"`
+
+	// 该画面在输出时的层级，不填默认为0。
+	ZOrder *uint64 `json:"ZOrder,omitempty"`
+
+	// 该画面在输出时的显示模式：0为裁剪，1为缩放，2为缩放并显示黑底。
+	// 不填默认为0。
+	RenderMode *uint64 `json:"RenderMode,omitempty"`
+
+	// 该当前位置用户混入的流类型：0为混入音视频，1为只混入视频，2为只混入音频。
+	// 默认为0，建议配合指定用户ID使用。
+	MixInputType *uint64 `json:"MixInputType,omitempty"`
+
+	// 占位图ID。
+	// 启用占位图功能时，在当前位置的用户没有上行视频时显示占位图。
+	PlaceImageId *uint64 `json:"PlaceImageId,omitempty"`
+}
+
+// PublishCdnParams: 第三方CDN转推参数
+// Only in the China SDK.
+type PublishCdnParams struct {
+	// 腾讯云直播BizId。
+	// Required.
+	BizId *uint64 `json:"BizId,omitempty"`
+
+	// 第三方CDN转推的目的地址，同时只支持转推一个第三方CDN地址。
+	// Required.
+	PublishCdnUrls []string `json:"PublishCdnUrls"`
+}
+
 // QualityData: The quality data returned by ES.
 type QualityData struct {
 	// The quality data.
@@ -1758,6 +2052,31 @@ type SingleSubscribeParams struct {
 	// The stream information.
 	// Required.
 	UserMediaStream *UserMediaStream `json:"UserMediaStream,omitempty"`
+}
+
+// SmallVideoLayoutParams: 画中画模板中有效，代表小画面的布局参数
+// Only in the China SDK.
+type SmallVideoLayoutParams struct {
+	// 代表小画面对应的用户ID。
+	// Required.
+	UserId *string `json:"UserId,omitempty"`
+
+	// 代表小画面对应的流类型，0为摄像头，1为屏幕分享。
+	// 小画面为web用户时此值填0。
+	// Required.
+	StreamType *uint64 `json:"StreamType,omitempty"`
+
+	// 小画面在输出时的宽度，单位为像素值，不填默认为0。
+	ImageWidth *uint64 `json:"ImageWidth,omitempty"`
+
+	// 小画面在输出时的高度，单位为像素值，不填默认为0。
+	ImageHeight *uint64 `json:"ImageHeight,omitempty"`
+
+	// 小画面在输出时的X偏移，单位为像素值，LocationX与ImageWidth之和不能超过混流输出的总宽度，不填默认为0。
+	LocationX *uint64 `json:"LocationX,omitempty"`
+
+	// 小画面在输出时的Y偏移，单位为像素值，LocationY与ImageHeight之和不能超过混流输出的总高度，不填默认为0。
+	LocationY *uint64 `json:"LocationY,omitempty"`
 }
 
 // StorageFile: The information of the recording files, which is returned by the
@@ -2061,6 +2380,34 @@ type WaterMarkImage struct {
 	// The relative height of the image. Value range: [0, 2560].
 	// Required.
 	Height *uint64 `json:"Height,omitempty"`
+}
+
+// WaterMarkParams: MCU混流水印参数
+// Only in the China SDK.
+type WaterMarkParams struct {
+	// 混流-水印图片ID。 取值为实时音视频控制台上传的图片ID。
+	// Required.
+	WaterMarkId *uint64 `json:"WaterMarkId,omitempty"`
+
+	// 混流-水印宽。 单位为像素值。
+	// Required.
+	WaterMarkWidth *uint64 `json:"WaterMarkWidth,omitempty"`
+
+	// 混流-水印高。 单位为像素值。
+	// Required.
+	WaterMarkHeight *uint64 `json:"WaterMarkHeight,omitempty"`
+
+	// 水印在输出时的X偏移。 单位为像素值。
+	// Required.
+	LocationX *uint64 `json:"LocationX,omitempty"`
+
+	// 水印在输出时的Y偏移。 单位为像素值。
+	// Required.
+	LocationY *uint64 `json:"LocationY,omitempty"`
+
+	// 混流-水印图片URL地址，支持png、jpg、jpeg、bmp格式，暂不支持透明通道。
+	// URL链接长度限制为512字节。
+	WaterMarkUrl *string `json:"WaterMarkUrl,omitempty"`
 }
 
 // WaterMarkTimestamp: Timestamp watermark data structure

@@ -808,3 +808,73 @@ func TestRelayFeedBack(t *testing.T) {
 	})
 	p.stop(t)
 }
+
+// TestMCUMixToFFmpeg: the legacy StartMCUMixTranscode mixes a numeric room (grid, Template
+// 1) and publishes it to its PublishCdnParams URL, ffmpeg in the test: ffprobe reads the
+// EncodeParams size and rate; StopMCUMixTranscode ends it (the 401s of the URL end IDLE)
+// and a second Stop finds no mix.
+func TestMCUMixToFFmpeg(t *testing.T) {
+	testpeer.FFprobe(t)
+	rcv := startReceiver(t, "relayKey")
+	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
+		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	for _, u := range []string{"alice", "bob"} {
+		enterAnchor(t, p.addr, "510", u, 320, 180)
+	}
+	out := startRTMPReceiver(t, 0)
+	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StartMCUMixTranscode", map[string]any{
+		"SdkAppId": defaultSdkAppId, "RoomId": 510, "OutputParams": map[string]any{"StreamId": "mix_510"},
+		"EncodeParams": map[string]any{"AudioSampleRate": 48000, "AudioBitrate": 64, "AudioChannels": 1,
+			"VideoWidth": 400, "VideoHeight": 224, "VideoBitrate": 500, "VideoFramerate": 15, "VideoGop": 2},
+		"LayoutParams":     map[string]any{"Template": 1},
+		"PublishCdnParams": map[string]any{"BizId": 1234, "PublishCdnUrls": []string{out.url}}}); err != nil {
+		t.Fatal(err)
+	}
+	var taskId string
+	advanceUntil(t, p.addr, "the mix RUNNING", time.Second, 10*time.Second, func() bool {
+		var rooms struct {
+			Rooms []struct {
+				RoomId string
+				Relays []struct {
+					TaskId string
+					Urls   []struct{ State string }
+				}
+			}
+		}
+		control(t, "GET", "http://"+p.addr+"/_emulator/v1/rooms", nil, &rooms)
+		for _, r := range rooms.Rooms {
+			for _, rl := range r.Relays {
+				if r.RoomId == "510" && len(rl.Urls) == 1 && rl.Urls[0].State == "RUNNING" {
+					taskId = rl.TaskId
+					return true
+				}
+			}
+		}
+		return false
+	})
+	for range 5 {
+		advance(t, p.addr, time.Second)
+	}
+	stop := map[string]any{"SdkAppId": defaultSdkAppId, "RoomId": 510}
+	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopMCUMixTranscode", stop); err != nil {
+		t.Fatal(err)
+	}
+	advance(t, p.addr, time.Second)
+	out.wait(t)
+	st := relayStates(t, p.addr, rcv, taskId)[out.url]
+	if len(st) == 0 || st[len(st)-1].status != 0 {
+		t.Fatalf("the MCU URL's 401s: %s", statusNames(st))
+	}
+	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopMCUMixTranscode", stop); err == nil || !strings.Contains(err.Error(), "MixSessionNotExist") {
+		t.Fatalf("a second Stop: %v", err)
+	}
+	r := testpeer.ProbeFile(t, out.file)
+	var video bool
+	for _, s := range r.Streams {
+		video = video || s.CodecName == "h264" && s.Width == 400 && s.Height == 224 && s.RFrameRate == "15/1"
+	}
+	if !video || !r.Codecs()["aac"] || r.Seconds() < 3 {
+		t.Fatalf("received %+v (%.2f s), want the 400x224 mix at 15 fps with AAC", r.Streams, r.Seconds())
+	}
+	p.stop(t)
+}

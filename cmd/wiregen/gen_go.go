@@ -101,6 +101,9 @@ func genSchema(svc *service, m *model) ([]byte, error) {
 	}
 	fmt.Fprintf(&b, "// Actions are the %s actions of the emulator, sorted by name.\nvar Actions = []%sAction{\n", svc.Title, q)
 	for _, a := range m.Actions {
+		if a.Note != "" {
+			fmt.Fprintf(&b, "\t// %s\n", a.Note)
+		}
 		fmt.Fprintf(&b, "\t{Name: %q, Request: %q, Response: %q, Doc: %q},\n", a.Name, a.Request, a.Response, a.Doc)
 	}
 	b.WriteString("}\n\n")

@@ -151,9 +151,14 @@ func actionPath(svc *service, a actionDef, names map[string]string) *yaml.Node {
 		"operationId", a.Name,
 		"summary", a.Doc,
 	)
+	var desc string
 	if svc != services[0] {
-		add(op, "description", fmt.Sprintf("Service %s, version %s.", svc.Name, svc.Version))
+		desc = fmt.Sprintf("Service %s, version %s.", svc.Name, svc.Version)
 	}
+	if a.Note != "" {
+		desc = joinNote(desc, a.Note+" The summary and the field docs are its Chinese text.")
+	}
+	add(op, "description", desc)
 	add(op, "tags", seq(svc.Name))
 	add(op, "parameters", params)
 	add(op, "requestBody", mapping(

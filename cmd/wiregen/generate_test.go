@@ -74,14 +74,23 @@ func realModel(t *testing.T, svc *service) *model {
 
 func TestAllActionsFound(t *testing.T) {
 	m := realModel(t, services[0])
-	// The list of "### <Action>" headings under "## Actions" in the API contract.
+	// The list of "### <Action>" headings under "## Actions" in the API contract, and the
+	// legacy MCU actions (behaviour.md §7), sorted.
 	want := []string{
 		"CreateCloudRecording", "DeleteCloudRecording", "DescribeCallDetailInfo", "DescribeCloudRecording",
 		"DescribeRecordingUsage", "DescribeRelayUsage", "DescribeRoomInfo", "DescribeStreamIngest",
 		"DescribeTrtcUsage", "DescribeUserEvent", "DescribeUserInfo", "DismissRoom",
 		"DismissRoomByStrRoomId", "ModifyCloudRecording", "RemoveUser", "RemoveUserByStrRoomId",
-		"SetUserBlocked", "SetUserBlockedByStrRoomId", "StartPublishCdnStream", "StartStreamIngest",
-		"StopPublishCdnStream", "StopStreamIngest", "UpdatePublishCdnStream", "UpdateStreamIngest",
+		"SetUserBlocked", "SetUserBlockedByStrRoomId",
+		"StartMCUMixTranscode", "StartMCUMixTranscodeByStrRoomId", "StartPublishCdnStream", "StartStreamIngest",
+		"StopMCUMixTranscode", "StopMCUMixTranscodeByStrRoomId", "StopPublishCdnStream", "StopStreamIngest",
+		"UpdatePublishCdnStream", "UpdateStreamIngest",
+	}
+	// Only the legacy MCU actions take their docs from the China SDK.
+	for _, a := range m.Actions {
+		if mcu := strings.Contains(a.Name, "MCUMixTranscode"); mcu != (a.Note == "Only in the China SDK.") {
+			t.Errorf("%s: note %q", a.Name, a.Note)
+		}
 	}
 	var got []string
 	for _, a := range m.Actions {
@@ -122,6 +131,19 @@ func TestAllActionsFound(t *testing.T) {
 		{"TrtcUsage.UsageValue", fieldType{Kind: kFloat, List: true}, false},
 		{"StartStreamIngestRequest.RepeatNum", fieldType{Kind: kInt}, false},
 		{"StartStreamIngestRequest.RoomIdType", fieldType{Kind: kUint}, true},
+		// The legacy MCU actions: RoomId a number, StrRoomId a string.
+		{"StartMCUMixTranscodeRequest.RoomId", fieldType{Kind: kUint}, true},
+		{"StartMCUMixTranscodeRequest.LayoutParams", fieldType{Kind: kStruct, Struct: "LayoutParams"}, true},
+		{"StartMCUMixTranscodeRequest.PublishCdnParams", fieldType{Kind: kStruct, Struct: "PublishCdnParams"}, false},
+		{"StartMCUMixTranscodeByStrRoomIdRequest.StrRoomId", fieldType{Kind: kString}, true},
+		{"StopMCUMixTranscodeRequest.RoomId", fieldType{Kind: kUint}, true},
+		{"StopMCUMixTranscodeByStrRoomIdRequest.StrRoomId", fieldType{Kind: kString}, true},
+		{"OutputParams.StreamId", fieldType{Kind: kString}, true},
+		{"EncodeParams.AudioBitrate", fieldType{Kind: kUint}, true},
+		{"EncodeParams.VideoBitrate", fieldType{Kind: kUint}, false},
+		{"LayoutParams.PresetLayoutConfig", fieldType{Kind: kStruct, Struct: "PresetLayoutConfig", List: true}, false},
+		{"PublishCdnParams.PublishCdnUrls", fieldType{Kind: kString, List: true}, true},
+		{"WaterMarkParams.WaterMarkId", fieldType{Kind: kUint}, true},
 	}
 	for _, c := range checks {
 		sname, fname, _ := strings.Cut(c.field, ".")

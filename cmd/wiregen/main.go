@@ -9,7 +9,9 @@
 //   - the China SDK's <service>_models.d.ts: field types and which fields are required;
 //   - the intl SDK's models.js and <service>_client.js: English docs, and the
 //     actions the China SDK lacks (SetUserBlocked*);
-//   - the China SDK's <service>_client.d.ts: the other actions of the service;
+//   - the China SDK's <service>_client.d.ts: the other actions of the service, and
+//     the docs of the served actions that the intl client lacks altogether (the
+//     legacy MCU actions; an action the intl client has must be documented there);
 //   - cmd/wiregen/control.yaml: the hand-written control API, merged into openapi.yaml.
 package main
 
@@ -51,10 +53,20 @@ var actions = []string{
 	"DescribeRecordingUsage",
 	"DescribeRelayUsage",
 	"DescribeTrtcUsage",
+	// The legacy MCU actions (handlers/mcu.go). Only the China SDK has them: their
+	// docs are its Chinese ones.
+	"StartMCUMixTranscode",
+	"StopMCUMixTranscode",
+	"StartMCUMixTranscodeByStrRoomId",
+	"StopMCUMixTranscodeByStrRoomId",
 }
 
 // numericOverrides are the "number" fields that the Go SDKs do not type as
-// *uint64. Go clients decode responses strictly, so these must match.
+// *uint64. Go clients decode responses strictly, so these must match. The
+// legacy MCU structs have none: every number of StartMCUMixTranscodeRequest,
+// OutputParams, EncodeParams, LayoutParams, SmallVideoLayoutParams,
+// PresetLayoutConfig, WaterMarkParams and PublishCdnParams is *uint64 in
+// tencentcloud-sdk-go's trtc/v20190722/models.go.
 // Sources: tencentcloud-sdk-go-intl-en v3.0.1335 (the release of the intl
 // Node SDK we read) and, for China-only fields, tencentcloud-sdk-go v1.3.166,
 // both tencentcloud/trtc/v20190722/models.go.

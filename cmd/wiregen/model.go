@@ -67,6 +67,7 @@ type structDef struct {
 
 type actionDef struct {
 	Name, Request, Response, Doc string
+	Note                         string // "Only in the China SDK." when the intl SDK lacks the action
 }
 
 // A model is everything the outputs are generated from.
@@ -85,8 +86,8 @@ type model struct {
 type sources struct {
 	CNModels    string // trtc_models.d.ts
 	IntlModels  string // models.js
-	IntlClient  string // trtc_client.js
-	CNClient    string // trtc_client.d.ts
+	IntlClient  string // trtc_client.js: the docs of the actions
+	CNClient    string // trtc_client.d.ts: the other actions, and the docs of those the intl SDK lacks
 	CNVersion   string
 	IntlVersion string
 }
@@ -109,6 +110,11 @@ func buildModel(src sources, actions []string, overrides map[string]kind) (*mode
 	actionDocs, err := parseJSClient(src.IntlClient)
 	if err != nil {
 		return nil, fmt.Errorf("intl SDK client: %w", err)
+	}
+	intlMethods := jsClientMethods(src.IntlClient)
+	cnDocs, err := parseTSClient(src.CNClient)
+	if err != nil {
+		return nil, fmt.Errorf("China SDK client: %w", err)
 	}
 	cn, intl := index(cnList), index(intlList)
 
@@ -154,9 +160,9 @@ func buildModel(src sources, actions []string, overrides map[string]kind) (*mode
 	}
 
 	for _, a := range actions {
-		doc := actionSummary(actionDocs[a])
-		if doc == "" {
-			return nil, fmt.Errorf("action %s: no doc comment in the intl SDK client", a)
+		doc, note, err := actionDoc(a, actionDocs, intlMethods, cnDocs)
+		if err != nil {
+			return nil, err
 		}
 		req, resp := m.Structs[a+"Request"], m.Structs[a+"Response"]
 		req.Action, req.IsRequest = a, true
@@ -164,7 +170,7 @@ func buildModel(src sources, actions []string, overrides map[string]kind) (*mode
 		if _, ok := fieldByName(resp, "RequestId"); !ok {
 			return nil, fmt.Errorf("%s has no RequestId", resp.Name)
 		}
-		m.Actions = append(m.Actions, actionDef{Name: a, Request: req.Name, Response: resp.Name, Doc: doc})
+		m.Actions = append(m.Actions, actionDef{Name: a, Request: req.Name, Response: resp.Name, Doc: doc, Note: note})
 	}
 	slices.SortFunc(m.Actions, func(a, b actionDef) int { return strings.Compare(a.Name, b.Name) })
 	m.OtherActions = otherActions(src.CNClient, actionDocs, actions)
@@ -182,6 +188,22 @@ func buildModel(src sources, actions []string, overrides map[string]kind) (*mode
 	}
 	slices.Sort(m.Names)
 	return m, nil
+}
+
+// actionDoc is the summary of action a: from the intl SDK client, which must document
+// every action it has; only an action the intl client lacks altogether (the legacy MCU
+// actions) takes the China SDK client's doc, in Chinese, noted as such.
+func actionDoc(a string, intlDocs map[string][]string, intlMethods map[string]bool, cnDocs map[string][]string) (doc, note string, err error) {
+	if _, documented := intlDocs[a]; documented || intlMethods[a] {
+		if doc = actionSummary(intlDocs[a]); doc == "" {
+			return "", "", fmt.Errorf("action %s: no doc comment in the intl SDK client", a)
+		}
+		return doc, "", nil
+	}
+	if doc = actionSummary(cnDocs[a]); doc == "" {
+		return "", "", fmt.Errorf("action %s: not in the intl SDK client, and no doc comment in the China SDK client", a)
+	}
+	return doc, "Only in the China SDK.", nil
 }
 
 // clientMethod matches an action method of trtc_client.d.ts:
@@ -454,11 +476,18 @@ func hasMarker(s string, n int) bool {
 	return regexp.MustCompile(`(?:^|\s)` + strconv.Itoa(n) + `\.\s`).MatchString(s)
 }
 
+// cnHeadingRe is the China SDK's "API description:" lead-in of an action's doc.
+var cnHeadingRe = regexp.MustCompile(`^接口说明\s*[:：]\s*`)
+
 // actionSummary is the first sentence of an action's doc, after headings
-// such as "API description:" or "**API Description**".
+// such as "API description:" or "**API Description**" (and the China SDK's
+// "接口说明：" before the text).
 func actionSummary(lines []string) string {
 	for len(lines) > 0 && (lines[0] == "" || headingRe.MatchString(lines[0])) {
 		lines = lines[1:]
+	}
+	if len(lines) > 0 {
+		lines = append([]string{cnHeadingRe.ReplaceAllString(lines[0], "")}, lines[1:]...)
 	}
 	return summarize(lines, 1)
 }

@@ -89,6 +89,24 @@ export interface Item {
 }
 export interface Unused {
     X?: string;
+}
+export interface LegacyRequest {
+    RoomId: number;
+}
+export interface LegacyResponse {
+    RequestId?: string;
+}
+export interface QuietRequest {
+    RoomId?: number;
+}
+export interface QuietResponse {
+    RequestId?: string;
+}
+export interface BareRequest {
+    RoomId?: number;
+}
+export interface BareResponse {
+    RequestId?: string;
 }`,
 	IntlModels: `
 /**
@@ -144,11 +162,25 @@ class BlockResponse extends AbstractModel {
      * API description:.
      * This API blocks a user.
      */
-    Block(req, cb) {}`,
+    Block(req, cb) {}
+    async Quiet(req, cb) {
+        return this.request("Quiet", req, cb);
+    }`,
 	CNClient: `export declare class Client extends AbstractClient {
     Ping(req: PingRequest, cb?: (error: string, rep: PingResponse) => void): Promise<PingResponse>;
     Extra(req: ExtraRequest, cb?: (error: string, rep: ExtraResponse) => void): Promise<ExtraResponse>;
     Odd(req: OtherRequest): Promise<OtherResponse>;
+    /**
+     * 接口说明：启动旧接口。
+
+第二段。
+     */
+    Legacy(req: LegacyRequest, cb?: (error: string, rep: LegacyResponse) => void): Promise<LegacyResponse>;
+    /**
+     * 安静的接口。
+     */
+    Quiet(req: QuietRequest, cb?: (error: string, rep: QuietResponse) => void): Promise<QuietResponse>;
+    Bare(req: BareRequest, cb?: (error: string, rep: BareResponse) => void): Promise<BareResponse>;
 }`,
 	CNVersion:   "1",
 	IntlVersion: "2",
@@ -156,21 +188,29 @@ class BlockResponse extends AbstractModel {
 
 func TestBuildModel(t *testing.T) {
 	overrides := map[string]kind{"PingRequest.Offset": kInt, "Item.Value": kFloat}
-	m, err := buildModel(tinySources, []string{"Ping", "Block"}, overrides)
+	m, err := buildModel(tinySources, []string{"Ping", "Block", "Legacy"}, overrides)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"BlockRequest", "BlockResponse", "Item", "Layout", "PingRequest", "PingResponse"}; !slices.Equal(m.Names, want) {
+	if want := []string{"BlockRequest", "BlockResponse", "Item", "Layout", "LegacyRequest", "LegacyResponse", "PingRequest", "PingResponse"}; !slices.Equal(m.Names, want) {
 		t.Errorf("Names = %v, want %v (Unused must be left out)", m.Names, want)
 	}
-	if got := m.Actions; len(got) != 2 || got[0].Name != "Block" || got[1].Name != "Ping" ||
-		got[0].Doc != "This API blocks a user." || got[1].Doc != "This API pings." ||
-		got[1].Request != "PingRequest" || got[1].Response != "PingResponse" {
+	if got := m.Actions; len(got) != 3 || got[0].Name != "Block" || got[1].Name != "Legacy" || got[2].Name != "Ping" ||
+		got[0].Doc != "This API blocks a user." || got[2].Doc != "This API pings." ||
+		got[0].Note != "" || got[2].Note != "" ||
+		got[2].Request != "PingRequest" || got[2].Response != "PingResponse" {
 		t.Errorf("Actions = %+v", got)
 	}
+	// An action only the China SDK has: its client's doc, without the "接口说明：" lead-in.
+	if got := m.Actions[1]; got.Doc != "启动旧接口。" || got.Note != "Only in the China SDK." {
+		t.Errorf("Legacy = %+v, want the China SDK's doc and note", got)
+	}
+	if legacy := m.Structs["LegacyRequest"]; legacy.Note != "Only in the China SDK." || !legacy.Fields[0].Required {
+		t.Errorf("LegacyRequest = %+v", legacy)
+	}
 
-	if !slices.Equal(m.OtherActions, []string{"Extra"}) {
-		t.Errorf("OtherActions = %v, want [Extra]", m.OtherActions)
+	if !slices.Equal(m.OtherActions, []string{"Bare", "Extra", "Quiet"}) {
+		t.Errorf("OtherActions = %v, want [Bare Extra Quiet]", m.OtherActions)
 	}
 
 	layout := m.Structs["Layout"]
@@ -214,6 +254,9 @@ func TestBuildModelErrors(t *testing.T) {
 		{"unused override", tinySources, []string{"Ping"}, map[string]kind{"Unused.X": kInt}, "Unused.X matches no number field"},
 		{"override of a string", tinySources, []string{"Ping"}, map[string]kind{"Layout.CnOnly": kInt}, "Layout.CnOnly: field is not a number"},
 		{"types differ", conflict, []string{"Ping"}, nil, "Layout.Width: China SDK says number, intl SDK says string"},
+		// The China SDK's doc is no fallback for an action the intl client has without one.
+		{"undocumented in the intl client", tinySources, []string{"Quiet"}, nil, "action Quiet: no doc comment in the intl SDK client"},
+		{"China-only without a doc", tinySources, []string{"Bare"}, nil, "action Bare: not in the intl SDK client, and no doc comment in the China SDK client"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -64,6 +64,11 @@ var (
 	jsFieldRe  = regexp.MustCompile(`^this\.([A-Za-z_]\w*)\s*=\s*null\s*;`)
 	jsMethodRe = regexp.MustCompile(`^([A-Z]\w*)\s*\(\s*req\s*,\s*cb\s*\)\s*\{`)
 	jsTypeRe   = regexp.MustCompile(`^\{\s*(.*?)\s*(\|\|\s*null\s*)?\}$`)
+	// jsAnyMethodRe matches every action method of a JS client, documented or not.
+	jsAnyMethodRe = regexp.MustCompile(`(?m)^\s*(?:async\s+)?([A-Z]\w*)\s*\(\s*req\s*,\s*cb\s*\)\s*\{`)
+	// tsMethodRe matches an action declaration of a China SDK <service>_client.d.ts
+	// (after the doc comment, leading space trimmed): "DismissRoom(req: DismissRoomRequest, …".
+	tsMethodRe = regexp.MustCompile(`^([A-Z]\w*)\(req: ([A-Z]\w*)Request\b`)
 )
 
 // parseJSModels reads the model classes of the intl SDK's models.js:
@@ -114,6 +119,34 @@ func parseJSClient(src string) (map[string][]string, error) {
 	out := make(map[string][]string)
 	for _, d := range docs {
 		if m := jsMethodRe.FindStringSubmatch(d.Next); m != nil {
+			_, text := d.split("@")
+			out[m[1]] = text
+		}
+	}
+	return out, nil
+}
+
+// jsClientMethods lists the action methods of the intl SDK's <service>_client.js,
+// with or without a doc comment.
+func jsClientMethods(src string) map[string]bool {
+	out := make(map[string]bool)
+	for _, m := range jsAnyMethodRe.FindAllStringSubmatch(src, -1) {
+		out[m[1]] = true
+	}
+	return out
+}
+
+// parseTSClient reads the documented action declarations of the China SDK's
+// <service>_client.d.ts ("Action(req: ActionRequest, cb?: …): Promise<…>;") and
+// returns the doc text of each action.
+func parseTSClient(src string) (map[string][]string, error) {
+	docs, err := scanJSDocs(src)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]string)
+	for _, d := range docs {
+		if m := tsMethodRe.FindStringSubmatch(d.Next); m != nil && m[1] == m[2] {
 			_, text := d.split("@")
 			out[m[1]] = text
 		}

@@ -172,3 +172,54 @@ This API starts a task.
 		t.Errorf("actionSummary = %q", s)
 	}
 }
+
+func TestParseTSClient(t *testing.T) {
+	src := `export declare class Client extends AbstractClient {
+    constructor(clientConfig: ClientConfig);
+    /**
+     * 接口说明：结束云端混流
+     */
+    StopMCUMixTranscode(req: StopMCUMixTranscodeRequest, cb?: (error: string, rep: StopMCUMixTranscodeResponse) => void): Promise<StopMCUMixTranscodeResponse>;
+    /**
+     * 启动。
+
+第二段。
+     */
+    StartThing(req: StartThingRequest, cb?: (error: string, rep: StartThingResponse) => void): Promise<StartThingResponse>;
+    /**
+     * A helper, not an action.
+     */
+    Odd(req: OtherRequest): Promise<OtherResponse>;
+    Undocumented(req: UndocumentedRequest, cb?: (error: string, rep: UndocumentedResponse) => void): Promise<UndocumentedResponse>;
+}`
+	got, err := parseTSClient(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"StopMCUMixTranscode": {"接口说明：结束云端混流"},
+		"StartThing":          {"启动。", "", "第二段。"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("parseTSClient = %q, want %q", got, want)
+	}
+	if s := actionSummary(got["StopMCUMixTranscode"]); s != "结束云端混流" {
+		t.Errorf("actionSummary = %q", s)
+	}
+}
+
+func TestJSClientMethods(t *testing.T) {
+	src := `class C extends AbstractClient {
+    /** Documented. */
+    DismissRoom(req, cb) {
+        this.request("DismissRoom", req, resp, cb);
+    }
+    async Quiet(req, cb) {
+        return this.request("Quiet", req, cb);
+    }
+    helper(req, cb) {}
+}`
+	if got, want := jsClientMethods(src), map[string]bool{"DismissRoom": true, "Quiet": true}; !reflect.DeepEqual(got, want) {
+		t.Errorf("jsClientMethods = %v, want %v", got, want)
+	}
+}
