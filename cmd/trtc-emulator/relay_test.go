@@ -293,14 +293,22 @@ func (r *rtmpReceiver) wait(t *testing.T) {
 // TestRelayPassthroughToFFmpeg: a relay without transcoding of a virtual anchor's stream
 // to ffmpeg listening in the test: CONNECTING, RUNNING, then on Stop DISCONNECTING and
 // IDLE; ffprobe reads the received file as the anchor's stream unchanged (H.264 at its
-// size and rate, its AAC), lasting what was relayed, and its first picture is the anchor's
-// colour.
+// size and rate, its AAC, the very packets a recording of the anchor holds), lasting what
+// was relayed, and its first picture is the anchor's colour.
 func TestRelayPassthroughToFFmpeg(t *testing.T) {
 	testpeer.FFprobe(t)
 	rcv := startReceiver(t, "relayKey")
 	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
 		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
 	enterAnchor(t, p.addr, "503", "alice", 320, 180)
+	// A recording of alice alongside: the packets she publishes, to compare with the relay's.
+	storage := map[string]any{"Vendor": 0, "Region": "ap-guangzhou", "Bucket": recordingBucket, "AccessKey": "a", "SecretKey": "b"}
+	rec, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "CreateCloudRecording",
+		recordingParams("503", "rec_503", robotSig(t, "rec_503"), storage, map[string]any{"RecordMode": 1, "OutputFormat": 3, "StreamType": 2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recTask := rec["TaskId"].(string)
 	out := startRTMPReceiver(t, 0)
 	resp, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StartPublishCdnStream", relayParams(t, "503", "relay_bot", out.url))
 	if err != nil {
@@ -360,6 +368,40 @@ func TestRelayPassthroughToFFmpeg(t *testing.T) {
 	frame := frameAt(t, out.file, 0.5, 320, 180)
 	if got, want := pixel(frame, 320, 160, 30), synth.UserColor("alice"); !nearColour(got, want, 16) {
 		t.Fatalf("the received picture shows %v, want alice's %v", got, want)
+	}
+	// Passthrough: the received video packets are alice's, in order: a run of the
+	// recording's packets (sizes and keyframe flags), from a keyframe.
+	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "DeleteCloudRecording",
+		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": recTask}); err != nil {
+		t.Fatal(err)
+	}
+	advance(t, p.addr, time.Second)
+	waitFor(t, "the recording's 310", 30*time.Second, func() bool { return len(rcv.of(recTask, 310)) == 1 })
+	dir := t.TempDir()
+	var recorded string
+	for _, k := range download(t, s3Client("http://"+p.addr+"/storage"), recordingBucket, recTask+"/", dir) {
+		if strings.HasSuffix(k, ".mp4") {
+			recorded = filepath.Join(dir, path.Base(k))
+		}
+	}
+	// Keyframes are compared by flag only: the relayed ones carry the SPS and PPS in front.
+	keyless := func(ps []string) []string {
+		for i, p := range ps {
+			if strings.Contains(p, "K") {
+				ps[i] = "K"
+			}
+		}
+		return ps
+	}
+	sent, got := keyless(packetSizes(t, recorded)), keyless(packetSizes(t, out.file))
+	at := -1
+	for i := 0; i+len(got) <= len(sent) && at < 0; i++ {
+		if slices.Equal(sent[i:i+len(got)], got) {
+			at = i
+		}
+	}
+	if len(got) < 100 || got[0] != "K" || at < 0 {
+		t.Fatalf("the %d received packets are not a run of the %d recorded ones:\n%v\n%v", len(got), len(sent), got[:min(12, len(got))], sent[:min(12, len(sent))])
 	}
 	t.Logf("relayed %.2f s; 401s %s", r.Seconds(), names)
 	p.stop(t)
