@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
@@ -259,25 +258,8 @@ func startRTMPReceiver(t *testing.T, port int) *rtmpReceiver {
 			t.Logf("ffmpeg receiver: %s", stderr.String())
 		}
 	})
-	waitFor(t, "ffmpeg to listen", 20*time.Second, func() bool { return listening(t, port) })
+	testpeer.WaitListening(t, port, 20*time.Second)
 	return r
-}
-
-// listening is whether a socket listens on 127.0.0.1:port (/proc/net/tcp: no connection
-// is made, which ffmpeg's single accept would take for the publish).
-func listening(t *testing.T, port int) bool {
-	b, err := os.ReadFile("/proc/net/tcp")
-	if err != nil {
-		t.Fatalf("read /proc/net/tcp: %v", err)
-	}
-	want := fmt.Sprintf(":%04X ", port)
-	for _, line := range strings.Split(string(b), "\n")[1:] {
-		f := strings.Fields(line)
-		if len(f) > 3 && strings.HasSuffix(f[1]+" ", want) && f[3] == "0A" {
-			return true
-		}
-	}
-	return false
 }
 
 // wait waits for ffmpeg to end (the publisher closed its connection).

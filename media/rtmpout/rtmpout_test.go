@@ -254,7 +254,8 @@ func TestRefused(t *testing.T) {
 func TestIntoFFmpeg(t *testing.T) {
 	ffmpeg := testpeer.FFmpeg(t)
 	out := filepath.Join(t.TempDir(), "out.flv")
-	url := fmt.Sprintf("rtmp://127.0.0.1:%d/live/s", freePort(t))
+	port := freePort(t)
+	url := fmt.Sprintf("rtmp://127.0.0.1:%d/live/s", port)
 	var stderr lockedBuffer
 	cmd := exec.Command(ffmpeg, "-hide_banner", "-v", "error", "-listen", "1", "-i", url, "-c", "copy", "-f", "flv", out)
 	cmd.Stderr = &stderr
@@ -269,17 +270,10 @@ func TestIntoFFmpeg(t *testing.T) {
 	})
 
 	vp, ap, units := stream(t, 320, 240, 25, 2*time.Second)
-	var p *Publisher
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		var err error
-		p, err = Publish(context.Background(), Config{URL: url, Tracks: Tracks{Video: &vp, Audio: &ap}, Timeout: 2 * time.Second})
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, syscall.ECONNREFUSED) || time.Now().After(deadline) {
-			t.Fatalf("%v; ffmpeg: %s", err, stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond) // ffmpeg is not listening yet
+	testpeer.WaitListening(t, port, 5*time.Second)
+	p, err := Publish(context.Background(), Config{URL: url, Tracks: Tracks{Video: &vp, Audio: &ap}, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatalf("%v; ffmpeg: %s", err, stderr.String())
 	}
 	for _, u := range units {
 		if err := write(p, u); err != nil {
@@ -385,21 +379,17 @@ func TestServerGone(t *testing.T) {
 	}
 	srv.Close()
 	start := time.Now()
-	var werr error
-	for i := len(units) / 4; werr == nil && time.Since(start) < 5*time.Second; i++ {
-		werr = write(p, units[i%len(units)])
-		time.Sleep(time.Millisecond)
-	}
-	if werr == nil || time.Since(start) > 3*time.Second {
-		t.Fatalf("writes after the server left: %v after %v", werr, time.Since(start))
-	}
-	select {
+	select { // the publisher's reader sees the server go
 	case <-p.Done():
-	case <-time.After(time.Second):
-		t.Error("Done is not closed")
+	case <-time.After(3 * time.Second):
+		t.Fatal("Done is not closed 3 s after the server left")
+	}
+	werr := write(p, units[len(units)/4])
+	if werr == nil {
+		t.Fatal("a write after the server left succeeded")
 	}
 	if err := write(p, units[0]); err == nil {
-		t.Error("a write after the failure succeeded")
+		t.Error("a second write after the failure succeeded")
 	}
 	t.Logf("failed after %v: %v", time.Since(start).Round(time.Millisecond), werr)
 }
