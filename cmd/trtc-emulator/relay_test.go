@@ -902,3 +902,76 @@ func TestMCUMixToFFmpeg(t *testing.T) {
 	}
 	p.stop(t)
 }
+
+// TestRelayMaxIdleTime: AgentParams.MaxIdleTime counts from when the room has no anchor
+// (the robot is none): an anchor entering within it resets the count; once the room has
+// been anchorless for MaxIdleTime the task ends (DISCONNECTING then IDLE, the robot
+// leaves, a Stop finds nothing), on the virtual clock.
+func TestRelayMaxIdleTime(t *testing.T) {
+	rcv := startReceiver(t, "relayKey")
+	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
+		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	enterAnchor(t, p.addr, "510", "alice", 160, 90)
+	dead := "rtmp://" + strings.TrimSuffix(strings.TrimPrefix(closedURL(t), "http://"), "/missing.png") + "/live/idle"
+	params := relayParams(t, "510", "relay_bot", dead)
+	params["AgentParams"].(map[string]any)["MaxIdleTime"] = 10
+	resp, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StartPublishCdnStream", params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	taskId := resp["TaskId"].(string)
+	leave := func(user string) {
+		t.Helper()
+		if status := control(t, "POST", "http://"+p.addr+"/_emulator/v1/participants/leave", map[string]any{"RoomId": "510", "UserId": user}, nil); status != 200 {
+			t.Fatalf("leave %s: HTTP %d", user, status)
+		}
+	}
+	members := func() []string {
+		var rooms rtmpRoomView
+		control(t, "GET", "http://"+p.addr+"/_emulator/v1/rooms", nil, &rooms)
+		var out []string
+		for _, r := range rooms.Rooms {
+			if r.RoomId == "510" {
+				for _, m := range r.Members {
+					out = append(out, m.UserId)
+				}
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	ended := func() bool {
+		st := relayStates(t, p.addr, rcv, taskId)[dead]
+		return len(st) > 0 && st[len(st)-1].status == 0
+	}
+	advance(t, p.addr, 2*time.Second)
+	leave("alice") // anchorless from here
+	for range 8 {
+		advance(t, p.addr, time.Second)
+	}
+	enterAnchor(t, p.addr, "510", "bob", 160, 90) // 8 s later: the count starts again when he leaves
+	for range 5 {
+		advance(t, p.addr, time.Second)
+	}
+	leave("bob")
+	for range 9 {
+		advance(t, p.addr, time.Second)
+	}
+	if ended() || !slices.Equal(members(), []string{"relay_bot"}) {
+		t.Fatalf("9 s after the last anchor left (MaxIdleTime 10): ended %v, members %v", ended(), members())
+	}
+	advanceUntil(t, p.addr, "the idle relay's end", time.Second, 3*time.Second, ended)
+	st := relayStates(t, p.addr, rcv, taskId)[dead]
+	if n := len(st); n < 3 || st[n-2].status != 5 || st[n-1].status != 0 {
+		t.Fatalf("401s of the idle relay: %s, want DISCONNECTING then IDLE last", statusNames(st))
+	}
+	if end := st[len(st)-1].at; end < 25*time.Second || end > 26*time.Second {
+		t.Fatalf("the idle relay ended at %v, want 10 s after bob left at 15 s", end)
+	}
+	waitFor(t, "the robot out of the room", 10*time.Second, func() bool { return len(members()) == 0 })
+	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopPublishCdnStream",
+		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err == nil || !strings.Contains(err.Error(), "ResourceNotFound") {
+		t.Fatalf("Stop of an idle-ended relay: %v", err)
+	}
+	p.stop(t)
+}
