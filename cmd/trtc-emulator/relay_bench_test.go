@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -67,10 +69,14 @@ func startRTMPSink(tb testing.TB) (string, *atomic.Int64) {
 //
 //	go test -run '^$' -bench BenchmarkRelayCPU -benchtime=1x ./cmd/trtc-emulator
 //
+// RELAY_BENCH_CASES=300p,50t runs other counts (p: passthrough, t: transcoded).
+//
 // cpu-%/relay is CPU seconds per second of media per relay × 100, the anchors' own
 // synthetic encoding included (a passthrough relay's cost is mostly that). kbps/relay is
 // what each destination got; a transcoded relay asks for 800 kbps video + 64 kbps audio
-// and mixes two anchors in a grid.
+// and mixes two anchors in a grid. x-realtime is media time over the wall time the clock
+// took to move (each move waits for every relay's pass): at 1 or more the machine carries
+// that many relays in real time.
 func BenchmarkRelayCPU(b *testing.B) {
 	if testing.Short() {
 		b.Skip("runs the emulator")
@@ -78,10 +84,22 @@ func BenchmarkRelayCPU(b *testing.B) {
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
 		b.Skip("needs /proc/<pid>/stat")
 	}
-	for _, c := range []struct {
+	type relayCase struct {
 		n          int
 		transcoded bool
-	}{{1, false}, {8, false}, {1, true}, {4, true}} {
+	}
+	cases := []relayCase{{1, false}, {8, false}, {150, false}, {1, true}, {4, true}, {25, true}}
+	if env := os.Getenv("RELAY_BENCH_CASES"); env != "" { // e.g. 300p,50t: a capacity run
+		cases = nil
+		for _, f := range strings.Split(env, ",") {
+			n, err := strconv.Atoi(strings.TrimRight(f, "pt"))
+			if err != nil || n < 1 || !strings.HasSuffix(f, "p") && !strings.HasSuffix(f, "t") {
+				b.Fatalf("RELAY_BENCH_CASES: %q is not <count>p or <count>t", f)
+			}
+			cases = append(cases, relayCase{n, strings.HasSuffix(f, "t")})
+		}
+	}
+	for _, c := range cases {
 		kind := map[bool]string{false: "passthrough", true: "transcoded"}[c.transcoded]
 		b.Run(fmt.Sprintf("N=%d/%s", c.n, kind), func(b *testing.B) {
 			base, received := startRTMPSink(b)
@@ -125,7 +143,7 @@ func BenchmarkRelayCPU(b *testing.B) {
 				}
 				return n
 			}
-			waitFor(b, "every relay running", 30*time.Second, func() bool {
+			waitFor(b, "every relay running", 2*time.Minute, func() bool {
 				advance(b, p.addr, time.Second)
 				return running() == c.n
 			})
@@ -133,14 +151,16 @@ func BenchmarkRelayCPU(b *testing.B) {
 			b.ResetTimer()
 			const media = 30 * time.Second
 			for range b.N {
-				cpu0, bytes0 := procCPU(b, pid, tick), received.Load()
+				cpu0, bytes0, wall0 := procCPU(b, pid, tick), received.Load(), time.Now()
 				for range 30 {
 					advance(b, p.addr, media/30)
 				}
+				wall := time.Since(wall0)
 				// The pumps write a little behind the clock, as much at the end as at the start.
 				cpu := procCPU(b, pid, tick) - cpu0
 				b.ReportMetric(cpu.Seconds()/media.Seconds()/float64(c.n)*100, "cpu-%/relay")
 				b.ReportMetric(float64(received.Load()-bytes0)*8/1000/media.Seconds()/float64(c.n), "kbps/relay")
+				b.ReportMetric(media.Seconds()/wall.Seconds(), "x-realtime")
 			}
 			if got := running(); got != c.n {
 				b.Fatalf("%d of %d relays running after the measure", got, c.n)
