@@ -255,9 +255,7 @@ func (r *relayRun) run(ctx context.Context) error {
 		for _, o := range r.outs {
 			o.sendMixed(video, audio)
 		}
-		if v.Spec.Transcode {
-			r.feedBack(ctx, v, now, video, audio)
-		}
+		r.feedBack(ctx, v, now, src, video, audio)
 		if v.Task.State != models.RelayTaskRunning { // every URL was disconnected above
 			r.leaveFeeds(ctx, nil)
 			return r.rl.cfg.Store.EndRelay(ctx, r.ref, "")
@@ -559,7 +557,7 @@ func (r *relayRun) step(ctx context.Context, v *models.RelayView, u models.Relay
 			r.connect(o, u.Url, src, now)
 		case o.pub != nil && o.src.userId != mixedSource && (o.pump == nil || o.pump.finished()):
 			// The source's streams ended and came back alike (a sink ends with them).
-			o.pump = startRelayPump(r.rl.cfg.Hub, o.pub, o.src)
+			o.pump = startRelayPump(r.rl.cfg.Hub, o.pub, o.src, time.Time{})
 		}
 	case models.RelayConnecting, models.RelayRecovering:
 		if o.pub != nil {
@@ -568,7 +566,7 @@ func (r *relayRun) step(ctx context.Context, v *models.RelayView, u models.Relay
 			}
 			o.lastErr = nil
 			if o.src.userId != mixedSource {
-				o.pump = startRelayPump(r.rl.cfg.Hub, o.pub, o.src)
+				o.pump = startRelayPump(r.rl.cfg.Hub, o.pub, o.src, time.Time{})
 			}
 			return nil
 		}
@@ -622,8 +620,16 @@ func relayErrorCode(err error) int {
 
 var errRelayDropped = errors.New("the connection to the destination dropped")
 
-// relayPump sends a source's streams to a publisher: the video from its next keyframe,
-// the audio from that point, each unit's time rebased to the first one sent.
+// unitWriter is where a pump sends a source's units: an RTMP publisher, or a fed-back
+// member's hub streams.
+type unitWriter interface {
+	WriteVideo(u hub.Unit) error
+	WriteAudio(u hub.Unit) error
+}
+
+// relayPump sends a source's streams to a writer: the video from its next keyframe, the
+// audio from that point, each unit's time rebased to the first one sent (or to a given
+// origin, the audio then from the origin).
 type relayPump struct {
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -631,12 +637,12 @@ type relayPump struct {
 	err    error
 }
 
-func startRelayPump(h *hub.Hub, pub *rtmpout.Publisher, src *relaySource) *relayPump {
+func startRelayPump(h *hub.Hub, out unitWriter, src *relaySource, origin time.Time) *relayPump {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &relayPump{cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		if err := p.run(ctx, h, pub, src); err != nil && ctx.Err() == nil {
+		if err := p.run(ctx, h, out, src, origin); err != nil && ctx.Err() == nil {
 			p.mu.Lock()
 			p.err = err
 			p.mu.Unlock()
@@ -666,7 +672,7 @@ func (p *relayPump) stop() {
 	<-p.done
 }
 
-func (p *relayPump) run(ctx context.Context, h *hub.Hub, pub *rtmpout.Publisher, src *relaySource) error {
+func (p *relayPump) run(ctx context.Context, h *hub.Hub, out unitWriter, src *relaySource, origin time.Time) error {
 	type sunk struct {
 		sink  *hub.Sink
 		video bool
@@ -692,7 +698,7 @@ func (p *relayPump) run(ctx context.Context, h *hub.Hub, pub *rtmpout.Publisher,
 		sinks = append(sinks, sunk{s, false})
 	}
 	var mu sync.Mutex
-	var base time.Time // the clock time sent as 0: the first video keyframe's (or audio unit's)
+	base := origin // the clock time sent as 0: the origin, or the first video keyframe's (or audio unit's)
 	waitVideo := src.video != nil
 	errs := make(chan error, len(sinks))
 	for _, s := range sinks {
@@ -719,9 +725,9 @@ func (p *relayPump) run(ctx context.Context, h *hub.Hub, pub *rtmpout.Publisher,
 				off := at.Sub(base)
 				u.PTS, u.DTS = u.PTS-u.DTS+off, off
 				if s.video {
-					err = pub.WriteVideo(u)
+					err = out.WriteVideo(u)
 				} else {
-					err = pub.WriteAudio(u)
+					err = out.WriteAudio(u)
 				}
 				mu.Unlock()
 				if err != nil {
@@ -895,17 +901,40 @@ func (r *relayRun) layoutSEI(spec *models.RelaySpec, appData string, at time.Dur
 	return b
 }
 
-// relayFeed is a transcoded relay's stream in a room it feeds back into: a member of that
-// room (an anchor of Source relay) whose hub streams are the mix.
+// relayFeed is a relay's stream in a room it feeds back into: a member of that room (an
+// anchor of Source relay) whose hub streams are the mix, or the relayed member's streams
+// as they are (no transcoding, sent by a pump).
 type relayFeed struct {
 	id           models.Identity
-	failed       bool // the room refused it (logged once): not tried again this run
+	failed       bool // the room refused it or removed it (logged once): not tried again this run
+	entered      bool // its member is in the room
 	start        time.Time
 	video, audio *hub.Source
-	keyed        bool // its first keyframe is written
+	keyed        bool         // its first keyframe is written (the mix)
+	src          *relaySource // what its streams were opened for
+	pump         *relayPump   // without transcoding
+}
+
+// WriteVideo and WriteAudio are a pump's way into the feed's streams.
+func (f *relayFeed) WriteVideo(u hub.Unit) error { return writeFeed(f.video, u) }
+func (f *relayFeed) WriteAudio(u hub.Unit) error { return writeFeed(f.audio, u) }
+
+func writeFeed(s *hub.Source, u hub.Unit) error {
+	if s == nil {
+		return nil
+	}
+	if err := s.Write(u); err != nil && !errors.Is(err, hub.ErrClosed) {
+		return err
+	}
+	return nil
 }
 
 func (f *relayFeed) close() {
+	if f.pump != nil {
+		f.pump.stop()
+		f.pump = nil
+	}
+	f.src = nil
 	if f.video != nil {
 		f.video.Close()
 	}
@@ -916,9 +945,11 @@ func (f *relayFeed) close() {
 }
 
 // feedBack keeps the task's stream in each FeedBackRoomParams room: the robot of that
-// entry enters it as an anchor publishing the mix (103, 201/203), leaves it when the entry
-// is removed or the task ends, and the pass's units are written into its hub streams.
-func (r *relayRun) feedBack(ctx context.Context, v *models.RelayView, now time.Time, video, audio []hub.Unit) {
+// entry enters it as an anchor publishing the mix or the relayed stream (103, 201/203),
+// leaves it when the entry is removed or the task ends, and the pass's units (the mix) or
+// a pump (the stream as it is) fill its hub streams. A member removed from its room
+// (RemoveUser, DismissRoom) is not fed again this run.
+func (r *relayRun) feedBack(ctx context.Context, v *models.RelayView, now time.Time, src *relaySource, video, audio []hub.Unit) {
 	want := map[models.Identity]models.RelayFeedBack{}
 	for _, fb := range v.Spec.FeedBack {
 		want[models.Identity{SdkAppId: v.Task.SdkAppId, RoomId: fb.RoomId, RoomIdType: fb.RoomIdType, UserId: fb.UserId}] = fb
@@ -927,7 +958,6 @@ func (r *relayRun) feedBack(ctx context.Context, v *models.RelayView, now time.T
 	if r.feeds == nil {
 		r.feeds = map[models.Identity]*relayFeed{}
 	}
-	mixStart := r.mixer.Start()
 	for id, fb := range want {
 		f := r.feeds[id]
 		if f == nil {
@@ -937,36 +967,62 @@ func (r *relayRun) feedBack(ctx context.Context, v *models.RelayView, now time.T
 		if f.failed {
 			continue
 		}
-		if f.video == nil && f.audio == nil {
-			if err := r.openFeed(ctx, f, fb, now); err != nil {
+		if f.entered {
+			if m, err := r.rl.cfg.Store.PresentMember(ctx, id); err == nil && (m == nil || m.Source != models.SourceRelay) ||
+				tcerr.Is(err, tcerr.CodeRoomNotExist) {
+				f.close()
+				f.failed = true
+				r.log.Info("a fed-back stream's member was removed from its room; not fed again", "room", fb.RoomId, "user", fb.UserId)
+				continue
+			}
+		}
+		switch {
+		case src == nil: // nothing to send now (no transcoding): the member stays, its streams end
+			f.close()
+			continue
+		case f.src != nil && (!sameSource(f.src, src) || f.pump != nil && f.pump.finished()):
+			f.close() // the stream relayed changed: opened anew
+		}
+		if f.src == nil {
+			if err := r.openFeed(ctx, f, fb, src.tracks, now); err != nil {
 				f.failed = true
 				r.log.Warn("the relay cannot feed back into a room", "room", fb.RoomId, "user", fb.UserId, "err", err)
 				continue
 			}
+			f.src = src
+			if !v.Spec.Transcode {
+				f.pump = startRelayPump(r.rl.cfg.Hub, f, src, f.start)
+			}
 		}
-		f.write(video, audio, mixStart)
+		if v.Spec.Transcode {
+			f.write(video, audio, r.mixer.Start())
+		}
 	}
 }
 
 // openFeed enters f's member (or finds it there after a takeover) and publishes its streams.
-func (r *relayRun) openFeed(ctx context.Context, f *relayFeed, fb models.RelayFeedBack, now time.Time) error {
-	store, tracks := r.rl.cfg.Store, r.mixed.tracks
-	m, err := store.PresentMember(ctx, f.id)
-	if err != nil && !tcerr.Is(err, tcerr.CodeRoomNotExist) { // Enter opens a room that is not
-		return err
-	}
-	if m == nil || m.Source != models.SourceRelay {
-		p := models.EnterParams{Identity: f.id, UserSig: fb.UserSig, Role: models.RoleAnchor, TerminalType: 100, UserType: 3,
-			Publish: models.Publish{Video: tracks.Video != nil, Audio: tracks.Audio != nil}, Source: models.SourceRelay}
-		if tracks.Video != nil {
-			p.VideoWidth, p.VideoHeight, p.VideoFps = tracks.Video.Width, tracks.Video.Height, tracks.Video.FPS
-		}
-		if _, err := store.Enter(ctx, p); err != nil {
+func (r *relayRun) openFeed(ctx context.Context, f *relayFeed, fb models.RelayFeedBack, tracks rtmpout.Tracks, now time.Time) error {
+	store := r.rl.cfg.Store
+	if !f.entered {
+		m, err := store.PresentMember(ctx, f.id)
+		if err != nil && !tcerr.Is(err, tcerr.CodeRoomNotExist) { // Enter opens a room that is not
 			return err
 		}
+		if m == nil || m.Source != models.SourceRelay {
+			p := models.EnterParams{Identity: f.id, UserSig: fb.UserSig, Role: models.RoleAnchor, TerminalType: 100, UserType: 3,
+				Publish: models.Publish{Video: tracks.Video != nil, Audio: tracks.Audio != nil}, Source: models.SourceRelay}
+			if tracks.Video != nil {
+				p.VideoWidth, p.VideoHeight, p.VideoFps = tracks.Video.Width, tracks.Video.Height, tracks.Video.FPS
+			}
+			if _, err := store.Enter(ctx, p); err != nil {
+				return err
+			}
+		}
+		f.entered = true
 	}
 	room := HubRoom(f.id.SdkAppId, f.id.RoomIdType, f.id.RoomId)
 	f.start, f.keyed = now, false
+	var err error
 	if tracks.Video != nil {
 		if f.video, err = r.rl.cfg.Hub.PublishAt(hub.Key{Room: room, UserId: f.id.UserId, Track: hub.MainVideo}, *tracks.Video, now); err != nil {
 			return err
@@ -1014,7 +1070,7 @@ func (r *relayRun) leaveFeeds(ctx context.Context, want map[models.Identity]mode
 		}
 		f.close()
 		delete(r.feeds, id)
-		if f.failed {
+		if !f.entered || f.failed {
 			continue
 		}
 		if err := r.rl.cfg.Store.Leave(ctx, id, models.ExitVoluntary); err != nil {

@@ -366,27 +366,37 @@ func TestRelayPassthroughToFFmpeg(t *testing.T) {
 			recorded = filepath.Join(dir, path.Base(k))
 		}
 	}
-	// Keyframes are compared by flag only: the relayed ones carry the SPS and PPS in front.
-	keyless := func(ps []string) []string {
-		for i, p := range ps {
-			if strings.Contains(p, "K") {
-				ps[i] = "K"
-			}
-		}
-		return ps
-	}
-	sent, got := keyless(packetSizes(t, recorded)), keyless(packetSizes(t, out.file))
-	at := -1
-	for i := 0; i+len(got) <= len(sent) && at < 0; i++ {
-		if slices.Equal(sent[i:i+len(got)], got) {
-			at = i
-		}
-	}
-	if len(got) < 100 || got[0] != "K" || at < 0 {
+	sent, got := packetSizes(t, recorded), packetSizes(t, out.file)
+	if len(got) < 100 || !isRunOf(sent, got) {
 		t.Fatalf("the %d received packets are not a run of the %d recorded ones:\n%v\n%v", len(got), len(sent), got[:min(12, len(got))], sent[:min(12, len(sent))])
 	}
 	t.Logf("relayed %.2f s; 401s %s", r.Seconds(), names)
 	p.stop(t)
+}
+
+// isRunOf is whether got (packetSizes) is a contiguous run of sent, starting at a
+// keyframe. Keyframes are compared by flag only: relayed ones may carry the SPS and PPS
+// in front.
+func isRunOf(sent, got []string) bool {
+	keyless := func(ps []string) []string {
+		out := slices.Clone(ps)
+		for i, p := range out {
+			if strings.Contains(p, "K") {
+				out[i] = "K"
+			}
+		}
+		return out
+	}
+	sent, got = keyless(sent), keyless(got)
+	if len(got) == 0 || got[0] != "K" {
+		return false
+	}
+	for i := 0; i+len(got) <= len(sent); i++ {
+		if slices.Equal(sent[i:i+len(got)], got) {
+			return true
+		}
+	}
+	return false
 }
 
 // TestRelayTranscodedToFFmpeg: a relay with transcoding mixes the room (two virtual
@@ -760,21 +770,7 @@ func TestRelayFeedBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	taskId := resp["TaskId"].(string)
-	member := func() (source string, streams []string) {
-		var rooms rtmpRoomView
-		control(t, "GET", "http://"+p.addr+"/_emulator/v1/rooms", nil, &rooms)
-		for _, r := range rooms.Rooms {
-			for _, m := range r.Members {
-				if r.RoomId == "stage" && m.UserId == "mix_in_stage" {
-					for _, s := range m.Streams {
-						streams = append(streams, fmt.Sprintf("%s %s %dx%d", s.Track, s.Codec, s.Width, s.Height))
-					}
-					return m.Source, streams
-				}
-			}
-		}
-		return "", nil
-	}
+	member := func() (source string, streams []string) { return roomMember(t, p.addr, "stage", "mix_in_stage") }
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Log(p.stderr.String())
@@ -830,6 +826,132 @@ func TestRelayFeedBack(t *testing.T) {
 		source, _ := member()
 		return source == ""
 	})
+	p.stop(t)
+}
+
+// roomMember is a member's Source and hub streams ("main-video H264 320x240"), as the
+// control API lists them; "" when the user is not in the room.
+func roomMember(t *testing.T, addr, room, user string) (source string, streams []string) {
+	t.Helper()
+	var rooms rtmpRoomView
+	control(t, "GET", "http://"+addr+"/_emulator/v1/rooms", nil, &rooms)
+	for _, r := range rooms.Rooms {
+		for _, m := range r.Members {
+			if r.RoomId == room && m.UserId == user {
+				for _, s := range m.Streams {
+					streams = append(streams, fmt.Sprintf("%s %s %dx%d", s.Track, s.Codec, s.Width, s.Height))
+				}
+				return m.Source, streams
+			}
+		}
+	}
+	return "", nil
+}
+
+// TestRelayFeedBackPassthrough: a relay without transcoding feeds its anchor's stream
+// into another room: the robot there is an anchor of Source relay whose streams are
+// alice's own (her size, her packets: a recording of that room holds a run of a recording
+// of hers). Dismissed with that room, the member is not fed again; the relay goes on.
+func TestRelayFeedBackPassthrough(t *testing.T) {
+	testpeer.FFprobe(t)
+	rcv := startReceiver(t, "relayKey")
+	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
+		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	enterAnchor(t, p.addr, "512", "alice", 320, 180)
+	params := relayParams(t, "512", "relay_fwd")
+	delete(params, "PublishCdnParams")
+	params["FeedBackRoomParams"] = []map[string]any{{"RoomId": "stage2", "RoomIdType": 1, "UserId": "alice_in_stage", "UserSig": robotSig(t, "alice_in_stage")}}
+	resp, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StartPublishCdnStream", params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	taskId := resp["TaskId"].(string)
+	member := func() (string, []string) { return roomMember(t, p.addr, "stage2", "alice_in_stage") }
+	advanceUntil(t, p.addr, "alice's stream in stage2", time.Second, 10*time.Second, func() bool {
+		_, streams := member()
+		return len(streams) == 2
+	})
+	if source, streams := member(); source != "relay" || streams[0] != "main-video H264 320x180" || streams[1] != "audio AAC 0x0" {
+		t.Fatalf("the fed-back member: %s %v", source, streams)
+	}
+	// Both rooms recorded at once: the fed-back packets are alice's.
+	storage := map[string]any{"Vendor": 0, "Region": "ap-guangzhou", "Bucket": recordingBucket, "AccessKey": "a", "SecretKey": "b"}
+	record := map[string]any{"RecordMode": 1, "OutputFormat": 3, "StreamType": 2}
+	var recs []string
+	for _, c := range []struct{ room, robot string }{{"512", "rec_512"}, {"stage2", "rec_stage2"}} {
+		params := recordingParams(c.room, c.robot, robotSig(t, c.robot), storage, record)
+		if c.room == "stage2" {
+			params["RoomIdType"] = 0 // recording's polarity: a string room
+		}
+		resp, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "CreateCloudRecording", params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, resp["TaskId"].(string))
+	}
+	for range 8 {
+		advance(t, p.addr, time.Second)
+	}
+	dir := t.TempDir()
+	var files []string
+	for _, rec := range recs {
+		if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "DeleteCloudRecording",
+			map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": rec}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	advance(t, p.addr, time.Second)
+	for _, rec := range recs {
+		waitFor(t, "the recording's 310", 30*time.Second, func() bool { return len(rcv.of(rec, 310)) == 1 })
+		for _, k := range download(t, s3Client("http://"+p.addr+"/storage"), recordingBucket, rec+"/", dir) {
+			if strings.HasSuffix(k, ".mp4") {
+				files = append(files, filepath.Join(dir, path.Base(k)))
+			}
+		}
+	}
+	if len(files) != 2 {
+		t.Fatalf("MP4s %v, want one per room", files)
+	}
+	r := testpeer.ProbeFile(t, files[1])
+	if len(r.Streams) != 1 || r.Streams[0].CodecName != "h264" || r.Streams[0].Width != 320 || r.Streams[0].Height != 180 || r.Seconds() < 5 {
+		t.Fatalf("the stage2 recording: %+v, %.2f s", r.Streams, r.Seconds())
+	}
+	if sent, got := packetSizes(t, files[0]), packetSizes(t, files[1]); len(got) < 60 || !isRunOf(sent, got) {
+		t.Fatalf("the %d packets recorded in stage2 are not a run of alice's %d:\n%v\n%v", len(got), len(sent), got[:min(12, len(got))], sent[:min(12, len(sent))])
+	}
+	// The stage dismissed: the member is out and stays out; the relay still runs.
+	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "DismissRoomByStrRoomId",
+		map[string]any{"SdkAppId": defaultSdkAppId, "RoomId": "stage2"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		advance(t, p.addr, time.Second)
+	}
+	if source, streams := member(); source != "" || streams != nil {
+		t.Fatalf("after DismissRoom the fed-back member is %q %v", source, streams)
+	}
+	// Its streams ended with it: the same id entering the room publishes its own (a virtual
+	// user's, once a recording of the room wants them).
+	if status := control(t, "POST", "http://"+p.addr+"/_emulator/v1/participants", map[string]any{"RoomId": "stage2", "RoomIdType": 0,
+		"UserId": "alice_in_stage", "Publish": map[string]bool{"Audio": true, "Video": true}, "Video": map[string]int{"Width": 160, "Height": 90, "Fps": 15}}, nil); status != 200 {
+		t.Fatalf("enter alice_in_stage into stage2: HTTP %d", status)
+	}
+	params = recordingParams("stage2", "rec_stage2b", robotSig(t, "rec_stage2b"), storage, record)
+	params["RoomIdType"] = 0
+	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "CreateCloudRecording", params); err != nil {
+		t.Fatal(err) // a recording of the room: its virtual users publish
+	}
+	advanceUntil(t, p.addr, "the newcomer's streams", time.Second, 5*time.Second, func() bool {
+		_, streams := member()
+		return len(streams) == 2
+	})
+	if source, streams := member(); source == "relay" || streams[0] != "main-video H264 160x90" {
+		t.Fatalf("a user of the fed-back id entering after DismissRoom: %q %v", source, streams)
+	}
+	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopPublishCdnStream",
+		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err != nil {
+		t.Fatalf("Stop after the feed's room was dismissed: %v", err)
+	}
 	p.stop(t)
 }
 
