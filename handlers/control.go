@@ -28,6 +28,7 @@ func (h *Handlers) routeControl(e *echo.Echo) {
 	e.POST("/_emulator/v1/participants", h.enterParticipant)
 	e.PATCH("/_emulator/v1/participants", h.updateParticipant)
 	e.POST("/_emulator/v1/participants/leave", h.leaveParticipant)
+	e.POST("/_emulator/v1/participants/publish-media-stream", h.startClientRelay)
 	e.GET("/_emulator/v1/rooms", h.listRooms)
 	e.POST("/_emulator/v1/messages", h.sendMessage)
 	e.GET("/_emulator/v1/messages", h.receivedMessages)

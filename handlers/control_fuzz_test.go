@@ -75,3 +75,20 @@ func FuzzClockMoves(f *testing.F) {
 		`{"Advance":"90s"}`, `{"Advance":"1h30m"}`, `{"Set":"2027-01-01T00:00:00Z"}`, `{"Advance":"-1s"}`,
 		`{"Advance":"1s","Set":"2027-01-01T00:00:00Z"}`, `{"Advance":90}`, `{}`)
 }
+
+// FuzzClientRelay fuzzes an anchor's client starting a relay: the identity split from
+// StartPublishCdnStream's fields, then their validation (anchor "a" is in room 12).
+func FuzzClientRelay(f *testing.F) {
+	e := startEmulator(f)
+	req := httptest.NewRequest(http.MethodPost, "/_emulator/v1/participants", strings.NewReader(`{"RoomId":12,"UserId":"a","Role":20}`))
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		f.Fatalf("enter the anchor: %d %s", rec.Code, rec.Body)
+	}
+	fuzzControlOn(f, e, http.MethodPost, "/_emulator/v1/participants/publish-media-stream",
+		`{"RoomId":12,"UserId":"a","WithTranscoding":0,"AudioParams":{"AudioEncode":{"SampleRate":48000,"Channel":1,"BitRate":50}},"PublishCdnParams":[{"PublishCdnUrl":"rtmp://127.0.0.1:1/live/x"}]}`,
+		`{"RoomId":12,"UserId":"a","WithTranscoding":1,"AudioParams":{"AudioEncode":{"SampleRate":48000,"Channel":2,"BitRate":64}},"VideoParams":{"VideoEncode":{"Width":640,"Height":360,"Fps":15,"BitRate":800,"Gop":3}},"FeedBackRoomParams":[{"RoomId":"s","RoomIdType":1,"UserId":"f","UserSig":"x"}]}`,
+		`{"RoomId":"12","RoomIdType":1,"UserId":"a","AgentParams":{}}`,
+		`{"RoomId":12,"UserId":"b","SdkAppId":"x"}`, `{"UserId":7}`, `{}`)
+}

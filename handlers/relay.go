@@ -1,6 +1,14 @@
 package handlers
 
 import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/trtc-emulator/trtc-emulator/models"
+	"github.com/trtc-emulator/trtc-emulator/tcerr"
 	"github.com/trtc-emulator/trtc-emulator/wire"
 )
 
@@ -41,4 +49,62 @@ func (h *Handlers) StopPublishCdnStream(c *Call, req *wire.StopPublishCdnStreamR
 		return nil, err
 	}
 	return &wire.StopPublishCdnStreamResponse{TaskId: req.TaskId}, nil
+}
+
+// startClientRelay is POST /_emulator/v1/participants/publish-media-stream: an anchor's
+// client starts a relay of its own, as the client SDK's startPublishMediaStream does. The
+// body is the member's identity (the control API's: RoomIdType 0 string, 1 integer) and
+// StartPublishCdnStream's fields without AgentParams, validated alike. The task has no
+// robot and ends when the anchor leaves; UpdatePublishCdnStream and StopPublishCdnStream
+// take its TaskId.
+func (h *Handlers) startClientRelay(c echo.Context) error {
+	var raw map[string]json.RawMessage
+	if err := decodeControlBody(c.Request(), &raw); err != nil {
+		return err
+	}
+	ident := map[string]json.RawMessage{}
+	for _, k := range []string{"SdkAppId", "RoomId", "RoomIdType", "UserId"} {
+		if v, ok := raw[k]; ok {
+			ident[k] = v
+			delete(raw, k)
+		}
+	}
+	if _, ok := raw["AgentParams"]; ok {
+		return tcerr.InvalidParameter("AgentParams", "a client's relay has no robot: the anchor named by UserId stands for it")
+	}
+	var idBody identityBody
+	var req wire.StartPublishCdnStreamRequest
+	for _, part := range []struct {
+		fields map[string]json.RawMessage
+		into   any
+	}{{ident, &idBody}, {raw, &req}} {
+		b, err := json.Marshal(part.fields)
+		if err != nil {
+			return err
+		}
+		r, _ := http.NewRequest(http.MethodPost, "/", bytes.NewReader(b))
+		if err := decodeControlBody(r, part.into); err != nil {
+			return err
+		}
+	}
+	id, err := idBody.identity(h.settings.SdkAppId)
+	if err != nil {
+		return err
+	}
+	// The request as the server action has it (RoomIdType 0 integer, 1 string), for its checks.
+	kind := uint64(0)
+	if id.RoomIdType == models.RoomIdString {
+		kind = 1
+	}
+	req.SdkAppId, req.RoomId, req.RoomIdType = &id.SdkAppId, &id.RoomId, &kind
+	req.AgentParams = &wire.AgentParams{UserId: &id.UserId}
+	spec, cdns, err := relaySpec(&req)
+	if err != nil {
+		return err
+	}
+	task, err := h.store.StartClientRelay(c.Request().Context(), id, spec, cdns)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"TaskId": task.TaskId})
 }

@@ -55,12 +55,15 @@ const SourceRelay = "relay"
 
 // RelaySpec is a relay task's parameters (handlers validated them); Update changes them.
 type RelaySpec struct {
-	SdkAppId    uint64
-	RoomId      string
-	RoomIdType  int    // the store's kinds, whatever the request's polarity
-	UserId      string // the robot: AgentParams.UserId
-	MaxIdleTime int    // seconds
-	Transcode   bool   // WithTranscoding 1: the room mixed; 0: one stream as it is
+	SdkAppId   uint64
+	RoomId     string
+	RoomIdType int    // the store's kinds, whatever the request's polarity
+	UserId     string // the robot: AgentParams.UserId; the anchor who started a Client task
+	// Client: started by an anchor's client (startPublishMediaStream), not by the server API:
+	// no robot enters; the task ends when that anchor leaves the room.
+	Client      bool `json:",omitempty"`
+	MaxIdleTime int  // seconds
+	Transcode   bool // WithTranscoding 1: the room mixed; 0: one stream as it is
 	Audio       RelayAudio
 	Video       *RelayVideo     `json:",omitempty"` // transcoding: nil relays audio only
 	Single      *RelayStream    `json:",omitempty"` // no transcoding: the stream relayed; nil the first anchor's
@@ -213,6 +216,40 @@ func (s *Store) StartRelay(ctx context.Context, uin string, spec *RelaySpec, cdn
 		return nil, err
 	}
 	return task, nil
+}
+
+// CodeRelayNotAnchor answers a client's relay start by a member who is not an anchor.
+const CodeRelayNotAnchor = "FailedOperation.NotAnchor"
+
+// StartClientRelay is an anchor's client starting a relay of its own (the client SDK's
+// startPublishMediaStream): no robot; the anchor stands for it (its UserId is the 401s'),
+// and the task ends when the anchor leaves the room. Without transcoding and
+// SingleSubscribeParams it relays the anchor's own stream.
+func (s *Store) StartClientRelay(ctx context.Context, id Identity, spec *RelaySpec, cdns []RelayCdn) (*RelayTask, error) {
+	if err := id.validate(); err != nil {
+		return nil, err
+	}
+	spec.SdkAppId, spec.RoomId, spec.RoomIdType, spec.UserId, spec.Client = id.SdkAppId, id.RoomId, id.RoomIdType, id.UserId, true
+	if !spec.Transcode && spec.Single == nil {
+		spec.Single = &RelayStream{UserId: id.UserId}
+	}
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	var task *RelayTask
+	err = s.write(ctx, func(tx *gorm.DB) error {
+		_, m, err := inRoom(tx, id)
+		if err != nil {
+			return err
+		}
+		if m.Robot || m.Role != RoleAnchor {
+			return tcerr.New(CodeRelayNotAnchor, "The user %q is not an anchor of room %s: only an anchor's client starts a relay.", id.UserId, id.RoomId)
+		}
+		task, err = s.createRelayTask(tx, spec, specJSON, m, cdns, s.now().UnixMilli())
+		return err
+	})
+	return task, err
 }
 
 // enterRobot enters a task's robot (Source source) in the room id names, opening the room
@@ -375,7 +412,8 @@ type RelayView struct {
 }
 
 // RelayTick loads a task for a relay pass. It applies MaxIdleTime (no anchor in the room
-// for that long: the task stops) and stops a task whose robot was taken out of the room.
+// for that long: the task stops) and stops a task whose robot was taken out of the room
+// (a client's task: whose anchor left).
 func (s *Store) RelayTick(ctx context.Context, taskRef int64) (*RelayView, error) {
 	v := &RelayView{}
 	err := s.write(ctx, func(tx *gorm.DB) error {
@@ -397,6 +435,10 @@ func (s *Store) RelayTick(ctx context.Context, taskRef int64) (*RelayView, error
 			anchors := slices.ContainsFunc(v.Members, func(m Member) bool { return !m.Robot && m.Role == RoleAnchor })
 			robotIn := slices.ContainsFunc(v.Members, func(m Member) bool { return m.ID == *t.MemberRef })
 			switch {
+			case !robotIn && v.Spec.Client:
+				if err := stopRelay(tx, t, "the anchor who started it left the room"); err != nil {
+					return err
+				}
 			case !robotIn:
 				if err := stopRelay(tx, t, "the relay robot was taken out of the room"); err != nil {
 					return err
@@ -464,7 +506,7 @@ func (s *Store) RelayTakeOver(ctx context.Context, taskRef int64) error {
 }
 
 // EndRelay ends a task: its robot leaves the room (104; the room closes when it was the
-// last one) and every destination is done.
+// last one; a client's task has none) and every destination is done.
 func (s *Store) EndRelay(ctx context.Context, taskRef int64, why string) error {
 	return s.write(ctx, func(tx *gorm.DB) error {
 		var t RelayTask
@@ -488,6 +530,9 @@ func (s *Store) EndRelay(ctx context.Context, taskRef int64, why string) error {
 		}
 		if err := tx.Model(&RelayURL{}).Where("task_ref = ?", t.ID).Update("done", true).Error; err != nil {
 			return err
+		}
+		if spec, err := t.RelaySpec(); err != nil || spec.Client {
+			return err // a client's task has no robot: its anchor stays
 		}
 		return s.takeOut(tx, emit, t.MemberRef, ExitVoluntary)
 	})

@@ -1097,3 +1097,100 @@ func TestRelayMaxIdleTime(t *testing.T) {
 	}
 	p.stop(t)
 }
+
+// TestRelayStartedByClient: an anchor's client starts a relay of its own (control API, as
+// startPublishMediaStream does): no robot enters, the 401s name the anchor, ffmpeg gets
+// her stream (not bob's, who entered first), and the task ends when she leaves
+// (DISCONNECTING, IDLE) while bob stays. Bad starts get Tencent-style errors.
+func TestRelayStartedByClient(t *testing.T) {
+	testpeer.FFprobe(t)
+	rcv := startReceiver(t, "relayKey")
+	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
+		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	enterAnchor(t, p.addr, "513", "bob", 320, 180)
+	enterAnchor(t, p.addr, "513", "alice", 320, 180)
+	if status := control(t, "POST", "http://"+p.addr+"/_emulator/v1/participants", map[string]any{"RoomId": "513", "UserId": "carol", "Role": 21}, nil); status != 200 {
+		t.Fatalf("enter carol: HTTP %d", status)
+	}
+	out := startRTMPReceiver(t, 0)
+	startBy := func(user string, extra map[string]any) (string, string) {
+		t.Helper()
+		body := map[string]any{"RoomId": "513", "UserId": user, "WithTranscoding": 0,
+			"AudioParams":      map[string]any{"AudioEncode": map[string]any{"SampleRate": 48000, "Channel": 1, "BitRate": 50}},
+			"PublishCdnParams": []map[string]any{{"PublishCdnUrl": out.url, "IsTencentCdn": 0}}}
+		for k, v := range extra {
+			body[k] = v
+		}
+		var answer struct {
+			TaskId string
+			Error  struct{ Code string }
+		}
+		control(t, "POST", "http://"+p.addr+"/_emulator/v1/participants/publish-media-stream", body, &answer)
+		return answer.TaskId, answer.Error.Code
+	}
+	for _, c := range []struct {
+		user  string
+		extra map[string]any
+		code  string
+	}{
+		{"carol", nil, "FailedOperation.NotAnchor"},
+		{"dave", nil, "FailedOperation.UserNotExist"},
+		{"alice", map[string]any{"AgentParams": map[string]any{"UserId": "bot"}}, "InvalidParameter"},
+		{"alice", map[string]any{"WithTranscoding": 2}, "InvalidParameter.OutOfRange"},
+		{"alice", map[string]any{"PublishCdnParams": []map[string]any{{"PublishCdnUrl": "http://x/y"}}}, "InvalidParameter"},
+	} {
+		if id, code := startBy(c.user, c.extra); id != "" || !strings.HasPrefix(code, c.code) {
+			t.Errorf("a start by %s with %v: task %q, error %q, want %s", c.user, c.extra, id, code, c.code)
+		}
+	}
+	taskId, code := startBy("alice", nil)
+	if taskId == "" {
+		t.Fatalf("alice's start: %s", code)
+	}
+	advanceUntil(t, p.addr, "RUNNING", time.Second, 10*time.Second, func() bool {
+		s := relayStates(t, p.addr, rcv, taskId)[out.url]
+		return len(s) > 0 && s[len(s)-1].status == 2
+	})
+	var rooms struct {
+		Rooms []struct {
+			RoomId  string
+			Members []struct{ UserId string }
+			Relays  []struct{ TaskId, UserId string }
+		}
+	}
+	control(t, "GET", "http://"+p.addr+"/_emulator/v1/rooms", nil, &rooms)
+	if len(rooms.Rooms) != 1 || len(rooms.Rooms[0].Members) != 3 || len(rooms.Rooms[0].Relays) != 1 || rooms.Rooms[0].Relays[0].UserId != "alice" {
+		t.Fatalf("rooms %+v, want bob, alice and carol, no robot, alice's relay", rooms)
+	}
+	for range 4 {
+		advance(t, p.addr, time.Second)
+	}
+	if status := control(t, "POST", "http://"+p.addr+"/_emulator/v1/participants/leave", map[string]any{"RoomId": "513", "UserId": "alice"}, nil); status != 200 {
+		t.Fatalf("alice leaves: HTTP %d", status)
+	}
+	advanceUntil(t, p.addr, "IDLE", time.Second, 3*time.Second, func() bool {
+		s := relayStates(t, p.addr, rcv, taskId)[out.url]
+		return len(s) > 0 && s[len(s)-1].status == 0
+	})
+	out.wait(t)
+	if got := statusNames(relayStates(t, p.addr, rcv, taskId)[out.url]); !strings.HasPrefix(got, "CONNECTING@0s RUNNING@") || !strings.HasSuffix(got, "DISCONNECTING@5s IDLE@5s ") {
+		t.Fatalf("401s %s", got)
+	}
+	for _, e := range rcv.of(taskId, 401) {
+		if e.EventInfo.UserId != "alice" {
+			t.Fatalf("a 401 names %q, want alice: %+v", e.EventInfo.UserId, e.EventInfo)
+		}
+	}
+	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopPublishCdnStream",
+		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err == nil || !strings.Contains(err.Error(), "ResourceNotFound") {
+		t.Fatalf("Stop after the anchor left: %v", err)
+	}
+	if source, _ := roomMember(t, p.addr, "513", "bob"); source != "virtual" {
+		t.Fatalf("bob after the relay ended: %q", source)
+	}
+	frame := frameAt(t, out.file, 0.5, 320, 180)
+	if got, want := pixel(frame, 320, 160, 30), synth.UserColor("alice"); !nearColour(got, want, 16) {
+		t.Fatalf("the received picture shows %v, want alice's %v", got, want)
+	}
+	p.stop(t)
+}
