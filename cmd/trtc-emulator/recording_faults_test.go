@@ -207,50 +207,73 @@ func dataDirOf(t *testing.T, p *proc) string {
 // same data. The task goes on: a recorder takes it over (306) and writes recovered files
 // named ha1_… beside the originals; every file uploaded before the kill is still there, and
 // both playlists end properly when the task is deleted.
+//
+// On a virtual clock: media time passes only when the test advances it; the uploads and
+// callbacks, real work, are waited for in real time. The virtual clock does not persist
+// across a restart (it starts again at the real time, or TRTC_EMULATOR_CLOCK_START), so the
+// restart sets it past the kill, as a real clock would have gone on: the dead recorder's
+// lease (5 s) has run out and the new one takes the task over at once.
 func TestRecordingSurvivesSIGKILL(t *testing.T) {
 	testpeer.FFprobe(t) // the judge of the files, or a clear failure without it
 	rcv := startReceiver(t, "killKey")
 	env := []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
-		"TRTC_EMULATOR_CALLBACK_KEY=killKey", "TRTC_EMULATOR_RECORDING_SEGMENT=2s"}
+		"TRTC_EMULATOR_CALLBACK_KEY=killKey", "TRTC_EMULATOR_RECORDING_SEGMENT=2s", "TRTC_EMULATOR_CLOCK=virtual"}
 	p := start(t, env)
 	enterAnchor(t, p.addr, "4040", "alice", 320, 180)
 	storage := map[string]any{"Vendor": 0, "Region": "ap-guangzhou", "Bucket": recordingBucket, "AccessKey": "a", "SecretKey": "b"}
+	created := advance(t, p.addr, 0) // the virtual time, which stands still until advanced
 	resp, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "CreateCloudRecording",
 		recordingParams("4040", "rec_kill", robotSig(t, "rec_kill"), storage, map[string]any{"RecordMode": 1, "StreamType": 2}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	taskId := resp["TaskId"].(string)
+	// 3 virtual seconds: a 2 s segment is closed; its upload (real time) brings the 304.
+	advanceSeconds(t, p.addr, 3)
 	waitFor(t, "304", 20*time.Second, func() bool { return len(rcv.of(taskId, 304)) == 1 })
-	time.Sleep(3 * time.Second)
-	before := objectSizes(t, s3Client("http://"+p.addr+"/storage"), taskId+"/")
-	if len(before) < 3 {
-		t.Fatalf("only %v uploaded before the kill", before)
-	}
+	// 3 more: at least two segments and the playlist, uploaded before the kill.
+	killed := advanceSeconds(t, p.addr, 3)
+	client := s3Client("http://" + p.addr + "/storage")
+	var before map[string]int64
+	waitFor(t, "the playlist and two segments uploaded", 20*time.Second, func() bool {
+		before = objectSizes(t, client, taskId+"/")
+		return len(before) >= 3
+	})
 	p.cmd.Process.Kill()
 	<-p.exited
 	p.exited <- nil
 
-	p = start(t, env)
-	waitFor(t, "306 and a recovered playlist", 30*time.Second, func() bool {
+	// The clock goes on a minute after the kill.
+	resumed := killed.Add(time.Minute)
+	p = start(t, append(env, "TRTC_EMULATOR_CLOCK_START="+resumed.UTC().Format(time.RFC3339Nano)))
+	// The new recorder claims the job whose lease ran out when it starts, without the clock
+	// moving: 306 at once.
+	waitFor(t, "306", 30*time.Second, func() bool { return len(rcv.of(taskId, 306)) == 1 })
+	if st := rcv.of(taskId, 306)[0].EventInfo.Payload["Status"]; st != 0.0 {
+		t.Fatalf("306 Status %v", st)
+	}
+	// 3 virtual seconds after the takeover: the first ha1_ segment is closed and uploaded.
+	advanceSeconds(t, p.addr, 3)
+	waitFor(t, "a recovered (ha1_) file", 20*time.Second, func() bool {
 		for _, e := range rcv.of(taskId, 307) {
 			if strings.HasPrefix(e.EventInfo.Payload["FileName"].(string), "ha1_") {
-				return len(rcv.of(taskId, 306)) == 1
+				return true
 			}
 		}
 		return false
 	})
-	if st := rcv.of(taskId, 306)[0].EventInfo.Payload["Status"]; st != 0.0 {
-		t.Fatalf("306 Status %v", st)
-	}
-	time.Sleep(3 * time.Second)
+	deleted := advanceSeconds(t, p.addr, 3)
 	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "DeleteCloudRecording",
 		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err != nil {
 		t.Fatal(err)
 	}
+	advanceSeconds(t, p.addr, 1) // the recorder's next tick stops the task, at the delete
 	waitFor(t, "305", 30*time.Second, func() bool { return len(rcv.of(taskId, 305)) == 1 })
 	if st := rcv.of(taskId, 305)[0].EventInfo.Payload["Status"]; st != 0.0 {
 		t.Fatalf("305 Status %v", st)
+	}
+	if n := len(rcv.of(taskId, 306)); n != 1 {
+		t.Fatalf("%d 306 callbacks, want the one takeover", n)
 	}
 	// The takeover went through the task's job: one attempt, taken over once, done.
 	waitFor(t, "the job done", 10*time.Second, func() bool {
@@ -261,7 +284,7 @@ func TestRecordingSurvivesSIGKILL(t *testing.T) {
 		t.Fatalf("the task's job after kill -9 and the end: %+v, want one attempt taken over once", j)
 	}
 
-	client := s3Client("http://" + p.addr + "/storage")
+	client = s3Client("http://" + p.addr + "/storage")
 	after := objectSizes(t, client, taskId+"/")
 	for k, size := range before {
 		got, ok := after[k]
@@ -275,14 +298,36 @@ func TestRecordingSurvivesSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	download(t, client, recordingBucket, taskId+"/", dir)
 	original := fmt.Sprintf("1400000001_4040__UserId_s_%s__UserId_e_main_video.m3u8", encodeForTest("alice"))
-	for _, name := range []string{original, "ha1_" + original} {
-		listed := playlistFiles(t, dir, name)
-		r := testpeer.ProbeFile(t, filepath.Join(dir, name))
+	// Each playlist covers its run in virtual time, within about a second: the original
+	// from the create to the kill, the ha1_ one from the takeover to the delete.
+	for _, c := range []struct {
+		name     string
+		from, to time.Time
+	}{{original, created, killed}, {"ha1_" + original, resumed, deleted}} {
+		listed := playlistFiles(t, dir, c.name)
+		r := testpeer.ProbeFile(t, filepath.Join(dir, c.name))
 		if len(r.Streams) != 1 || r.Streams[0].CodecName != "h264" || r.Seconds() < listed-0.3 {
-			t.Fatalf("%s: %+v (lists %.2f s)", name, r, listed)
+			t.Fatalf("%s: %+v (lists %.2f s)", c.name, r, listed)
+		}
+		want := c.to.Sub(c.from).Seconds()
+		t.Logf("%s lists %.2f s of %.2f virtual s, plays %.2f s", c.name, listed, want, r.Seconds())
+		if listed < want-1 || listed > want+0.5 {
+			t.Fatalf("%s lists %.2f s of the %.2f virtual s it recorded", c.name, listed, want)
 		}
 	}
 	p.stop(t)
+}
+
+// advanceSeconds moves the virtual clock n seconds, a second at a time (each advance
+// returns once what was due by then has been done: the recorder's passes, the callbacks
+// due), and returns its new time.
+func advanceSeconds(t *testing.T, addr string, n int) time.Time {
+	t.Helper()
+	var now time.Time
+	for range n {
+		now = advance(t, addr, time.Second)
+	}
+	return now
 }
 
 func objectSizes(t *testing.T, client *s3.Client, prefix string) map[string]int64 {
