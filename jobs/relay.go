@@ -828,8 +828,8 @@ func (r *relayRun) image(ctx context.Context, url string) *compose.Image {
 // insertSEI puts the task's SEI messages (SeiParams) into the mix's pictures: each kind
 // every Interval of media, and on every keyframe with FollowIdr, before the picture's
 // slices. PassThrough carries PayloadContent as given (after the UUID for PayloadType 5);
-// LayoutVolume carries a JSON object: app_data, the canvas and each window's user and
-// rectangle (volumes are not measured: README).
+// LayoutVolume carries a JSON object: app_data, the canvas and each window's user,
+// rectangle and audio volume (the mix's last audio frame's, 0-100).
 func (r *relayRun) insertSEI(spec *models.RelaySpec, video []hub.Unit) {
 	sei := spec.Sei
 	if sei == nil || (sei.LayoutVolume == nil && sei.PassThrough == nil) {
@@ -842,11 +842,15 @@ func (r *relayRun) insertSEI(spec *models.RelaySpec, video []hub.Unit) {
 		*last = u.DTS
 		return true
 	}
+	var volumes map[string]int
+	if sei.LayoutVolume != nil {
+		volumes = r.mixer.Volumes()
+	}
 	for i := range video {
 		u := &video[i]
 		var msgs []h264.SEIMessage
 		if lv := sei.LayoutVolume; lv != nil && due(&r.lastLayoutSEI, lv.IntervalMs, lv.FollowIdr, u) {
-			msgs = append(msgs, h264.SEIMessage{Type: lv.PayloadType, Payload: r.layoutSEI(spec, lv.AppData, u.DTS)})
+			msgs = append(msgs, h264.SEIMessage{Type: lv.PayloadType, Payload: r.layoutSEI(spec, lv.AppData, u.DTS, volumes)})
 		}
 		if pt := sei.PassThrough; pt != nil && due(&r.lastPassSEI, pt.IntervalMs, pt.FollowIdr, u) {
 			payload := []byte(pt.Content)
@@ -874,13 +878,14 @@ func (r *relayRun) insertSEI(spec *models.RelaySpec, video []hub.Unit) {
 }
 
 // layoutSEI is a LayoutVolume SEI's JSON.
-func (r *relayRun) layoutSEI(spec *models.RelaySpec, appData string, at time.Duration) []byte {
+func (r *relayRun) layoutSEI(spec *models.RelaySpec, appData string, at time.Duration, volumes map[string]int) []byte {
 	type region struct {
 		UserId string `json:"uid"`
 		X      int    `json:"x"`
 		Y      int    `json:"y"`
 		W      int    `json:"w"`
 		H      int    `json:"h"`
+		Volume int    `json:"volume"`
 	}
 	out := struct {
 		AppData string   `json:"app_data"`
@@ -894,7 +899,7 @@ func (r *relayRun) layoutSEI(spec *models.RelaySpec, appData string, at time.Dur
 	}
 	for _, w := range r.mixer.Windows() {
 		if w.UserId != "" {
-			out.Regions = append(out.Regions, region{UserId: w.UserId, X: w.X, Y: w.Y, W: w.W, H: w.H})
+			out.Regions = append(out.Regions, region{UserId: w.UserId, X: w.X, Y: w.Y, W: w.W, H: w.H, Volume: volumes[w.UserId]})
 		}
 	}
 	b, _ := json.Marshal(out)

@@ -468,7 +468,7 @@ func TestRelayTranscodedToFFmpeg(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pass, layouts int
+	var pass, layouts, voiced int
 	for _, n := range nalus {
 		if h264.NALUType(n[0]&0x1f) != h264.NALUSEI {
 			continue
@@ -484,22 +484,31 @@ func TestRelayTranscodedToFFmpeg(t *testing.T) {
 					pass++
 				}
 			case 101:
+				type region struct {
+					UserId string `json:"uid"`
+					W, H   int
+					Volume int `json:"volume"`
+				}
 				var l struct {
-					AppData string `json:"app_data"`
-					Regions []struct {
-						UserId string `json:"uid"`
-						W, H   int
-					} `json:"regions"`
+					AppData string   `json:"app_data"`
+					Regions []region `json:"regions"`
 				}
 				if err := json.Unmarshal(m.Payload, &l); err != nil || l.AppData != "class-42" || len(l.Regions) != 2 {
 					t.Fatalf("layout SEI %s: %v", m.Payload, err)
 				}
 				layouts++
+				// Each anchor's tone is at a tenth of full scale: volume 10 (once audio flows).
+				if !slices.ContainsFunc(l.Regions, func(r region) bool { return r.Volume < 8 || r.Volume > 12 }) {
+					voiced++
+				}
 			}
 		}
 	}
 	if secs := r.Seconds(); float64(pass) < secs-1.5 || float64(pass) > secs+1.5 || float64(layouts) < secs/2-1.5 || float64(layouts) > secs/2+1.5 {
 		t.Fatalf("%d pass-through and %d layout SEI in %.1f s, want one a second and one every 2 s", pass, layouts, secs)
+	}
+	if voiced < layouts-1 {
+		t.Fatalf("%d of %d layout SEI give each anchor's volume as 10", voiced, layouts)
 	}
 
 	var ms []mixlayout.Member

@@ -16,6 +16,7 @@ import (
 	"image"
 	"image/color"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/trtc-emulator/trtc-emulator/media/aac"
@@ -123,6 +124,7 @@ type input struct {
 	chans int
 	first int64
 	pcm   []int16
+	level int // the volume of its last mixed frame (Volumes)
 }
 
 // New checks cfg and returns a mixer with no members (the canvas's background).
@@ -427,9 +429,12 @@ func (m *Mixer) renderAudio() ([][]byte, error) {
 		}
 		in.take(end)
 		if len(in.pcm) == 0 {
+			in.level = 0
 			continue
 		}
-		m.srcs = append(m.srcs, in.resample(from, n, rate))
+		src := in.resample(from, n, rate)
+		in.level = volume(src)
+		m.srcs = append(m.srcs, src)
 	}
 	if cap(m.mono) < n {
 		m.mono = make([]int16, n)
@@ -446,6 +451,32 @@ func (m *Mixer) renderAudio() ([][]byte, error) {
 		}
 	}
 	return m.aenc.Write(inter)
+}
+
+// Volumes is each mixed user's audio level in the last audio frame rendered, 0 to 100:
+// the samples' RMS over that of a full-scale sine (a tone at a tenth of full scale is 10).
+// Users whose audio is not mixed (not subscribed, nothing decodable) are absent.
+func (m *Mixer) Volumes() map[string]int {
+	out := map[string]int{}
+	for _, in := range m.inputs {
+		if in.key.Track == hub.Audio {
+			out[in.key.UserId] = in.level
+		}
+	}
+	return out
+}
+
+// volume is samples' level as Volumes gives it.
+func volume(samples []int16) int {
+	if len(samples) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, v := range samples {
+		sum += float64(v) * float64(v)
+	}
+	rms := math.Sqrt(sum / float64(len(samples)))
+	return min(100, int(math.Round(rms*math.Sqrt2/32767*100)))
 }
 
 // resample returns the input's samples at the n output sample times from output sample

@@ -174,9 +174,22 @@ func TestMixGridPicturesAndTones(t *testing.T) {
 	r.run(2 * time.Second)
 	split := len(r.video)
 	splitAudio := len(r.audio)
+	volumes := []map[string]int{r.mixer.Volumes()}
 	r.publish(users[1:]...)
 	r.mixer.Set(members(users[1:]...), Layout{Params: mixlayout.Params{Mode: mixlayout.Grid, RenderMode: mixlayout.Crop}})
 	r.run(2 * time.Second)
+	volumes = append(volumes, r.mixer.Volumes())
+	// Each mixed user's tone, at a tenth of full scale, has volume 10; alice's is gone.
+	for i, us := range [][]string{users, users[1:]} {
+		if len(volumes[i]) != len(us) {
+			t.Errorf("volumes %v, want %v's", volumes[i], us)
+		}
+		for _, u := range us {
+			if v, ok := volumes[i][u]; !ok || v < 8 || v > 12 {
+				t.Errorf("%s's volume %d (%v), want about 10", u, v, volumes[i])
+			}
+		}
+	}
 
 	if len(r.video) != 4*15+1 { // frames at 0, 1/15, … 4 s
 		t.Fatalf("%d video frames in 4 s at 15 fps", len(r.video))
