@@ -85,15 +85,20 @@ type Runner struct {
 	log   *slog.Logger
 	wake  chan struct{}
 
+	// claimMu makes claims one at a time: a Settle's claim finds the jobs Run's claim in
+	// flight took already listed as running, and waits for them.
+	claimMu sync.Mutex
 	mu      sync.Mutex
 	running map[int64]*Job
 	wg      sync.WaitGroup
 	// woken: Wake was called since Settle last claimed, at settleClaimed.
 	woken         bool
 	settleClaimed time.Time
-	// runCtx is Run's: the jobs Settle claims run under it, not under the caller's (an HTTP
-	// request that moves the clock ends long before them).
-	runCtx context.Context
+	// runCtx is the jobs' context, made with the runner and ended when Run's ends: a Settle
+	// claims under it (before Run is scheduled, too), not under its caller's (an HTTP
+	// request that moves the clock ends long before the jobs).
+	runCtx  context.Context
+	stopRun context.CancelFunc
 }
 
 // NewRunner checks cfg and returns a runner; Run starts it.
@@ -125,6 +130,7 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	rand.Read(id)
 	r := &Runner{cfg: cfg, owner: "runner-" + hex.EncodeToString(id), log: cfg.Logger.With("component", "jobs"),
 		wake: make(chan struct{}, 1), running: map[int64]*Job{}}
+	r.runCtx, r.stopRun = context.WithCancel(context.Background())
 	for kind := range cfg.Kinds {
 		r.kinds = append(r.kinds, kind)
 	}
@@ -150,9 +156,8 @@ func (r *Runner) Wake() {
 // back (ReleaseJob) and Run returns.
 func (r *Runner) Run(ctx context.Context) {
 	defer r.wg.Wait()
-	r.mu.Lock()
-	r.runCtx = ctx
-	r.mu.Unlock()
+	defer context.AfterFunc(ctx, r.stopRun)()
+	ctx = r.runCtx
 	for {
 		if err := contain(func() error { return r.claim(ctx) }); err != nil && ctx.Err() == nil {
 			r.log.Error("claim jobs", "err", err)
@@ -177,7 +182,7 @@ func (r *Runner) Settle(ctx context.Context) {
 	now := r.cfg.Clock.Now()
 	r.mu.Lock()
 	runCtx := r.runCtx
-	claim := runCtx != nil && (r.woken || !now.Before(r.settleClaimed.Add(r.cfg.Poll)))
+	claim := r.woken || !now.Before(r.settleClaimed.Add(r.cfg.Poll))
 	if claim {
 		r.woken, r.settleClaimed = false, now
 	}
@@ -229,6 +234,8 @@ func (r *Runner) renew(job *Job) {
 }
 
 func (r *Runner) claim(ctx context.Context) error {
+	r.claimMu.Lock()
+	defer r.claimMu.Unlock()
 	now := r.cfg.Clock.Now()
 	claimed, err := r.cfg.Store.ClaimJobs(ctx, r.owner, r.kinds, now, now.Add(r.cfg.LeaseTTL), 100)
 	if err != nil {
