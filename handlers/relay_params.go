@@ -36,11 +36,13 @@ import (
 //     with black bars become crop, fit, fit (letterboxing is in the canvas colour either
 //     way). McuVideoParams.BackgroundRenderMode 0 crop, 1 scale on black, 2 stretch
 //     ("variable-ratio stretch", the backend's default) become crop, fit, stretch.
+//   - McuLayout.CustomCrop is the part of the user's picture the window shows (then
+//     placed by RenderMode), clipped to the picture; one wholly outside shows all of it.
 //   - McuLayoutParams.MixLayoutMode defaults to 1 (floating); PureAudioHoldPlaceMode 0 or
 //     absent: audio-only users take no window. MixLayoutList holds at most 16 windows
 //     (custom layouts mix at most 16 streams); WaterMarkList at most 25.
 //   - Checked and ignored, the emulator has nothing to apply them to: McuLayout's
-//     BackGroundColor ("not supported yet"), CustomCrop, BackgroundRenderMode,
+//     BackGroundColor ("not supported yet"), BackgroundRenderMode,
 //     TransparentUrl, BackGroundColorMode, EnableStreamSEI; watermarks' ZOrder,
 //     DynamicPosType and Font; McuUserInfoParams.SoundLevel; MixUserInfo.RoomId (only the
 //     main room is mixed: a user of another room is never present). RecordParams (China
@@ -698,6 +700,7 @@ func relaySlot(field string, w *wire.McuLayout) (models.MixSlot, error) {
 		if x+cw > 10000 || y+ch > 10000 {
 			return s, tcerr.InvalidParameter(field+".CustomCrop", "LocationX + Width and LocationY + Height must not exceed 10000")
 		}
+		s.Crop = &models.CropRect{X: x, Y: y, W: cw, H: ch}
 	}
 	return s, nil
 }

@@ -336,7 +336,7 @@ func TestRelayLayoutConversion(t *testing.T) {
 	    "MaxVideoUser":{"UserMediaStream":{"UserInfo":{"UserId":"teacher"},"StreamType":1}},
 	    "MixLayoutList":[
 	      {"UserMediaStream":{"UserInfo":{"UserId":"a","RoomId":"1234","RoomIdType":0},"StreamType":1},"ImageWidth":640,"ImageHeight":360,"LocationX":0,"LocationY":0,"ZOrder":2,"RenderMode":1,"BackgroundImageUrl":"http://h/ph.jpg"},
-	      {"ImageWidth":320,"ImageHeight":180,"LocationX":960,"LocationY":540}]},
+	      {"ImageWidth":320,"ImageHeight":180,"LocationX":960,"LocationY":540,"CustomCrop":{"LocationX":10,"LocationY":20,"Width":300,"Height":200}}]},
 	  "WaterMarkList":[`+imageWM+`,
 	    {"WaterMarkType":1,"WaterMarkText":{"Text":"live","WaterMarkWidth":200,"WaterMarkHeight":40,"LocationX":30,"LocationY":40,"FontSize":24,"FontColor":"0xFFFFFF","BackGroundColor":"0X000000"}},
 	    {"WaterMarkType":1,"WaterMarkText":{"Text":"clear","WaterMarkWidth":10,"WaterMarkHeight":10,"LocationX":0,"LocationY":0,"FontSize":12}}]}}`))
@@ -347,7 +347,7 @@ func TestRelayLayoutConversion(t *testing.T) {
 		Mode: 4,
 		Slots: []models.MixSlot{
 			{Top: 0, Left: 0, Width: 640, Height: 360, UserId: "a", RenderMode: renderFit, MediaId: 1, ImageLayer: 2, SubBackgroundImage: "http://h/ph.jpg"},
-			{Top: 540, Left: 960, Width: 320, Height: 180, RenderMode: renderCrop},
+			{Top: 540, Left: 960, Width: 320, Height: 180, RenderMode: renderCrop, Crop: &models.CropRect{X: 10, Y: 20, W: 300, H: 200}},
 		},
 		BackgroundColor: "#cc0033", MainUserId: "teacher", MainMediaId: 1,
 		BackgroundImageUrl: "https://h/bg.png", BackgroundImageRenderMode: renderCrop, PlaceHolderMode: true,

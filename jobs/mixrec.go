@@ -145,9 +145,13 @@ func mixLayoutOf(l *models.MixLayout, image func(url string) *compose.Image) mix
 		out.Placeholder = image(l.DefaultSubBackgroundImage)
 	}
 	for _, s := range l.Slots {
+		var crop *mixlayout.Rect
+		if c := s.Crop; c != nil {
+			crop = &mixlayout.Rect{X: c.X, Y: c.Y, W: c.W, H: c.H}
+		}
 		out.Params.Custom = append(out.Params.Custom, mixlayout.Slot{Top: s.Top, Left: s.Left, Width: s.Width, Height: s.Height,
 			UserId: s.UserId, Alpha: s.Alpha, RenderMode: s.RenderMode, MediaId: s.MediaId, ImageLayer: s.ImageLayer,
-			SubBackgroundImage: s.SubBackgroundImage})
+			SubBackgroundImage: s.SubBackgroundImage, Crop: crop})
 		if img := image(s.SubBackgroundImage); img != nil && l.PlaceHolderMode {
 			if out.SlotImages == nil {
 				out.SlotImages = map[string]*compose.Image{}

@@ -87,7 +87,12 @@ type MixSlot struct {
 	Alpha, RenderMode        int
 	MediaId, ImageLayer      int
 	SubBackgroundImage       string
+	// Crop is the part of the user's picture shown (a relay's McuCustomCrop); nil: all.
+	Crop *CropRect `json:",omitempty"`
 }
+
+// CropRect is a rectangle of a source picture, in its pixels.
+type CropRect struct{ X, Y, W, H int }
 
 // Watermark is one of WaterMarkList: Type 0 image (Url), 1 text (Chars, FontSize,
 // FontColor, BackgroundColor), 2 timestamp (Pos, TimeZone); images and text at Top, Left,

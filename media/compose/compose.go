@@ -189,7 +189,9 @@ func Windows(c *image.YCbCr, background color.RGBA, placeholder *Image, windows 
 		switch {
 		case ok && s.Picture != nil:
 			b := s.Picture.Rect
-			src, dst := mixlayout.Place(b.Dx(), b.Dy(), win, w.RenderMode)
+			part := cropOf(b.Dx(), b.Dy(), w.Crop)
+			src, dst := mixlayout.Place(part.W, part.H, win, w.RenderMode)
+			src.X, src.Y = src.X+part.X, src.Y+part.Y
 			if w.RenderMode == mixlayout.Fit {
 				Fill(c, win, background)
 			}
@@ -202,6 +204,21 @@ func Windows(c *image.YCbCr, background color.RGBA, placeholder *Image, windows 
 			drawPart(c, placeholder, src, dst, opacity)
 		}
 	}
+}
+
+// cropOf is the part of a w x h picture a window shows: crop clipped to the picture, or
+// the whole picture without a crop or when the crop lies outside it.
+func cropOf(w, h int, crop *mixlayout.Rect) mixlayout.Rect {
+	all := mixlayout.Rect{W: w, H: h}
+	if crop == nil {
+		return all
+	}
+	x0, y0 := max(crop.X, 0), max(crop.Y, 0)
+	x1, y1 := min(crop.X+crop.W, w), min(crop.Y+crop.H, h)
+	if x1 <= x0 || y1 <= y0 {
+		return all
+	}
+	return mixlayout.Rect{X: x0, Y: y0, W: x1 - x0, H: y1 - y0}
 }
 
 // DrawPart draws the part src of img (from its origin) over dst, blending by its alpha:

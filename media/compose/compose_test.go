@@ -194,3 +194,43 @@ func TestWindowAlpha(t *testing.T) {
 		t.Fatalf("opacity 0 drew: %v", got)
 	}
 }
+
+// TestWindowCrop: a window with a Crop shows only that part of the picture (placed by its
+// render mode); a crop clipped by the picture's edge shows what is inside, and one wholly
+// outside shows the whole picture.
+func TestWindowCrop(t *testing.T) {
+	// Four quadrants of 320x180 each: red, green / blue, yellow.
+	pic := NewCanvas(640, 360)
+	for i, r := range []mixlayout.Rect{{0, 0, 320, 180}, {320, 0, 320, 180}, {0, 180, 320, 180}, {320, 180, 320, 180}} {
+		Fill(pic, r, colours[i])
+	}
+	bg := color.RGBA{0, 0, 0, 0xff}
+	for _, c := range []struct {
+		name string
+		crop *mixlayout.Rect
+		want []color.RGBA // at the window's left quarter and right quarter, middle height
+	}{
+		{"none", nil, nil},
+		{"green quadrant", &mixlayout.Rect{X: 320, Y: 0, W: 320, H: 180}, []color.RGBA{colours[1], colours[1]}},
+		{"bottom half", &mixlayout.Rect{X: 0, Y: 180, W: 640, H: 180}, []color.RGBA{colours[2], colours[3]}},
+		{"clipped: yellow", &mixlayout.Rect{X: 320, Y: 180, W: 5000, H: 5000}, []color.RGBA{colours[3], colours[3]}},
+		{"outside: all", &mixlayout.Rect{X: 9000, Y: 9000, W: 10, H: 10}, nil},
+	} {
+		canvas := NewCanvas(320, 180)
+		Compose(canvas, bg, nil, []mixlayout.Window{{UserId: "a", W: 320, H: 180, RenderMode: mixlayout.Crop, Crop: c.crop}},
+			func(mixlayout.Window) (Source, bool) { return Source{Picture: pic}, true })
+		if c.want == nil || c.crop == nil { // the whole picture: its four quadrants
+			for i, p := range [][2]int{{80, 45}, {240, 45}, {80, 135}, {240, 135}} {
+				if got := at(canvas, p[0], p[1]); !close(got, colours[i]) {
+					t.Errorf("%s: (%d,%d) is %v, want %v", c.name, p[0], p[1], got, colours[i])
+				}
+			}
+			continue
+		}
+		for i, x := range []int{80, 240} {
+			if got := at(canvas, x, 90); !close(got, c.want[i]) {
+				t.Errorf("%s: (%d,90) is %v, want %v", c.name, x, got, c.want[i])
+			}
+		}
+	}
+}

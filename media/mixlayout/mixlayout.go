@@ -49,6 +49,7 @@ type Slot struct {
 	MediaId                  int // 0 main, 1 substream
 	ImageLayer               int
 	SubBackgroundImage       string
+	Crop                     *Rect // the part of the user's picture shown; nil: all of it
 }
 
 // Params is what a layout is computed from.
@@ -79,6 +80,7 @@ type Window struct {
 	// placeholder (or the background).
 	HasVideo    bool
 	Placeholder string
+	Crop        *Rect // the part of the user's picture shown (custom slots); nil: all
 }
 
 // Compute lays the members out on the canvas. Windows come in drawing order.
@@ -292,7 +294,7 @@ func custom(p Params) []Window {
 		x, y := min(max(s.Left, 0), p.Width), min(max(s.Top, 0), p.Height)
 		w, h := min(max(s.Width, 0), p.Width-x), min(max(s.Height, 0), p.Height-y)
 		win := Window{MediaId: s.MediaId, X: x, Y: y, W: w, H: h, Z: s.ImageLayer, RenderMode: s.RenderMode, Alpha: s.Alpha,
-			Placeholder: s.SubBackgroundImage}
+			Placeholder: s.SubBackgroundImage, Crop: s.Crop}
 		var m Member
 		var ok bool
 		if s.UserId != "" {
