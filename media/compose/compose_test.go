@@ -201,7 +201,7 @@ func TestWindowAlpha(t *testing.T) {
 func TestWindowCrop(t *testing.T) {
 	// Four quadrants of 320x180 each: red, green / blue, yellow.
 	pic := NewCanvas(640, 360)
-	for i, r := range []mixlayout.Rect{{0, 0, 320, 180}, {320, 0, 320, 180}, {0, 180, 320, 180}, {320, 180, 320, 180}} {
+	for i, r := range []mixlayout.Rect{{X: 0, Y: 0, W: 320, H: 180}, {X: 320, Y: 0, W: 320, H: 180}, {X: 0, Y: 180, W: 320, H: 180}, {X: 320, Y: 180, W: 320, H: 180}} {
 		Fill(pic, r, colours[i])
 	}
 	bg := color.RGBA{0, 0, 0, 0xff}
