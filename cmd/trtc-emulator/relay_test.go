@@ -34,6 +34,21 @@ func relayParams(t testing.TB, room, robot string, urls ...string) map[string]an
 		"PublishCdnParams": cdns}
 }
 
+// startRelayEmulator starts an emulator on the virtual clock whose callbacks go to a
+// receiver checking their Sign with relayKey.
+func startRelayEmulator(t *testing.T) (*proc, *receiver) {
+	t.Helper()
+	rcv := startReceiver(t, "relayKey")
+	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
+		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	return p, rcv
+}
+
+// stopRelay is a StopPublishCdnStream of the default application's task.
+func stopRelay(addr, taskId string) (map[string]any, error) {
+	return sdkCall(addr, defaultSecretId, defaultSecretKey, "StopPublishCdnStream", map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId})
+}
+
 // relayStatus is one 401 of a URL: its Status, and its EventMsTs relative to the task's
 // first 401.
 type relayStatus struct {
@@ -90,9 +105,7 @@ func statusNames(s []relayStatus) string {
 // CONNECTING at once and every 5 s, FAILURE at 60 s, then IDLE, and nothing more; each
 // 401 signed, of group 4, naming the robot, the task, the numeric room (RoomType 0).
 func TestRelayUnreachableURL(t *testing.T) {
-	rcv := startReceiver(t, "relayKey")
-	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
-		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	p, rcv := startRelayEmulator(t)
 	enterAnchor(t, p.addr, "501", "alice", 160, 90)
 	dead := "rtmp://" + strings.TrimPrefix(closedURL(t), "http://")
 	dead = strings.TrimSuffix(dead, "/missing.png") + "/live/nobody"
@@ -135,8 +148,7 @@ func TestRelayUnreachableURL(t *testing.T) {
 			t.Fatalf("FAILURE without its error: %v", e.EventInfo.Payload)
 		}
 	}
-	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopPublishCdnStream",
-		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err != nil {
+	if _, err := stopRelay(p.addr, taskId); err != nil {
 		t.Fatal(err)
 	}
 	p.stop(t)
@@ -147,9 +159,7 @@ func TestRelayUnreachableURL(t *testing.T) {
 // whose SequenceNumber does not grow is refused; Stop disconnects every URL and the robot
 // leaves the room.
 func TestRelayUpdateAndStop(t *testing.T) {
-	rcv := startReceiver(t, "relayKey")
-	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
-		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	p, rcv := startRelayEmulator(t)
 	enterAnchor(t, p.addr, "502", "alice", 160, 90)
 	base := "rtmp://" + strings.TrimSuffix(strings.TrimPrefix(closedURL(t), "http://"), "/missing.png")
 	a, b, c := base+"/live/a", base+"/live/b", base+"/live/c"
@@ -179,8 +189,7 @@ func TestRelayUpdateAndStop(t *testing.T) {
 	for range 5 {
 		advance(t, p.addr, time.Second)
 	}
-	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopPublishCdnStream",
-		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err != nil {
+	if _, err := stopRelay(p.addr, taskId); err != nil {
 		t.Fatal(err)
 	}
 	advance(t, p.addr, time.Second)
@@ -202,8 +211,7 @@ func TestRelayUpdateAndStop(t *testing.T) {
 		}
 	}
 	// The task ended: a second Stop finds nothing, and the robot left (only alice is in).
-	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopPublishCdnStream",
-		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err == nil || !strings.Contains(err.Error(), "ResourceNotFound") {
+	if _, err := stopRelay(p.addr, taskId); err == nil || !strings.Contains(err.Error(), "ResourceNotFound") {
 		t.Fatalf("Stop of an ended relay: %v", err)
 	}
 	var rooms struct {
@@ -279,9 +287,7 @@ func (r *rtmpReceiver) wait(t *testing.T) {
 // was relayed, and its first picture is the anchor's colour.
 func TestRelayPassthroughToFFmpeg(t *testing.T) {
 	testpeer.FFprobe(t)
-	rcv := startReceiver(t, "relayKey")
-	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
-		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	p, rcv := startRelayEmulator(t)
 	enterAnchor(t, p.addr, "503", "alice", 320, 180)
 	// A recording of alice alongside: the packets she publishes, to compare with the relay's.
 	storage := map[string]any{"Vendor": 0, "Region": "ap-guangzhou", "Bucket": recordingBucket, "AccessKey": "a", "SecretKey": "b"}
@@ -319,8 +325,7 @@ func TestRelayPassthroughToFFmpeg(t *testing.T) {
 	for range 10 {
 		advance(t, p.addr, time.Second)
 	}
-	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopPublishCdnStream",
-		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err != nil {
+	if _, err := stopRelay(p.addr, taskId); err != nil {
 		t.Fatal(err)
 	}
 	advance(t, p.addr, time.Second)
@@ -405,9 +410,7 @@ func isRunOf(sent, got []string) bool {
 // in its grid window, and the SeiParams' messages are in the pictures at their intervals.
 func TestRelayTranscodedToFFmpeg(t *testing.T) {
 	testpeer.FFprobe(t)
-	rcv := startReceiver(t, "relayKey")
-	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
-		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	p, rcv := startRelayEmulator(t)
 	users := []string{"alice", "bob"}
 	for _, u := range users {
 		enterAnchor(t, p.addr, "504", u, 320, 180)
@@ -435,8 +438,7 @@ func TestRelayTranscodedToFFmpeg(t *testing.T) {
 	for range 8 {
 		advance(t, p.addr, time.Second)
 	}
-	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopPublishCdnStream",
-		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err != nil {
+	if _, err := stopRelay(p.addr, taskId); err != nil {
 		t.Fatal(err)
 	}
 	advance(t, p.addr, time.Second)
@@ -530,9 +532,7 @@ func TestRelayTranscodedToFFmpeg(t *testing.T) {
 // restarted, RECOVERING until FAILURE at 60 s, then IDLE.
 func TestRelayRecoversAndFails(t *testing.T) {
 	testpeer.FFprobe(t)
-	rcv := startReceiver(t, "relayKey")
-	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
-		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	p, rcv := startRelayEmulator(t)
 	enterAnchor(t, p.addr, "505", "alice", 160, 90)
 	out := startRTMPReceiver(t, 0)
 	resp, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StartPublishCdnStream", relayParams(t, "505", "relay_bot", out.url))
@@ -708,8 +708,7 @@ func TestRelaySurvivesSIGKILL(t *testing.T) {
 	if fmt.Sprint(seq) != "[1 2 3 2]" {
 		t.Fatalf("401s %s, want CONNECTING, RUNNING, then after the kill RECOVERING, RUNNING", statusNames(st))
 	}
-	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopPublishCdnStream",
-		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err != nil {
+	if _, err := stopRelay(p.addr, taskId); err != nil {
 		t.Fatal(err)
 	}
 	advance(t, p.addr, time.Second)
@@ -724,9 +723,7 @@ func TestRelaySurvivesSIGKILL(t *testing.T) {
 // (reported every 5 s) past 60 s without failing: the give-up counts from when there is a
 // stream to send. Once an anchor publishes, a URL nobody listens on fails 60 s later.
 func TestRelayWaitsForAStream(t *testing.T) {
-	rcv := startReceiver(t, "relayKey")
-	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
-		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	p, rcv := startRelayEmulator(t)
 	dead := "rtmp://" + strings.TrimSuffix(strings.TrimPrefix(closedURL(t), "http://"), "/missing.png") + "/live/later"
 	params := relayParams(t, "508", "relay_bot", dead)
 	params["AgentParams"].(map[string]any)["MaxIdleTime"] = 600
@@ -765,9 +762,7 @@ func TestRelayWaitsForAStream(t *testing.T) {
 // streams are the mix's H.264 at the VideoEncode size and its AAC, which a recording of
 // that room records (ffprobe; the picture is alice's, full canvas), and leaves on Stop.
 func TestRelayFeedBack(t *testing.T) {
-	rcv := startReceiver(t, "relayKey")
-	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
-		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	p, rcv := startRelayEmulator(t)
 	enterAnchor(t, p.addr, "509", "alice", 320, 180)
 	params := relayParams(t, "509", "relay_mix")
 	delete(params, "PublishCdnParams")
@@ -785,13 +780,7 @@ func TestRelayFeedBack(t *testing.T) {
 			t.Log(p.stderr.String())
 		}
 	})
-	advanceUntil(t, p.addr, "the mix in the stage room", time.Second, 10*time.Second, func() bool {
-		_, streams := member()
-		return len(streams) == 2
-	})
-	if source, streams := member(); source != "relay" || streams[0] != "main-video H264 320x240" || streams[1] != "audio AAC 0x0" {
-		t.Fatalf("the fed-back member: %s %v", source, streams)
-	}
+	waitFedBack(t, p.addr, "stage", "mix_in_stage", "main-video H264 320x240")
 	// The stage room's recording records the mix like any anchor's stream.
 	storage := map[string]any{"Vendor": 0, "Region": "ap-guangzhou", "Bucket": recordingBucket, "AccessKey": "a", "SecretKey": "b"}
 	rec := recordingParams("stage", "stage_rec", robotSig(t, "stage_rec"), storage, map[string]any{"RecordMode": 1, "OutputFormat": 3})
@@ -827,8 +816,7 @@ func TestRelayFeedBack(t *testing.T) {
 	if got, want := pixel(frame, 320, 160, 40), synth.UserColor("alice"); !nearColour(got, want, 16) {
 		t.Fatalf("the recorded mix shows %v, want alice's %v", got, want)
 	}
-	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopPublishCdnStream",
-		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err != nil {
+	if _, err := stopRelay(p.addr, taskId); err != nil {
 		t.Fatal(err)
 	}
 	advanceUntil(t, p.addr, "the fed-back member gone", time.Second, 10*time.Second, func() bool {
@@ -857,15 +845,26 @@ func roomMember(t *testing.T, addr, room, user string) (source string, streams [
 	return "", nil
 }
 
+// waitFedBack advances the clock until a fed-back member publishes its two streams, and
+// checks it is the relay's (Source relay) with the video wanted and AAC audio.
+func waitFedBack(t *testing.T, addr, room, user, video string) {
+	t.Helper()
+	advanceUntil(t, addr, "the fed-back stream in "+room, time.Second, 10*time.Second, func() bool {
+		_, streams := roomMember(t, addr, room, user)
+		return len(streams) == 2
+	})
+	if source, streams := roomMember(t, addr, room, user); source != "relay" || streams[0] != video || streams[1] != "audio AAC 0x0" {
+		t.Fatalf("the fed-back member of %s: %s %v, want relay with %s and AAC", room, source, streams, video)
+	}
+}
+
 // TestRelayFeedBackPassthrough: a relay without transcoding feeds its anchor's stream
 // into another room: the robot there is an anchor of Source relay whose streams are
 // alice's own (her size, her packets: a recording of that room holds a run of a recording
 // of hers). Dismissed with that room, the member is not fed again; the relay goes on.
 func TestRelayFeedBackPassthrough(t *testing.T) {
 	testpeer.FFprobe(t)
-	rcv := startReceiver(t, "relayKey")
-	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
-		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	p, rcv := startRelayEmulator(t)
 	enterAnchor(t, p.addr, "512", "alice", 320, 180)
 	params := relayParams(t, "512", "relay_fwd")
 	delete(params, "PublishCdnParams")
@@ -876,13 +875,7 @@ func TestRelayFeedBackPassthrough(t *testing.T) {
 	}
 	taskId := resp["TaskId"].(string)
 	member := func() (string, []string) { return roomMember(t, p.addr, "stage2", "alice_in_stage") }
-	advanceUntil(t, p.addr, "alice's stream in stage2", time.Second, 10*time.Second, func() bool {
-		_, streams := member()
-		return len(streams) == 2
-	})
-	if source, streams := member(); source != "relay" || streams[0] != "main-video H264 320x180" || streams[1] != "audio AAC 0x0" {
-		t.Fatalf("the fed-back member: %s %v", source, streams)
-	}
+	waitFedBack(t, p.addr, "stage2", "alice_in_stage", "main-video H264 320x180")
 	// Both rooms recorded at once: the fed-back packets are alice's.
 	storage := map[string]any{"Vendor": 0, "Region": "ap-guangzhou", "Bucket": recordingBucket, "AccessKey": "a", "SecretKey": "b"}
 	record := map[string]any{"RecordMode": 1, "OutputFormat": 3, "StreamType": 2}
@@ -957,8 +950,7 @@ func TestRelayFeedBackPassthrough(t *testing.T) {
 	if source, streams := member(); source == "relay" || streams[0] != "main-video H264 160x90" {
 		t.Fatalf("a user of the fed-back id entering after DismissRoom: %q %v", source, streams)
 	}
-	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopPublishCdnStream",
-		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err != nil {
+	if _, err := stopRelay(p.addr, taskId); err != nil {
 		t.Fatalf("Stop after the feed's room was dismissed: %v", err)
 	}
 	p.stop(t)
@@ -970,9 +962,7 @@ func TestRelayFeedBackPassthrough(t *testing.T) {
 // and a second Stop finds no mix.
 func TestMCUMixToFFmpeg(t *testing.T) {
 	testpeer.FFprobe(t)
-	rcv := startReceiver(t, "relayKey")
-	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
-		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	p, rcv := startRelayEmulator(t)
 	for _, u := range []string{"alice", "bob"} {
 		enterAnchor(t, p.addr, "510", u, 320, 180)
 	}
@@ -1039,9 +1029,7 @@ func TestMCUMixToFFmpeg(t *testing.T) {
 // been anchorless for MaxIdleTime the task ends (DISCONNECTING then IDLE, the robot
 // leaves, a Stop finds nothing), on the virtual clock.
 func TestRelayMaxIdleTime(t *testing.T) {
-	rcv := startReceiver(t, "relayKey")
-	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
-		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	p, rcv := startRelayEmulator(t)
 	enterAnchor(t, p.addr, "510", "alice", 160, 90)
 	dead := "rtmp://" + strings.TrimSuffix(strings.TrimPrefix(closedURL(t), "http://"), "/missing.png") + "/live/idle"
 	params := relayParams(t, "510", "relay_bot", dead)
@@ -1100,8 +1088,7 @@ func TestRelayMaxIdleTime(t *testing.T) {
 		t.Fatalf("the idle relay ended at %v, want 10 s after bob left at 15 s", end)
 	}
 	waitFor(t, "the robot out of the room", 10*time.Second, func() bool { return len(members()) == 0 })
-	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopPublishCdnStream",
-		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err == nil || !strings.Contains(err.Error(), "ResourceNotFound") {
+	if _, err := stopRelay(p.addr, taskId); err == nil || !strings.Contains(err.Error(), "ResourceNotFound") {
 		t.Fatalf("Stop of an idle-ended relay: %v", err)
 	}
 	p.stop(t)
@@ -1113,9 +1100,7 @@ func TestRelayMaxIdleTime(t *testing.T) {
 // (DISCONNECTING, IDLE) while bob stays. Bad starts get Tencent-style errors.
 func TestRelayStartedByClient(t *testing.T) {
 	testpeer.FFprobe(t)
-	rcv := startReceiver(t, "relayKey")
-	p := start(t, []string{"TRTC_EMULATOR_DATA_DIR=" + t.TempDir(), "TRTC_EMULATOR_CALLBACK_URL=" + rcv.url,
-		"TRTC_EMULATOR_CALLBACK_KEY=relayKey", "TRTC_EMULATOR_CLOCK=virtual"})
+	p, rcv := startRelayEmulator(t)
 	enterAnchor(t, p.addr, "513", "bob", 320, 180)
 	enterAnchor(t, p.addr, "513", "alice", 320, 180)
 	if status := control(t, "POST", "http://"+p.addr+"/_emulator/v1/participants", map[string]any{"RoomId": "513", "UserId": "carol", "Role": 21}, nil); status != 200 {
@@ -1190,8 +1175,7 @@ func TestRelayStartedByClient(t *testing.T) {
 			t.Fatalf("a 401 names %q, want alice: %+v", e.EventInfo.UserId, e.EventInfo)
 		}
 	}
-	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "StopPublishCdnStream",
-		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": taskId}); err == nil || !strings.Contains(err.Error(), "ResourceNotFound") {
+	if _, err := stopRelay(p.addr, taskId); err == nil || !strings.Contains(err.Error(), "ResourceNotFound") {
 		t.Fatalf("Stop after the anchor left: %v", err)
 	}
 	if source, _ := roomMember(t, p.addr, "513", "bob"); source != "virtual" {
