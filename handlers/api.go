@@ -85,8 +85,9 @@ func envelope(requestId string, resp any, err error) []byte {
 	if err == nil {
 		if r, ok := resp.(interface{ SetRequestId(string) }); ok {
 			r.SetRequestId(requestId)
-			if b, merr := json.Marshal(map[string]any{"Response": resp}); merr == nil {
-				return b
+			if b, merr := json.Marshal(resp); merr == nil {
+				out := make([]byte, 0, len(b)+len(`{"Response":}`))
+				return append(append(append(out, `{"Response":`...), b...), '}')
 			}
 		}
 		err = tcerr.InternalError("the response could not be encoded")
