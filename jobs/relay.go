@@ -912,7 +912,7 @@ func (r *relayRun) layoutSEI(spec *models.RelaySpec, appData string, at time.Dur
 type relayFeed struct {
 	id           models.Identity
 	failed       bool // the room refused it or removed it (logged once): not tried again this run
-	entered      bool // its member is in the room
+	entered      bool // its member is in the room (by this run's doing or a run before)
 	start        time.Time
 	video, audio *hub.Source
 	keyed        bool         // its first keyframe is written (the mix)
@@ -976,7 +976,7 @@ func (r *relayRun) feedBack(ctx context.Context, v *models.RelayView, now time.T
 			if m, err := r.rl.cfg.Store.PresentMember(ctx, id); err == nil && (m == nil || m.Source != models.SourceRelay) ||
 				tcerr.Is(err, tcerr.CodeRoomNotExist) {
 				f.close()
-				f.failed = true
+				f.failed, f.entered = true, false // out of the room already: not taken out again
 				r.log.Info("a fed-back stream's member was removed from its room; not fed again", "room", fb.RoomId, "user", fb.UserId)
 				continue
 			}
@@ -1075,7 +1075,7 @@ func (r *relayRun) leaveFeeds(ctx context.Context, want map[models.Identity]mode
 		}
 		f.close()
 		delete(r.feeds, id)
-		if !f.entered || f.failed {
+		if !f.entered {
 			continue
 		}
 		if err := r.rl.cfg.Store.Leave(ctx, id, models.ExitVoluntary); err != nil {
