@@ -169,12 +169,17 @@ func decodeControlBody(r *http.Request, dst any) error {
 	if err != nil {
 		return tcerr.InvalidParameter("body", "it could not be read")
 	}
+	return decodeControlJSON(body, dst)
+}
+
+// decodeControlJSON is decodeControlBody's decoding, of a body already read.
+func decodeControlJSON(body []byte, dst any) error {
 	if trimmed := bytes.TrimSpace(body); len(trimmed) > 0 && trimmed[0] != '{' {
 		return tcerr.New(tcerr.CodeInvalidParameter, "The request body must be a JSON object.")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	err = dec.Decode(dst)
+	err := dec.Decode(dst)
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
 	if te, ok := tcerr.As(err); ok {

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 
@@ -82,8 +81,7 @@ func (h *Handlers) startClientRelay(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		r, _ := http.NewRequest(http.MethodPost, "/", bytes.NewReader(b))
-		if err := decodeControlBody(r, part.into); err != nil {
+		if err := decodeControlJSON(b, part.into); err != nil {
 			return err
 		}
 	}

@@ -199,17 +199,8 @@ func (s *Store) StartRelay(ctx context.Context, uin string, spec *RelaySpec, cdn
 		return nil, err
 	}
 	var task *RelayTask
-	err = s.write(ctx, func(tx *gorm.DB) error {
-		nowMs := s.now().UnixMilli()
-		emit, err := newEmitter(tx, spec.SdkAppId, nowMs)
-		if err != nil {
-			return err
-		}
-		robot, err := s.enterRobot(tx, emit, id, SourceRelay, "relay")
-		if err != nil {
-			return err
-		}
-		task, err = s.createRelayTask(tx, spec, specJSON, robot, cdns, nowMs)
+	err = s.write(ctx, func(tx *gorm.DB) (err error) {
+		task, err = s.createRobotRelayTask(tx, id, SourceRelay, "relay", spec, specJSON, cdns, s.now().UnixMilli())
 		return err
 	})
 	if err != nil {
@@ -604,6 +595,20 @@ func (e *emitter) relay(t *RelayTask, url string, status, errorCode int, errorMs
 	return e.tx.Create(&CallbackEvent{SdkAppId: t.SdkAppId, EventGroupId: EventGroupRelay, EventType: EventRelayStatus,
 		Lane: laneOf(target, "relay/"+t.TaskId), RoomId: t.RoomId, TaskId: t.TaskId, Url: target.Url, Key: target.Key, Body: body,
 		EventMsTs: e.nowMs, CreatedAtMs: e.nowMs, State: CallbackPending, NextAttemptAtMs: e.nowMs}).Error
+}
+
+// createRobotRelayTask enters the task's robot (id, of source) and creates the task, in tx.
+func (s *Store) createRobotRelayTask(tx *gorm.DB, id Identity, source, what string, spec *RelaySpec, specJSON []byte,
+	cdns []RelayCdn, nowMs int64) (*RelayTask, error) {
+	emit, err := newEmitter(tx, spec.SdkAppId, nowMs)
+	if err != nil {
+		return nil, err
+	}
+	robot, err := s.enterRobot(tx, emit, id, source, what)
+	if err != nil {
+		return nil, err
+	}
+	return s.createRelayTask(tx, spec, specJSON, robot, cdns, nowMs)
 }
 
 // createRelayTask is StartRelay's body once the robot is in: the task, its destination rows

@@ -106,16 +106,8 @@ func (s *Store) StartMCU(ctx context.Context, uin string, spec *RelaySpec, cdns 
 				return err
 			}
 		}
-		emit, err := newEmitter(tx, spec.SdkAppId, nowMs)
-		if err != nil {
-			return err
-		}
 		// The stopped task's robot, if still in, is replaced (104, then the new one's 103).
-		robot, err := s.enterRobot(tx, emit, id, SourceMCU, "MCU mix")
-		if err != nil {
-			return err
-		}
-		task, err = s.createRelayTask(tx, spec, specJSON, robot, cdns, nowMs)
+		task, err = s.createRobotRelayTask(tx, id, SourceMCU, "MCU mix", spec, specJSON, cdns, nowMs)
 		return err
 	})
 	if err != nil {

@@ -358,25 +358,42 @@ func TestRelayPassthroughToFFmpeg(t *testing.T) {
 	}
 	// Passthrough: the received video packets are alice's, in order: a run of the
 	// recording's packets (sizes and keyframe flags), from a keyframe.
-	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "DeleteCloudRecording",
-		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": recTask}); err != nil {
-		t.Fatal(err)
-	}
-	advance(t, p.addr, time.Second)
-	waitFor(t, "the recording's 310", 30*time.Second, func() bool { return len(rcv.of(recTask, 310)) == 1 })
-	dir := t.TempDir()
-	var recorded string
-	for _, k := range download(t, s3Client("http://"+p.addr+"/storage"), recordingBucket, recTask+"/", dir) {
-		if strings.HasSuffix(k, ".mp4") {
-			recorded = filepath.Join(dir, path.Base(k))
-		}
-	}
+	recorded := stopRecordingsMP4(t, p.addr, rcv, recTask)[0]
 	sent, got := packetSizes(t, recorded), packetSizes(t, out.file)
 	if len(got) < 100 || !isRunOf(sent, got) {
 		t.Fatalf("the %d received packets are not a run of the %d recorded ones:\n%v\n%v", len(got), len(sent), got[:min(12, len(got))], sent[:min(12, len(sent))])
 	}
 	t.Logf("relayed %.2f s; 401s %s", r.Seconds(), names)
 	p.stop(t)
+}
+
+// stopRecordingsMP4 deletes recording tasks at one clock time, waits for each one's 310
+// and returns the path of each one's MP4, downloaded with aws-sdk-go-v2, in tasks' order.
+func stopRecordingsMP4(t *testing.T, addr string, rcv *receiver, tasks ...string) []string {
+	t.Helper()
+	for _, task := range tasks {
+		if _, err := sdkCall(addr, defaultSecretId, defaultSecretKey, "DeleteCloudRecording",
+			map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": task}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	advance(t, addr, time.Second)
+	dir := t.TempDir()
+	var files []string
+	for _, task := range tasks {
+		waitFor(t, "the recording's 310", 30*time.Second, func() bool { return len(rcv.of(task, 310)) == 1 })
+		var mp4 string
+		for _, k := range download(t, s3Client("http://"+addr+"/storage"), recordingBucket, task+"/", dir) {
+			if strings.HasSuffix(k, ".mp4") {
+				mp4 = filepath.Join(dir, path.Base(k))
+			}
+		}
+		if mp4 == "" {
+			t.Fatalf("no MP4 of recording %s", task)
+		}
+		files = append(files, mp4)
+	}
+	return files
 }
 
 // isRunOf is whether got (packetSizes) is a contiguous run of sent, starting at a
@@ -793,22 +810,7 @@ func TestRelayFeedBack(t *testing.T) {
 	for range 6 {
 		advance(t, p.addr, time.Second)
 	}
-	if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "DeleteCloudRecording",
-		map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": recTask}); err != nil {
-		t.Fatal(err)
-	}
-	advance(t, p.addr, time.Second)
-	waitFor(t, "the stage recording's 310", 30*time.Second, func() bool { return len(rcv.of(recTask, 310)) == 1 })
-	dir := t.TempDir()
-	var mp4 string
-	for _, k := range download(t, s3Client("http://"+p.addr+"/storage"), recordingBucket, recTask+"/", dir) {
-		if strings.HasSuffix(k, ".mp4") {
-			mp4 = filepath.Join(dir, path.Base(k))
-		}
-	}
-	if mp4 == "" {
-		t.Fatal("no MP4 of the stage room")
-	}
+	mp4 := stopRecordingsMP4(t, p.addr, rcv, recTask)[0]
 	if r := testpeer.ProbeFile(t, mp4); !r.Codecs()["h264"] || !r.Codecs()["aac"] || r.Seconds() < 4 {
 		t.Fatalf("the stage recording: %+v, %.2f s", r.Streams, r.Seconds())
 	}
@@ -894,26 +896,7 @@ func TestRelayFeedBackPassthrough(t *testing.T) {
 	for range 8 {
 		advance(t, p.addr, time.Second)
 	}
-	dir := t.TempDir()
-	var files []string
-	for _, rec := range recs {
-		if _, err := sdkCall(p.addr, defaultSecretId, defaultSecretKey, "DeleteCloudRecording",
-			map[string]any{"SdkAppId": defaultSdkAppId, "TaskId": rec}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	advance(t, p.addr, time.Second)
-	for _, rec := range recs {
-		waitFor(t, "the recording's 310", 30*time.Second, func() bool { return len(rcv.of(rec, 310)) == 1 })
-		for _, k := range download(t, s3Client("http://"+p.addr+"/storage"), recordingBucket, rec+"/", dir) {
-			if strings.HasSuffix(k, ".mp4") {
-				files = append(files, filepath.Join(dir, path.Base(k)))
-			}
-		}
-	}
-	if len(files) != 2 {
-		t.Fatalf("MP4s %v, want one per room", files)
-	}
+	files := stopRecordingsMP4(t, p.addr, rcv, recs...)
 	r := testpeer.ProbeFile(t, files[1])
 	if len(r.Streams) != 1 || r.Streams[0].CodecName != "h264" || r.Streams[0].Width != 320 || r.Streams[0].Height != 180 || r.Seconds() < 5 {
 		t.Fatalf("the stage2 recording: %+v, %.2f s", r.Streams, r.Seconds())
