@@ -485,14 +485,19 @@ func TestMembersRecordPublishChanges(t *testing.T) {
 }
 
 // TestRoomsPagesAndTotals: DescribeRoomInfo's page and Total in every case: a first page
-// that holds the whole window (no count), a full page, a later page, a page past the end,
-// a RoomId filter; a room that ended before the window is in none.
+// that holds the whole window, a full page, a later page, a page past the end (no row to
+// carry the total), a RoomId filter; open and ended rooms in one order; a room that ended
+// before the window or opened after it is in none.
 func TestRoomsPagesAndTotals(t *testing.T) {
 	h := newHistoryStore(t)
 	ctx := context.Background()
 	before := h.t0 - 60_000
 	h.room(t, "gone", RoomIdString, h.t0-600_000, &before)
-	var want []string
+	h.room(t, "later", RoomIdString, h.t0+3601_000, nil) // opened after the window
+	// Opened before the window and ended in it: an ended room sorted before the open ones.
+	endedIn := h.t0 + 5_000
+	h.room(t, "long", RoomIdString, h.t0-7200_000, &endedIn)
+	want := []string{"long"}
 	for i := range 7 {
 		var destroyed *int64
 		if i%3 == 2 {
@@ -510,12 +515,12 @@ func TestRoomsPagesAndTotals(t *testing.T) {
 		total      int64
 		ids        []string
 	}{
-		{0, 10, "", 7, want},
-		{0, 7, "", 7, want},
-		{1, 3, "", 7, want[3:6]},
-		{2, 3, "", 7, want[6:]},
-		{3, 3, "", 7, nil},
-		{0, 10, "r4", 1, want[4:5]},
+		{0, 10, "", 8, want},
+		{0, 8, "", 8, want},
+		{1, 3, "", 8, want[3:6]},
+		{2, 3, "", 8, want[6:]},
+		{3, 3, "", 8, nil},
+		{0, 10, "r4", 1, want[5:6]},
 		{1, 1, "r4", 1, nil},
 	} {
 		q.PageNumber, q.PageSize, q.RoomId = tc.page, tc.size, tc.room
@@ -525,7 +530,7 @@ func TestRoomsPagesAndTotals(t *testing.T) {
 		}
 		var ids []string
 		for _, r := range rooms {
-			if r.SdkAppId != histApp || r.CreatorUserId != "creator" || r.ID == 0 {
+			if r.SdkAppId != histApp || r.CreatorUserId != "creator" || r.ID == 0 || r.CreatedAtMs == 0 {
 				t.Errorf("room %+v", r)
 			}
 			ids = append(ids, r.RoomId)

@@ -153,6 +153,7 @@ const (
 )
 
 // Rooms returns the total of matching room lifetimes and one page of them, oldest first.
+// Its rooms hold what DescribeRoomInfo shows (not RoomIdType).
 func (s *Store) Rooms(ctx context.Context, q RoomQuery) (int64, []Room, error) {
 	if err := s.checkOwner(ctx, q.Uin, q.SdkAppId); err != nil {
 		return 0, nil, err
@@ -173,7 +174,7 @@ func (s *Store) Rooms(ctx context.Context, q RoomQuery) (int64, []Room, error) {
 		return 0, nil, tcerr.New(tcerr.CodeInvalidPageNumber, "The PageNumber %d is invalid.", q.PageNumber)
 	}
 	args := roomsWindowArgs(q)
-	st, err := s.readStmt(ctx, roomsInWindowSQL)
+	st, err := s.readStmt(ctx, roomsPageSQL)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -182,10 +183,11 @@ func (s *Store) Rooms(ctx context.Context, q RoomQuery) (int64, []Room, error) {
 		return 0, nil, err
 	}
 	defer rows.Close()
+	var total int64
 	rooms := make([]Room, 0, q.PageSize)
 	for rows.Next() {
 		r := Room{SdkAppId: q.SdkAppId}
-		if err := rows.Scan(&r.ID, &r.RoomId, &r.RoomIdType, &r.CreatorUserId, &r.CreatedAtMs, &r.DestroyedAtMs); err != nil {
+		if err := rows.Scan(&r.ID, &r.RoomId, &r.CreatorUserId, &r.CreatedAtMs, &r.DestroyedAtMs, &total); err != nil {
 			return 0, nil, err
 		}
 		rooms = append(rooms, r)
@@ -193,10 +195,8 @@ func (s *Store) Rooms(ctx context.Context, q RoomQuery) (int64, []Room, error) {
 	if err := rows.Err(); err != nil {
 		return 0, nil, err
 	}
-	// A first page that is not full is the whole window; else count (from the index alone).
-	total := int64(len(rooms))
-	if q.PageNumber > 0 || len(rooms) == q.PageSize {
-		count, err := s.readStmt(ctx, roomsInWindowCountSQL)
+	if len(rooms) == 0 && q.PageNumber > 0 { // past the last page: no row carried the total
+		count, err := s.readStmt(ctx, roomsCountSQL)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -207,25 +207,27 @@ func (s *Store) Rooms(ctx context.Context, q RoomQuery) (int64, []Room, error) {
 	return total, rooms, nil
 }
 
-// roomsInWindow selects the room lifetimes of an application that overlap a window: those
-// still open that began before its end, and those that ended in or after it (by
-// rooms_by_end, so the rooms that ended before the window are never read, however many:
-// named, because left to itself the planner reads the open rooms' arm by rooms_by_time,
-// every room the application ever created before the window's end).
-const roomsInWindow = `
-	SELECT ` + roomColumns + ` FROM rooms INDEXED BY rooms_by_end
-		WHERE sdk_app_id = ?1 AND destroyed_at_ms IS NULL AND created_at_ms <= ?3 AND (?4 = '' OR room_id = ?4)
-	UNION ALL
-	SELECT ` + roomColumns + ` FROM rooms INDEXED BY rooms_by_end
+// The room lifetimes of an application that overlap a window are those still open that
+// began before its end and those that ended in or after it: two ranges of rooms_by_end,
+// so the rooms that ended before the window are never read, however many. The index is
+// named, because left to itself the planner reads the open rooms by rooms_by_time, every
+// room the application ever created before the window's end. It holds every column read
+// (no row is looked up in the table) and orders the open rooms as the page does, so only
+// the ended ones are sorted before the two are merged.
+const (
+	openRoomsInWindow = `FROM rooms INDEXED BY rooms_by_end
+		WHERE sdk_app_id = ?1 AND destroyed_at_ms IS NULL AND created_at_ms <= ?3 AND (?4 = '' OR room_id = ?4)`
+	endedRoomsInWindow = `FROM rooms INDEXED BY rooms_by_end
 		WHERE sdk_app_id = ?1 AND destroyed_at_ms >= ?2 AND created_at_ms <= ?3 AND (?4 = '' OR room_id = ?4)`
 
-const (
-	// The application is the query's: each value read costs a driver call, so it is not
-	// read back.
-	roomColumns      = `id, room_id, room_id_type, creator_user_id, created_at_ms, destroyed_at_ms`
-	roomsInWindowSQL = `SELECT ` + roomColumns + ` FROM (` + roomsInWindow + `)
+	// Only what the answer shows: each value read costs the driver two or three cgo calls.
+	roomColumns   = `id, room_id, creator_user_id, created_at_ms, destroyed_at_ms`
+	roomsCountSQL = `SELECT (SELECT COUNT(*) ` + openRoomsInWindow + `) + (SELECT COUNT(*) ` + endedRoomsInWindow + `)`
+	// Each row of the page carries the window's total (constant subqueries, run once per
+	// arm), so a page costs one statement.
+	roomsPageSQL = `SELECT ` + roomColumns + `, (` + roomsCountSQL + `) ` + openRoomsInWindow + `
+		UNION ALL SELECT ` + roomColumns + `, (` + roomsCountSQL + `) ` + endedRoomsInWindow + `
 		ORDER BY created_at_ms, id LIMIT ?5 OFFSET ?6`
-	roomsInWindowCountSQL = `SELECT COUNT(*) FROM (` + roomsInWindow + `)`
 )
 
 func roomsWindowArgs(q RoomQuery) []any {

@@ -122,7 +122,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	// The readers keep their prepared statements (PrepareStmt): they never run a
 	// transaction, so the deadlock that rules it out on the writer cannot happen here, and
 	// preparing was 17% of DescribeRoomInfo's CPU.
-	rdb, err := gorm.Open(sqlite.Open("file:"+path+"?mode=ro&_query_only=1&_busy_timeout=5000"), &gorm.Config{
+	rdb, err := gorm.Open(sqlite.Open("file:"+path+"?mode=ro&_query_only=1&_busy_timeout=5000&_mutex=no"), &gorm.Config{
 		Logger: logger.Discard, SkipDefaultTransaction: true, PrepareStmt: true, PrepareStmtMaxSize: 512,
 		NowFunc: func() time.Time { return clk.Now().UTC() },
 	})
