@@ -121,7 +121,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	// Opened after the migrations, so that the readers see the schema.
 	// The readers keep their prepared statements (PrepareStmt): they never run a
 	// transaction, so the deadlock that rules it out on the writer cannot happen here, and
-	// preparing was 17% of DescribeRoomInfo's CPU.
+	// preparing was 17% of DescribeRoomInfo's CPU. _mutex=no: database/sql hands a
+	// connection to one goroutine at a time, so SQLite's own per-call lock is not needed
+	// (7% of DescribeRoomInfo's store CPU).
 	rdb, err := gorm.Open(sqlite.Open("file:"+path+"?mode=ro&_query_only=1&_busy_timeout=5000&_mutex=no"), &gorm.Config{
 		Logger: logger.Discard, SkipDefaultTransaction: true, PrepareStmt: true, PrepareStmtMaxSize: 512,
 		NowFunc: func() time.Time { return clk.Now().UTC() },
