@@ -260,7 +260,10 @@ func roomFixtures(ctx context.Context, p *process) (string, error) {
 	}
 	answer, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	var created struct{ TaskId string }
+	var created struct {
+		responseHead
+		TaskId string
+	}
 	if err := checkEnvelope(resp.StatusCode, answer, &created); err != nil {
 		return "", fmt.Errorf("CreateCloudRecording: %w", err)
 	}
@@ -303,7 +306,10 @@ func addOldRooms(dbPath string, n int, now time.Time) error {
 func readScenario(p *process) *scenario {
 	body := []byte(`{"SdkAppId":1400000001,"RoomId":"room-42"}`)
 	return signedScenario(refRead, p, rootKey, "DescribeRoomInfo", body, func(status int, b []byte) error {
-		var r struct{ RoomId string }
+		var r struct {
+			responseHead
+			RoomId string
+		}
 		if err := checkEnvelope(status, b, &r); err != nil {
 			return err
 		}
@@ -317,7 +323,10 @@ func readScenario(p *process) *scenario {
 func writeScenario(p *process) *scenario {
 	body := []byte(`{"SdkAppId":1400000001,"RoomId":"written","UserId":"bench"}`)
 	return signedScenario(refWrite, p, rootKey, "CreateRoom", body, func(status int, b []byte) error {
-		var r struct{ Id int64 }
+		var r struct {
+			responseHead
+			Id int64
+		}
 		if err := checkEnvelope(status, b, &r); err != nil {
 			return err
 		}
@@ -334,6 +343,7 @@ func roomInfoScenario(name string, p *process) *scenario {
 	body := []byte(`{"SdkAppId":1400000001,"StartTime":` + strconv.FormatInt(now-3600, 10) + `,"EndTime":` + strconv.FormatInt(now+3600, 10) + `}`)
 	return signedScenario(name, p, rootKey, "DescribeRoomInfo", body, func(status int, b []byte) error {
 		var r struct {
+			responseHead
 			Total    int
 			RoomList []struct{ RoomString string }
 		}
@@ -350,7 +360,10 @@ func roomInfoScenario(name string, p *process) *scenario {
 func recordingScenario(p *process, taskId string) *scenario {
 	body := []byte(`{"SdkAppId":1400000001,"TaskId":"` + taskId + `"}`)
 	return signedScenario(describeRec, p, rootKey, "DescribeCloudRecording", body, func(status int, b []byte) error {
-		var r struct{ TaskId, Status string }
+		var r struct {
+			responseHead
+			TaskId, Status string
+		}
 		if err := checkEnvelope(status, b, &r); err != nil {
 			return err
 		}

@@ -27,7 +27,10 @@ func TestMain(m *testing.M) {
 }
 
 func TestCheckEnvelope(t *testing.T) {
-	var into struct{ Total int }
+	type answer struct {
+		responseHead
+		Total int
+	}
 	for _, c := range []struct {
 		name   string
 		status int
@@ -38,16 +41,21 @@ func TestCheckEnvelope(t *testing.T) {
 		{"error in the envelope", 200, `{"Response":{"Error":{"Code":"ResourceNotFound","Message":"m"},"RequestId":"r"}}`, false},
 		{"no RequestId", 200, `{"Response":{"Total":3}}`, false},
 		{"not an envelope", 200, `{"Total":3}`, false},
+		{"null Response", 200, `{"Response":null}`, false},
 		{"not JSON", 200, `<html>`, false},
 		{"HTTP 500", 500, `{"Response":{"RequestId":"r"}}`, false},
 	} {
+		var into answer
 		err := checkEnvelope(c.status, []byte(c.body), &into)
 		if (err == nil) != c.ok {
 			t.Errorf("%s: %v", c.name, err)
 		}
-	}
-	if into.Total != 3 {
-		t.Errorf("Response not decoded: %+v", into)
+		if c.ok && into.Total != 3 {
+			t.Errorf("%s: Response not decoded: %+v", c.name, into)
+		}
+		if err := checkEnvelope(c.status, []byte(c.body), nil); (err == nil) != c.ok {
+			t.Errorf("%s, envelope only: %v", c.name, err)
+		}
 	}
 	if checkEntry(200, []byte(`{"Error":{"Code":"FailedOperation.UserExist"}}`)) == nil || checkEntry(400, []byte(`{"UserId":"u"}`)) == nil ||
 		checkEntry(200, []byte(`{"UserId":"u"}`)) != nil {
