@@ -2,8 +2,8 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"net"
+	"reflect"
 	"strings"
 
 	"github.com/trtc-emulator/trtc-emulator/cam"
@@ -25,16 +25,16 @@ type Call struct {
 type action struct {
 	request string
 	schema  map[string]*wire.Struct // the service's structs (wire or camwire)
-	run     func(h *Handlers, c *Call, body []byte) (any, error)
+	run     func(h *Handlers, c *Call, checked map[string]any) (any, error)
 }
 
-// handle adapts a typed action method to the table: the body has already passed the
-// schema check, so decoding it cannot fail on shape.
-func handle[Req, Resp any](fn func(*Handlers, *Call, *Req) (*Resp, error)) func(*Handlers, *Call, []byte) (any, error) {
-	return func(h *Handlers, c *Call, body []byte) (any, error) {
+// handle adapts a typed action method to the table: the request has already passed the
+// schema check (checkParams), so storing it in its type cannot fail on shape.
+func handle[Req, Resp any](fn func(*Handlers, *Call, *Req) (*Resp, error)) func(*Handlers, *Call, map[string]any) (any, error) {
+	return func(h *Handlers, c *Call, checked map[string]any) (any, error) {
 		req := new(Req)
-		if err := json.Unmarshal(body, req); err != nil {
-			return nil, tcerr.InternalError("decoding the checked request failed")
+		if err := assignParams(reflect.ValueOf(req).Elem(), checked); err != nil {
+			return nil, err
 		}
 		resp, err := fn(h, c, req)
 		if err != nil {
@@ -45,7 +45,7 @@ func handle[Req, Resp any](fn func(*Handlers, *Call, *Req) (*Resp, error)) func(
 }
 
 // trtcImplemented maps each built TRTC action to its handler.
-var trtcImplemented = map[string]func(*Handlers, *Call, []byte) (any, error){
+var trtcImplemented = map[string]func(*Handlers, *Call, map[string]any) (any, error){
 	"DismissRoom":               handle((*Handlers).DismissRoom),
 	"DismissRoomByStrRoomId":    handle((*Handlers).DismissRoomByStrRoomId),
 	"DescribeRoomInfo":          handle((*Handlers).DescribeRoomInfo),

@@ -207,7 +207,7 @@ func (h *Handlers) call(r *http.Request, requestId string, req *apiRequest) (any
 	if ok, limit := h.limiter.allow(req.action, caller.SecretId); !ok {
 		return nil, tcerr.RequestLimitExceeded(req.action, limit)
 	}
-	body, err := decodeParamsIn(act.schema, act.request, req.params)
+	checked, err := checkParams(act.schema, act.request, req.params)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +217,7 @@ func (h *Handlers) call(r *http.Request, requestId string, req *apiRequest) (any
 	}
 	if !caller.Root() {
 		answer, err := h.decide(r.Context(), camQuestion{Owner: caller.Uin, User: caller.User, Service: service,
-			Action: req.action, SdkAppId: sdkAppIdOf(body), SourceIP: remoteIP(r.RemoteAddr)})
+			Action: req.action, SdkAppId: sdkAppIdOf(checked), SourceIP: remoteIP(r.RemoteAddr)})
 		if err != nil {
 			return nil, err
 		}
@@ -226,7 +226,7 @@ func (h *Handlers) call(r *http.Request, requestId string, req *apiRequest) (any
 		}
 	}
 	call := &Call{Ctx: r.Context(), RequestId: requestId, Action: req.action, Region: req.region, Caller: caller}
-	return act.run(h, call, body)
+	return act.run(h, call, checked)
 }
 
 func (h *Handlers) authenticate(ctx context.Context, req *apiRequest) (cam.Key, error) {

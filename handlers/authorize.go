@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -91,13 +92,17 @@ func (a *camAnswer) refusal(service, action string) error {
 		service, action, a.Resource, a.Principal, why)
 }
 
-// sdkAppIdOf reads SdkAppId from a decoded request body, when it has one.
-func sdkAppIdOf(body []byte) *uint64 {
-	var v struct{ SdkAppId *uint64 }
-	if json.Unmarshal(body, &v) != nil {
+// sdkAppIdOf reads SdkAppId from a checked request (checkParams), when it has one.
+func sdkAppIdOf(checked map[string]any) *uint64 {
+	n, ok := checked["SdkAppId"].(json.Number)
+	if !ok {
 		return nil
 	}
-	return v.SdkAppId
+	id, err := strconv.ParseUint(string(n), 10, 64)
+	if err != nil {
+		return nil
+	}
+	return &id
 }
 
 // remoteIP is the caller's address without its port.

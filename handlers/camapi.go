@@ -12,7 +12,7 @@ import (
 )
 
 // camImplemented maps each built CAM action (2019-01-16) to its handler.
-var camImplemented = map[string]func(*Handlers, *Call, []byte) (any, error){
+var camImplemented = map[string]func(*Handlers, *Call, map[string]any) (any, error){
 	"AddUser":                  handle((*Handlers).AddUser),
 	"GetUser":                  handle((*Handlers).GetUser),
 	"ListUsers":                handle((*Handlers).ListUsers),

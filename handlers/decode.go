@@ -98,21 +98,13 @@ func parseFormParams(values url.Values, drop []string) (map[string]any, error) {
 	return root, nil
 }
 
-// decodeParams checks a parameter tree against a request schema: unknown names give
+// checkParams checks a parameter tree against a request schema: unknown names give
 // UnknownParameter, wrong types InvalidParameter and missing required fields
-// MissingParameter, each naming the field's path. It returns the request as JSON that
-// the generated type decodes without loss.
-func decodeParams(structName string, params map[string]any) ([]byte, error) {
-	return decodeParamsIn(wire.Structs, structName, params)
-}
-
-// decodeParamsIn is decodeParams over a service's schema (wire.Structs, camwire.Structs).
-func decodeParamsIn(schema map[string]*wire.Struct, structName string, params map[string]any) ([]byte, error) {
-	v, err := normalizeStruct(schema, structName, "", params)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(v)
+// MissingParameter, each naming the field's path. It returns the tree with every value in
+// its schema kind (numbers as canonical json.Number), which assignParams stores in the
+// generated request type.
+func checkParams(schema map[string]*wire.Struct, structName string, params map[string]any) (map[string]any, error) {
+	return normalizeStruct(schema, structName, "", params)
 }
 
 func normalizeStruct(schema map[string]*wire.Struct, structName, path string, obj map[string]any) (map[string]any, error) {

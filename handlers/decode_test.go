@@ -112,7 +112,8 @@ func TestDecodeFormParams(t *testing.T) {
 }
 
 // FuzzDecodeRequest feeds arbitrary bodies to every action's decoder: the outcome is a
-// Tencent error or JSON that the generated request type decodes; never a panic.
+// Tencent error or a request stored in its generated type exactly as the checked tree
+// decodes through JSON; never a panic.
 // fuzzAction is an action of either service with its schema and Go types.
 type fuzzAction struct {
 	wire.Action
@@ -142,13 +143,9 @@ func FuzzDecodeRequest(f *testing.F) {
 		a := fuzzActions[int(which)%len(fuzzActions)]
 		params, err := parseJSONParams(body)
 		if err == nil {
-			var out []byte
-			out, err = decodeParamsIn(a.schema, a.Request, params)
-			if err == nil {
-				v := reflect.New(a.types[a.Request])
-				if uerr := json.Unmarshal(out, v.Interface()); uerr != nil {
-					t.Fatalf("%s: checked JSON %s does not decode: %v", a.Name, out, uerr)
-				}
+			var checked map[string]any
+			if checked, err = checkParams(a.schema, a.Request, params); err == nil {
+				checkStoredAsJSON(t, a, checked)
 				return
 			}
 		}
@@ -156,6 +153,59 @@ func FuzzDecodeRequest(f *testing.F) {
 			t.Fatalf("%s: not a Tencent error: %v", a.Name, err)
 		}
 	})
+}
+
+// checkStoredAsJSON: stored directly (assignParams), a checked request is what the checked
+// tree gives through JSON (encoded, then decoded into the generated type).
+func checkStoredAsJSON(t *testing.T, a fuzzAction, checked map[string]any) {
+	t.Helper()
+	assigned := reflect.New(a.types[a.Request])
+	if err := assignParams(assigned.Elem(), checked); err != nil {
+		t.Fatalf("%s: %v", a.Name, err)
+	}
+	out, err := json.Marshal(checked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	viaJSON := reflect.New(a.types[a.Request])
+	if err := json.Unmarshal(out, viaJSON.Interface()); err != nil {
+		t.Fatalf("%s: checked JSON %s does not decode: %v", a.Name, out, err)
+	}
+	if !reflect.DeepEqual(assigned.Interface(), viaJSON.Interface()) {
+		got, _ := json.Marshal(assigned.Interface())
+		t.Fatalf("%s: stored %s, through JSON %s", a.Name, got, out)
+	}
+}
+
+// TestAssignParamsAsJSON: requests with every kind of field (nested structs, lists of
+// structs and of strings, floats, negative integers, booleans, empty lists and objects) are
+// stored as JSON would store them.
+func TestAssignParamsAsJSON(t *testing.T) {
+	byName := map[string]fuzzAction{}
+	for _, a := range fuzzActions {
+		byName[a.Name] = a
+	}
+	for _, c := range []struct{ action, body string }{
+		{"CreateCloudRecording", `{"SdkAppId":1400000001,"RoomId":"room-1","UserId":"robot","UserSig":"sig","RecordParams":{"RecordMode":2,"MaxIdleTime":30,"StreamType":0,"SubscribeStreamUserIds":{"SubscribeAudioUserIds":["a","b"],"SubscribeVideoUserIds":[]}},"StorageParams":{"CloudStorage":{"Vendor":0,"Region":"ap-shanghai","Bucket":"b-125","AccessKey":"k","SecretKey":"s","FileNamePrefix":["x","y"]}},"MixLayoutParams":{"MixLayoutMode":3,"PureAudioDisableLayout":true,"MixLayoutList":[{"Top":0,"Left":0,"Width":640,"Height":360,"UserId":"a"},{"Top":1,"Left":2,"Width":3,"Height":4}],"WaterMarkList":[]}}`},
+		{"StartStreamIngest", `{"SdkAppId":1,"RoomId":"r","RoomIdType":1,"UserId":"u","UserSig":"s","RepeatNum":-1,"AutoPush":false,"Volume":50,"Tempo":1.25}`},
+		{"StartPublishCdnStream", validRelay},
+		{"UpdatePublishCdnStream", validRelayUpdate},
+		{"RemoveUser", `{"SdkAppId":1,"RoomId":18446744073709551615,"UserIds":["a","b"]}`},
+	} {
+		a, ok := byName[c.action]
+		if !ok {
+			t.Fatalf("no action %s", c.action)
+		}
+		params, err := parseJSONParams([]byte(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked, err := checkParams(a.schema, a.Request, params)
+		if err != nil {
+			t.Fatalf("%s: %v", c.action, err)
+		}
+		checkStoredAsJSON(t, a, checked)
+	}
 }
 
 // FuzzDecodeFormRequest does the same for flattened GET/form parameters.
