@@ -66,29 +66,25 @@ func assignValue(dst reflect.Value, v any) error {
 		}
 	case reflect.Uint64:
 		if n, ok := v.(json.Number); ok {
-			u, err := strconv.ParseUint(string(n), 10, 64)
-			dst.SetUint(u)
-			return assignError(err, dst, v)
+			if u, err := strconv.ParseUint(string(n), 10, 64); err == nil {
+				dst.SetUint(u)
+				return nil
+			}
 		}
 	case reflect.Int64:
 		if n, ok := v.(json.Number); ok {
-			i, err := strconv.ParseInt(string(n), 10, 64)
-			dst.SetInt(i)
-			return assignError(err, dst, v)
+			if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+				dst.SetInt(i)
+				return nil
+			}
 		}
 	case reflect.Float64:
 		if n, ok := v.(json.Number); ok {
-			f, err := strconv.ParseFloat(string(n), 64)
-			dst.SetFloat(f)
-			return assignError(err, dst, v)
+			if f, err := strconv.ParseFloat(string(n), 64); err == nil {
+				dst.SetFloat(f)
+				return nil
+			}
 		}
-	}
-	return assignError(strconv.ErrSyntax, dst, v)
-}
-
-func assignError(err error, dst reflect.Value, v any) error {
-	if err == nil {
-		return nil
 	}
 	return tcerr.InternalError("a checked " + jsonTypeName(v) + " does not fit " + dst.Type().String())
 }

@@ -611,8 +611,8 @@ func (s *Store) createRobotRelayTask(tx *gorm.DB, id Identity, source, what stri
 	return s.createRelayTask(tx, spec, specJSON, robot, cdns, nowMs)
 }
 
-// createRelayTask is StartRelay's body once the robot is in: the task, its destination rows
-// and its job, in tx.
+// createRelayTask creates a task for a member already in the room (its robot, or the
+// anchor of a client-started relay): the task, its destination rows and its job, in tx.
 func (s *Store) createRelayTask(tx *gorm.DB, spec *RelaySpec, specJSON []byte, robot *Member, cdns []RelayCdn, nowMs int64) (*RelayTask, error) {
 	task := &RelayTask{TaskId: newTaskId(), SdkAppId: spec.SdkAppId, RoomId: spec.RoomId, RoomIdType: spec.RoomIdType,
 		UserId: spec.UserId, Spec: specJSON, SpecVersion: 1, State: RelayTaskRunning, MemberRef: &robot.ID, CreatedAtMs: nowMs}
